@@ -1,0 +1,25 @@
+# Every target builds its own .venv from scratch when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[tracr,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m rasp.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_interpreter.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

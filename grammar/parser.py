@@ -1,0 +1,226 @@
+"""Text to AST: the Lark grammar in rasp.lark, and one Transformer that builds typed nodes.
+
+Syntax errors become `RaspError`s at the offending position. Deep nesting and huge files
+are refused with an error, never a crash: Lark's LALR parser and its non-recursive
+transformer use no Python recursion, and every node records its depth so the
+recursive passes after parsing never go deeper than `MAX_DEPTH`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.visitors import Transformer_NonRecursive
+
+from rasp import ast
+from rasp.errors import RaspError, Source, Span
+
+MAX_DEPTH = 250  # nesting levels of expressions and blocks
+MAX_BYTES = 2_000_000  # a .rasp file larger than this is refused
+
+_CAUSAL_PRAGMA = re.compile(r"^\s*#\s*rasp:\s*causal\s*$", re.MULTILINE)
+
+_TERMINALS = {
+    "SEMICOLON": "';'", "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
+    "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'", "EQUAL": "'='", "COLON": "':'",
+    "NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string",
+    "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'",
+    "POW_OP": "'^'", "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IN": "'in'",
+    "IF": "'if'", "ELSE": "'else'", "FOR": "'for'", "DEF": "'def'", "RETURN": "'return'",
+    "LOAD": "'load'", "$END": "end of file",
+}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    grammar = (Path(__file__).with_name("rasp.lark")).read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def parse(text: str, path: str = "<string>") -> ast.Program:
+    """Parse a whole .rasp file."""
+    source = Source(path, text)
+    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
+        raise RaspError(f"file is too large ({len(text):,} characters; the limit is "
+                        f"{MAX_BYTES:,}): split it into files joined with `load`",
+                        Span(source, 1, 1))
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as e:
+        raise _syntax_error(e, source) from None
+    statements = _Builder(source).transform(tree)
+    return ast.Program(tuple(statements), source, bool(_CAUSAL_PRAGMA.search(text)))
+
+
+def parse_expression(text: str, path: str = "<string>") -> ast.Expr:
+    """Parse a single expression (the REPL and tests use this)."""
+    program = parse(text.rstrip().rstrip(";") + ";", path)
+    if len(program.statements) != 1 or not isinstance(program.statements[0], ast.ExprStmt):
+        raise RaspError("expected one expression", Span(program.source, 1, 1))
+    return program.statements[0].expr
+
+
+def _describe(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    text = str(token)
+    return f"'{text[:30]}'" if text else _TERMINALS.get(token.type, token.type)
+
+
+def _expected(names: set[str]) -> str:
+    readable = sorted({_TERMINALS.get(n, n.lower()) for n in names})
+    if len(readable) > 6:
+        readable = readable[:6] + ["..."]
+    return ", ".join(readable)
+
+
+def _syntax_error(e: UnexpectedInput, source: Source) -> RaspError:
+    if isinstance(e, UnexpectedCharacters):
+        char = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else ""
+        if char == '"':
+            message = "unterminated string (strings end with '\"' on the same line)"
+        else:
+            message = f"unexpected character {char!r}"
+        return RaspError(message, Span(source, e.line, e.column))
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        lines = source.text.splitlines() or [""]
+        line = len(lines)
+        col = len(lines[-1]) + 1
+        expected = getattr(e, "expected", None) or getattr(e, "accepts", None) or set()
+        hint = f"; expected {_expected(set(expected))}" if expected else ""
+        return RaspError(f"unexpected end of file{hint}", Span(source, line, col))
+    assert isinstance(e, UnexpectedToken)
+    expected = set(e.accepts or e.expected)
+    if "SEMICOLON" in expected and e.token.type not in ("RBRACE",):
+        message = f"expected ';' before {_describe(e.token)}"
+    else:
+        message = f"unexpected {_describe(e.token)}; expected {_expected(expected)}"
+    return RaspError(message, Span(source, e.line, e.column))
+
+
+def _unquote(token: Token) -> str:
+    return str(token)[1:-1]
+
+
+@v_args(meta=True)
+class _Builder(Transformer_NonRecursive):
+    """Turns Lark's parse tree into `rasp.ast` nodes, bottom up, without recursion."""
+
+    def __init__(self, source: Source):
+        super().__init__()
+        self.source = source
+
+    def _span(self, meta) -> Span:
+        return Span(self.source, getattr(meta, "line", 1), getattr(meta, "column", 1))
+
+    def _tok_span(self, token: Token) -> Span:
+        return Span(self.source, token.line, token.column)
+
+    def _node(self, cls, meta, *fields, children=()):
+        depth = 1 + max((c.depth for c in children if isinstance(c, ast.Node)), default=0)
+        span = self._span(meta)
+        if depth > MAX_DEPTH:
+            raise RaspError(f"nested too deeply (more than {MAX_DEPTH} levels): "
+                            "name the inner parts with assignments", span)
+        return cls(*fields, span=span, depth=depth)
+
+    # ---- statements
+    def start(self, meta, children):
+        return [c for c in children]
+
+    def names(self, meta, children):
+        return children  # tokens; spans read off them where needed
+
+    def exprs(self, meta, children):
+        return tuple(children)
+
+    def assign(self, meta, children):
+        names, values = children
+        return self._node(ast.Assign, meta, tuple(str(n) for n in names), values,
+                          tuple(self._tok_span(n) for n in names), children=values)
+
+    def expr_stmt(self, meta, children):
+        return self._node(ast.ExprStmt, meta, children[0], children=children)
+
+    def load(self, meta, children):
+        return self._node(ast.Load, meta, _unquote(children[0]))
+
+    def return_stmt(self, meta, children):
+        return (children[0], self._span(meta))
+
+    def funcdef(self, meta, children):
+        name, params, *body, (returns, return_span) = children
+        params = tuple(str(p) for p in params) if params else ()
+        return self._node(ast.FuncDef, meta, str(name), params, tuple(body), returns,
+                          return_span, children=(*body, *returns))
+
+    def forloop(self, meta, children):
+        names, iterable, *body = children
+        return self._node(ast.ForLoop, meta, tuple(str(n) for n in names), iterable,
+                          tuple(body), children=(iterable, *body))
+
+    # ---- expressions
+    def ifelse(self, meta, children):
+        then, cond, otherwise = children
+        return self._node(ast.IfElse, meta, then, cond, otherwise, children=children)
+
+    def binop(self, meta, children):
+        left, op, right = children
+        return self._node(ast.BinOp, meta, str(op), left, right, children=(left, right))
+
+    def unop(self, meta, children):
+        op, operand = children
+        return self._node(ast.UnaryOp, meta, str(op), operand, children=(operand,))
+
+    def call(self, meta, children):
+        func, args = children
+        args = tuple(args) if args else ()
+        return self._node(ast.Call, meta, func, args, children=(func, *args))
+
+    def args(self, meta, children):
+        return children
+
+    def operator(self, meta, children):
+        return self._node(ast.Operator, meta, str(children[0]))
+
+    def index(self, meta, children):
+        target, index = children
+        return self._node(ast.Index, meta, target, index, children=children)
+
+    def int(self, meta, children):
+        return self._node(ast.Number, meta, int(children[0]))
+
+    def float(self, meta, children):
+        return self._node(ast.Number, meta, float(children[0]))
+
+    def string(self, meta, children):
+        return self._node(ast.String, meta, _unquote(children[0]))
+
+    def name(self, meta, children):
+        return self._node(ast.Name, meta, str(children[0]))
+
+    def list(self, meta, children):
+        items = children[0] or ()
+        return self._node(ast.ListLit, meta, tuple(items), children=items)
+
+    def listcomp(self, meta, children):
+        element, names, iterable = children
+        return self._node(ast.ListComp, meta, element, tuple(str(n) for n in names), iterable,
+                          children=(element, iterable))
+
+    def pair(self, meta, children):
+        return tuple(children)
+
+    def dict(self, meta, children):
+        pairs = tuple(p for p in children if p is not None)
+        flat = [x for p in pairs for x in p]
+        return self._node(ast.DictLit, meta, pairs, children=flat)
+
+    def dictcomp(self, meta, children):
+        key, value, names, iterable = children
+        return self._node(ast.DictComp, meta, key, value, tuple(str(n) for n in names),
+                          iterable, children=(key, value, iterable))

@@ -1,0 +1,80 @@
+"""Inputs as users write them (a JSON list, or a bare string of one-character tokens) and
+as the executor wants them (a `(batch, n)` NumPy array of one type)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from rasp.errors import RaspError, Source, Span
+
+MAX_INPUT_LENGTH = 4096
+
+
+def parse_input(text: str, path: str = "<input>", line: int = 1) -> list[Any]:
+    """`[3,1,2]` or `["ab","c"]` as JSON; anything else is a string, one token per character."""
+    source = Source(path, "\n" * (line - 1) + text)
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            value = json.loads(stripped)
+        except json.JSONDecodeError as e:
+            col = text.index(stripped[0]) + e.pos + 1
+            raise RaspError(f"not a valid JSON list: {e.msg}", Span(source, line, col)) from None
+        if not isinstance(value, list):
+            raise RaspError("an input must be a JSON list or a string", Span(source, line, 1))
+        for i, token in enumerate(value):
+            if not isinstance(token, (str, int, float, bool)):
+                raise RaspError(f"token {i} is {json.dumps(token)}; tokens must be strings, numbers "
+                                "or booleans", Span(source, line, 1))
+        tokens = value
+    else:
+        tokens = list(text)
+    if len(tokens) > MAX_INPUT_LENGTH:
+        raise RaspError(f"input has {len(tokens):,} tokens; the limit is {MAX_INPUT_LENGTH:,}",
+                        Span(source, line, 1))
+    return tokens
+
+
+def tokens_array(batch: list[list[Any]], span: Span | None = None) -> np.ndarray:
+    """Stack same-length token lists into one array; all tokens must share a type
+    (numbers may mix ints and floats)."""
+    flat = [t for tokens in batch for t in tokens]
+    kinds = {_kind(t) for t in flat}
+    if len(kinds) > 1 and kinds != {"int", "float"}:
+        raise RaspError(f"an input mixes {' and '.join(sorted(kinds))} tokens; use one type", span)
+    if kinds == {"str"}:
+        dtype: Any = np.str_
+    elif kinds == {"bool"}:
+        dtype = bool
+    elif "float" in kinds:
+        dtype = np.float64
+    else:
+        dtype = np.int64
+    try:
+        return np.array(batch, dtype=dtype).reshape(len(batch), -1)
+    except OverflowError:
+        raise RaspError("an integer token is too large (tokens are 64-bit integers)", span) from None
+
+
+def input_kind(tokens: list[Any], number: int = 0) -> str:
+    """The one token type of an input ("int", "float", "str" or "bool"); mixing is an error."""
+    kinds = {_kind(t) for t in tokens}
+    if kinds == {"int", "float"}:
+        return "float"
+    if len(kinds) > 1:
+        raise RaspError(f"input {number + 1} mixes {' and '.join(sorted(kinds))} tokens; "
+                        "use one type")
+    return kinds.pop() if kinds else "str"
+
+
+def _kind(token: Any) -> str:
+    if isinstance(token, bool):
+        return "bool"
+    if isinstance(token, int):
+        return "int"
+    if isinstance(token, float):
+        return "float"
+    return "str"

@@ -1,0 +1,189 @@
+"""A program ready to run: a parsed, checked, built .rasp file and its output s-op.
+
+    prog = load_program("sort")                # a library name or a path
+    prog.run([list("hello"), [3, 1, 2]])       # -> [['e', 'h', 'l', 'l', 'o'], [1, 2, 3]]
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grammar.parser import parse
+from rasp import ast, library, sops
+from rasp.build import Builder, Env
+from rasp.check import check
+from rasp.errors import RaspError, Span
+from rasp.execute import ExecError, execute
+from rasp.inputs import input_kind, tokens_array
+
+MAX_CELLS = 2**24  # selector cells (batch * n * n) executed at once; larger batches are chunked
+
+
+def search_path() -> list[Path]:
+    """Where `load "name";` looks after the loading file's folder: $RASP_PATH, then the library."""
+    extra = [Path(p) for p in os.environ.get("RASP_PATH", "").split(os.pathsep) if p]
+    return [*extra, library.LIBRARY_DIR]
+
+
+def resolve(name: str, beside: Path | None = None) -> Path | None:
+    """The file a program name or path refers to, or None."""
+    candidates = []
+    as_path = Path(name)
+    if as_path.suffix == ".rasp" or os.sep in name or "/" in name:
+        candidates.append(as_path if beside is None or as_path.is_absolute() else beside / as_path)
+        if beside is not None:
+            candidates.append(as_path)
+    folders = ([beside] if beside is not None else [Path.cwd()]) + search_path()
+    candidates += [folder / f"{name}.rasp" for folder in folders]
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None
+
+
+@lru_cache(maxsize=256)
+def _parse_file(path: str, mtime: float) -> ast.Program:
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    return parse(text, path)
+
+
+def parse_file(path: Path) -> ast.Program:
+    """Parse (and check) a file, cached until it changes."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as e:
+        raise RaspError(f"cannot read {path}: {e.strerror}") from None
+    program = _parse_file(str(path), mtime)
+    check(program, loader=_check_loader)
+    return program
+
+
+def _loader(name: str, span: Span) -> ast.Program:
+    path = resolve(name, Path(span.path).parent if span.path and not span.path.startswith("<") else None)
+    if path is None:
+        raise RaspError(f"cannot find '{name}.rasp' (looked beside this file, in $RASP_PATH and in "
+                        "the program library)", span)
+    return parse_file(path)
+
+
+def _check_loader(name: str, span: Span) -> ast.Program | None:
+    """For the checker: the loaded file, parsed (not checked: it is checked when it is built)."""
+    path = resolve(name, Path(span.path).parent if span.path and not span.path.startswith("<") else None)
+    if path is None:
+        raise RaspError(f"cannot find '{name}.rasp' (looked beside this file, in $RASP_PATH and in "
+                        "the program library)", span)
+    return _parse_file(str(path), path.stat().st_mtime)
+
+
+@dataclass
+class Program:
+    """A built program. `names` are its top-level s-ops and selectors (loaded ones too)."""
+
+    tree: ast.Program
+    env: Env
+    output_name: str
+    output: sops.SOp
+    causal: bool
+
+    @property
+    def path(self) -> str:
+        return self.tree.path
+
+    def run(self, inputs: list[list[Any]], causal: bool | None = None) -> list[list[Any]]:
+        """The output s-op on each input (inputs may have different lengths)."""
+        return [r.tolist() for r in self.run_arrays(inputs, [self.output], causal)[0]]
+
+    def run_arrays(self, inputs: list[list[Any]], outputs: list[sops.Value],
+                   causal: bool | None = None) -> list[list[np.ndarray]]:
+        """Each of `outputs` on each input, as one NumPy row per input."""
+        causal = self.causal if causal is None else causal
+        results: list[list[Any]] = [[None] * len(inputs) for _ in outputs]
+        groups: dict[tuple[int, str], list[int]] = {}
+        for i, tokens in enumerate(inputs):
+            groups.setdefault((len(tokens), input_kind(tokens, i)), []).append(i)
+        for (n, _), rows in sorted(groups.items()):
+            if n == 0:
+                for out in results:
+                    for i in rows:
+                        out[i] = np.array([])
+                continue
+            chunk = max(1, MAX_CELLS // (n * n))
+            for start in range(0, len(rows), chunk):
+                part = rows[start:start + chunk]
+                arrays = self._execute(outputs, [inputs[i] for i in part], part, inputs, causal)
+                for out, array in zip(results, arrays):
+                    for j, i in enumerate(part):
+                        out[i] = array[j]
+        return results
+
+    def _execute(self, outputs, batch, rows, inputs, causal) -> list[np.ndarray]:
+        array = tokens_array(batch)
+        try:
+            return execute(outputs, array, causal)
+        except ExecError as e:
+            if e.row is not None:
+                shown = _short(inputs[rows[e.row]])
+                where = f"on input {rows[e.row] + 1} {shown}"
+                if e.position is not None:
+                    where += f" at position {e.position}"
+                message = f"{e.message} ({where})"
+            else:
+                message = e.message
+            raise RaspError(message, e.node.span) from None
+
+    def names(self) -> dict[str, sops.Value]:
+        """Every s-op and selector name visible at the top level of the file."""
+        return {n: v for n, v in self.env.vars.items() if isinstance(v, sops.Value)}
+
+
+def _short(tokens: list[Any]) -> str:
+    if all(isinstance(t, str) and len(t) == 1 for t in tokens):
+        text = "".join(tokens)
+        return repr(text if len(text) <= 40 else text[:37] + "...")
+    text = repr(tokens)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def build(tree: ast.Program) -> tuple[Builder, Env]:
+    builder = Builder(_loader)
+    env = builder.new_file_env()
+    builder.run(tree, env)
+    return builder, env
+
+
+def from_tree(tree: ast.Program, output: str | None = None) -> Program:
+    """Build a parsed program and pick its output s-op (default: the last one it assigns)."""
+    check(tree, loader=_check_loader)
+    _, env = build(tree)
+    if output is None:
+        assigned = [n for n, v in env.assigned if isinstance(v, sops.SOp)]
+        if not assigned:
+            raise RaspError(f"{tree.path} assigns no s-op, so there is no output to run")
+        output = assigned[-1]
+    value = env.vars.get(output)
+    if not isinstance(value, sops.SOp):
+        known = sorted(n for n, v in env.vars.items() if isinstance(v, sops.SOp))
+        what = "is not an s-op" if output in env.vars else "is not defined"
+        raise RaspError(f"output '{output}' {what} in {tree.path}; its s-ops are: "
+                        f"{', '.join(known) or '(none)'}")
+    return Program(tree, env, output, value, tree.causal)
+
+
+def load_program(spec: str, output: str | None = None) -> Program:
+    """A program by path or library name."""
+    path = resolve(spec)
+    if path is None:
+        raise RaspError(f"no program '{spec}': not a file, and not in the library "
+                        f"(library programs: {', '.join(library.names())})")
+    return from_tree(parse_file(path), output)
+
+
+def from_text(text: str, output: str | None = None, path: str = "<string>") -> Program:
+    """A program from source text (tests and the REPL)."""
+    return from_tree(parse(text, path), output)
