@@ -9,6 +9,7 @@ recursive passes after parsing never go deeper than `MAX_DEPTH`.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +32,7 @@ _TERMINALS = {
     "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'",
     "POW_OP": "'^'", "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IN": "'in'",
     "IF": "'if'", "ELSE": "'else'", "FOR": "'for'", "DEF": "'def'", "RETURN": "'return'",
-    "LOAD": "'load'", "$END": "end of file",
+    "LOAD": "'load'", "$END": "end of file", "EXPRESSION": "an expression",
 }
 
 
@@ -72,6 +73,9 @@ def _describe(token: Token) -> str:
 
 
 def _expected(names: set[str]) -> str:
+    if {"NAME", "INT", "STRING"} <= names:
+        names = (names - {"NAME", "INT", "FLOAT", "STRING", "LPAR", "LSQB", "LBRACE", "ADD_OP",
+                          "NOT"}) | {"EXPRESSION"}
     readable = sorted({_TERMINALS.get(n, n.lower()) for n in names})
     if len(readable) > 6:
         readable = readable[:6] + ["..."]
@@ -170,7 +174,8 @@ class _Builder(Transformer_NonRecursive):
 
     def binop(self, meta, children):
         left, op, right = children
-        return self._node(ast.BinOp, meta, str(op), left, right, children=(left, right))
+        node = self._node(ast.BinOp, meta, str(op), left, right, children=(left, right))
+        return replace(node, span=self._tok_span(op))  # errors point at the operator
 
     def unop(self, meta, children):
         op, operand = children
@@ -192,7 +197,10 @@ class _Builder(Transformer_NonRecursive):
         return self._node(ast.Index, meta, target, index, children=children)
 
     def int(self, meta, children):
-        return self._node(ast.Number, meta, int(children[0]))
+        text = str(children[0])
+        if len(text) > 18 and int(text) >= 2**63:
+            raise RaspError("integer too large (numbers are 64-bit)", self._span(meta))
+        return self._node(ast.Number, meta, int(text))
 
     def float(self, meta, children):
         return self._node(ast.Number, meta, float(children[0]))

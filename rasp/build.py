@@ -9,7 +9,8 @@ its source position, before any input is run.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +23,13 @@ MAX_STEPS = 2_000_000
 MAX_PLAIN_SIZE = 1_000_000
 
 PRELUDE = Path(__file__).with_name("prelude.rasp")
+
+
+@lru_cache(maxsize=1)
+def prelude_tree() -> ast.Program:
+    from grammar.parser import parse  # the prelude is RASP too
+
+    return parse(PRELUDE.read_text(), str(PRELUDE))
 
 
 @dataclass
@@ -90,9 +98,7 @@ class Builder:
             self.root.vars[name] = builtins.constant(name)
         self.root.vars.update(builtins.FUNCTIONS)
         self.base = Env(self.root)
-        from grammar.parser import parse  # the prelude is RASP too
-
-        self.run(parse(PRELUDE.read_text(), str(PRELUDE)), self.base)
+        self.run(prelude_tree(), self.base)
 
     def new_file_env(self) -> Env:
         return Env(self.base)

@@ -90,8 +90,7 @@ def top_level_names(program: ast.Program) -> dict[str, ast.FuncDef | None]:
 
 @lru_cache(maxsize=1)
 def _root_scope() -> Scope:
-    from grammar.parser import parse
-    from rasp.build import PRELUDE
+    from rasp.build import prelude_tree
 
     root = Scope()
     for name in builtins.CONSTANTS:
@@ -99,7 +98,7 @@ def _root_scope() -> Scope:
     for name, b in builtins.FUNCTIONS.items():
         root.names[name] = Binding(builtin=b)
     prelude = Scope(root)
-    for name, definition in top_level_names(parse(PRELUDE.read_text(), str(PRELUDE))).items():
+    for name, definition in top_level_names(prelude_tree()).items():
         prelude.names[name] = Binding(function=definition)
     return prelude
 

@@ -256,35 +256,37 @@ def execute(outputs: list[Value], tokens: np.ndarray, causal: bool = False) -> l
     def arg(x: Any) -> Any:
         return memo[id(x)] if isinstance(x, Value) else _as_array(x, (batch, n))
 
-    for node in sops.walk(outputs):
+    def value_of(node: Value) -> np.ndarray:
         if isinstance(node, sops.Tokens):
-            out = _tokens(node, tokens)
-        elif isinstance(node, sops.Indices):
-            out = np.broadcast_to(positions, (batch, n))
-        elif isinstance(node, sops.Length):
-            out = np.broadcast_to(positions + 1 if causal else np.full(n, n), (batch, n))
-        elif isinstance(node, sops.Full):
-            out = _as_array(node.value, (batch, n))
-        elif isinstance(node, sops.Map):
-            out = _map(node, [arg(a) for a in node.args])
-        elif isinstance(node, sops.Select):
+            return _tokens(node, tokens)
+        if isinstance(node, sops.Indices):
+            return np.broadcast_to(positions, (batch, n))
+        if isinstance(node, sops.Length):
+            return np.broadcast_to(positions + 1 if causal else np.full(n, n), (batch, n))
+        if isinstance(node, sops.Full):
+            return _as_array(node.value, (batch, n))
+        if isinstance(node, sops.Map):
+            return _map(node, [arg(a) for a in node.args])
+        if isinstance(node, sops.Select):
             keys, queries = arg(node.keys), arg(node.queries)
             out = _compare(node, node.op, keys[:, None, :], queries[:, :, None])
-            if causal:
-                out = out & causal_mask
-        elif isinstance(node, sops.SelectAnd):
-            out = memo[id(node.left)] & memo[id(node.right)]
-        elif isinstance(node, sops.SelectOr):
-            out = memo[id(node.left)] | memo[id(node.right)]
-        elif isinstance(node, sops.SelectNot):
+            return out & causal_mask if causal else out
+        if isinstance(node, sops.SelectAnd):
+            return memo[id(node.left)] & memo[id(node.right)]
+        if isinstance(node, sops.SelectOr):
+            return memo[id(node.left)] | memo[id(node.right)]
+        if isinstance(node, sops.SelectNot):
             out = ~memo[id(node.inner)]
-            if causal:
-                out = out & causal_mask
-        elif isinstance(node, sops.SelectorWidth):
-            out = memo[id(node.selector)].sum(axis=-1)
-        elif isinstance(node, sops.Aggregate):
-            out = _aggregate(node, memo[id(node.selector)], arg(node.values))
-        else:  # pragma: no cover - every node class is handled above
-            raise ExecError(node, f"cannot execute {type(node).__name__}")
-        memo[id(node)] = out
+            return out & causal_mask if causal else out
+        if isinstance(node, sops.SelectorWidth):
+            return memo[id(node.selector)].sum(axis=-1)
+        if isinstance(node, sops.Aggregate):
+            return _aggregate(node, memo[id(node.selector)], arg(node.values))
+        raise ExecError(node, f"cannot execute {type(node).__name__}")  # pragma: no cover
+
+    for node in sops.walk(outputs):
+        try:
+            memo[id(node)] = value_of(node)
+        except OverflowError:
+            raise ExecError(node, "a number is too large for 64-bit arithmetic") from None
     return [memo[id(o)] for o in outputs]

@@ -1,0 +1,137 @@
+"""The `rasp` command. Errors print as `file:line:col: error: ...` and exit with status 2;
+a traceback only with --debug."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from rasp.errors import RaspError
+
+EXIT_ERROR = 2
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a program on inputs",
+                       description="Run PROGRAM (a .rasp path or a library name) on inputs.")
+    p.add_argument("program", metavar="PROGRAM")
+    p.add_argument("--output", metavar="NAME",
+                   help="the s-op to print (default: the last s-op the file assigns)")
+    p.add_argument("--causal", action="store_true",
+                   help="limit every selector to keys at or before the query")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--input", action="append", metavar="TEXT",
+                       help="an input: a JSON list ([3,1,2]) or a string (hello); may repeat")
+    group.add_argument("--inputs", metavar="FILE",
+                       help="a file with one input per line, in the same forms ('-' for stdin)")
+    p.add_argument("--json", action="store_true", help="one JSON object per input, per line")
+    p.set_defaults(handler=_run)
+
+
+def _add_list(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("list", help="list the program library")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_list)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rasp", description="Run, check and study RASP programs.")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run(sub)
+    _add_list(sub)
+    return p
+
+
+def read_inputs(args: argparse.Namespace) -> list[list[Any]]:
+    from rasp.inputs import parse_input
+
+    if args.input is not None:
+        return [parse_input(text, f"<input {i + 1}>") for i, text in enumerate(args.input)]
+    if args.inputs == "-":
+        text, path = sys.stdin.read(), "<stdin>"
+    else:
+        path = args.inputs
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise RaspError(f"cannot read inputs file {path}: {getattr(e, 'strerror', None) or e}") from None
+    inputs = [parse_input(line, path, number)
+              for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not inputs:
+        raise RaspError(f"{path} holds no inputs")
+    return inputs
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rasp.program import load_program
+
+    program = load_program(args.program, args.output)
+    inputs = read_inputs(args)
+    outputs = program.run(inputs, causal=True if args.causal else None)
+    if args.json:
+        for tokens, out in zip(inputs, outputs):
+            print(json.dumps({"input": tokens, "output": out}, ensure_ascii=False))
+    else:
+        from rasp.display import outputs_table
+
+        outputs_table(program, inputs, outputs)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from rasp import library
+
+    rows = [(name, library.summary(name)) for name in library.names()]
+    if args.json:
+        print(json.dumps([{"name": n, "summary": s} for n, s in rows], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("program", "what it computes", box=None)
+    for name, summary in rows:
+        table.add_row(name, summary)
+    Console().print(table)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command is None:
+        parser().print_help()
+        return EXIT_ERROR
+    return guarded(args.handler, args, debug=args.debug)
+
+
+def guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace, debug: bool) -> int:
+    """Run a command; turn every failure into a one-screen message and an exit status."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
+    try:
+        return handler(args)
+    except RaspError as e:
+        if debug:
+            raise
+        print(e.format(), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except MemoryError:
+        print("error: out of memory: run fewer or shorter inputs at once", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as e:  # a bug of ours: say so plainly, without a traceback
+        if debug:
+            raise
+        print(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback, "
+              "and please report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
