@@ -14,7 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput,
+                             UnexpectedToken, VisitError)
 from lark.visitors import Transformer_NonRecursive
 
 from rasp import ast
@@ -53,7 +54,12 @@ def parse(text: str, path: str = "<string>") -> ast.Program:
         tree = _lark().parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(e, source) from None
-    statements = _Builder(source).transform(tree)
+    try:
+        statements = _Builder(source).transform(tree)
+    except VisitError as e:  # an error raised while building a node
+        if isinstance(e.orig_exc, RaspError):
+            raise e.orig_exc from None
+        raise
     return ast.Program(tuple(statements), source, bool(_CAUSAL_PRAGMA.search(text)))
 
 

@@ -201,9 +201,12 @@ class Builder:
 
     def _eval_Name(self, expr: ast.Name, env: Env) -> Any:
         try:
-            return env.lookup(expr.id)
+            value = env.lookup(expr.id)
         except KeyError:
             raise RaspError(f"unknown name '{expr.id}'", expr.span) from None
+        if isinstance(value, sops.Value) and value.span is None:
+            value.span = expr.span  # built-in s-ops report errors at their first use
+        return value
 
     def _eval_Operator(self, expr: ast.Operator, env: Env) -> Any:
         return OpToken(expr.op)

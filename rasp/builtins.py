@@ -70,6 +70,8 @@ def as_sop(value: Any, node: ast.Expr, what: str) -> sops.SOp:
     if isinstance(value, sops.SOp):
         return value
     if is_atom(value):
+        if isinstance(value, int) and not -2**63 <= value < 2**63:
+            raise RaspError("number too large for an s-op (s-ops hold 64-bit numbers)", node.span)
         return sops.Full(value=value, span=node.span)
     if isinstance(value, sops.Selector):
         raise RaspError(f"{what} must be an s-op, but this is a selector "

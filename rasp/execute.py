@@ -35,7 +35,7 @@ def _as_array(value: Any, shape: tuple[int, ...]) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, str):
-        return np.full(shape, value, dtype=np.str_)
+        return np.full(shape, value, dtype=f"<U{max(1, len(value))}")
     if isinstance(value, (bool, int, float)):
         return np.full(shape, value)
     out = np.empty(shape, dtype=object)
@@ -217,7 +217,9 @@ def _tokens(node: sops.Tokens, raw: np.ndarray) -> np.ndarray:
     if view == "tokens":
         return raw
     if view == "tokens_str":
-        return raw if _kind(raw) == "str" else np.vectorize(_token_str, otypes=[np.str_])(raw)
+        if _kind(raw) == "str":
+            return raw
+        return np.array([str(v) for v in raw.reshape(-1).tolist()]).reshape(raw.shape)
     convert = {"tokens_int": int, "tokens_float": float, "tokens_bool": _token_bool}[view]
     flat = raw.reshape(-1)
     out = []
@@ -229,10 +231,6 @@ def _tokens(node: sops.Tokens, raw: np.ndarray) -> np.ndarray:
             kind = {"tokens_int": "an integer", "tokens_float": "a number", "tokens_bool": "a boolean"}[view]
             raise ExecError(node, f"token {v!r} is not {kind} ({view})", row, pos) from None
     return np.array(out).reshape(raw.shape)
-
-
-def _token_str(v: Any) -> str:
-    return str(v)
 
 
 def _token_bool(v: Any) -> bool:

@@ -1,0 +1,11 @@
+import sys
+
+from hypothesis import HealthCheck, settings
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
+
+settings.register_profile(
+    "default", deadline=None, max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("default")

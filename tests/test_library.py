@@ -1,0 +1,197 @@
+"""Every library program against an independent Python reference, on random inputs of
+every length from 1 to 32 (each Hypothesis example is a batch holding one input of each
+length, so batching across lengths is exercised too)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, strategies as st
+
+from rasp import library
+from rasp.program import load_program
+
+LENGTHS = range(1, 33)
+
+
+def batch_of(token: st.SearchStrategy) -> st.SearchStrategy:
+    """One random input of every length from 1 to 32."""
+    return st.tuples(*[st.lists(token, min_size=n, max_size=n) for n in LENGTHS]).map(list)
+
+
+def unique_batch(alphabet: list) -> st.SearchStrategy:
+    return st.tuples(*[st.permutations(alphabet).map(lambda p, n=n: p[:n]) for n in LENGTHS]).map(list)
+
+
+def check(name: str, batch: list[list], reference) -> None:
+    program = load_program(name)
+    got = program.run(batch)
+    for tokens, out in zip(batch, got):
+        expected = reference(tokens)
+        assert out == pytest.approx(expected) if any(isinstance(v, float) for v in expected) else out == expected, (
+            f"{name} on {tokens}: expected {expected}, got {out}")
+
+
+LETTERS = st.sampled_from("abcde")
+SMALL_INTS = st.integers(0, 9)
+BITS = st.sampled_from("01")
+
+
+# ---- references -----------------------------------------------------------------------
+
+
+def ref_sort_by_frequency(x):
+    counts = Counter(x)
+    return [x[i] for i in sorted(range(len(x)), key=lambda i: (-counts[x[i]], i))]
+
+
+def ref_most_frequent(x):
+    counts = Counter(x)
+    top = max(counts.values())
+    first = next(t for t in x if counts[t] == top)
+    return [first] * len(x)
+
+
+def ref_dyck(x, pairs):
+    closer_of = dict(pairs)
+    out, stack, broken = [], [], False
+    for t in x:
+        if t in closer_of:
+            stack.append(t)
+        elif t in closer_of.values() and not broken:
+            if not stack or closer_of[stack.pop()] != t:
+                broken = True
+        out.append("F" if broken else ("T" if not stack else "P"))
+    return out
+
+
+def ref_mode(x):
+    out, counts, reached = [], Counter(), {}
+    for i, t in enumerate(x):
+        counts[t] += 1
+        reached[(t, counts[t])] = i  # when token t reached this count
+        top = max(counts.values())
+        winner = min((reached[(u, top)], u) for u in counts if counts[u] == top)[1]
+        out.append(winner)
+    return out
+
+
+def ref_count(x):
+    out = []
+    for q, t in enumerate(x):
+        if q == 0:
+            out.append(-1)
+        elif q == 1:
+            out.append(x[0])
+        else:
+            out.append(t + 1 if t < x[1] else -1)
+    return out
+
+
+def ref_copy(x):
+    n = x.index("|")
+    source = x[:n] + ["|"]
+    return ["|" if q < n else source[q - n] for q in range(len(x))]
+
+
+# ---- one test per program ----------------------------------------------------------------
+
+
+@given(batch_of(LETTERS))
+def test_length(batch):
+    check("length", batch, lambda x: [len(x)] * len(x))
+
+
+@given(batch_of(st.one_of(LETTERS, SMALL_INTS.map(str))))
+def test_reverse(batch):
+    check("reverse", batch, lambda x: x[::-1])
+
+
+@given(batch_of(LETTERS))
+def test_hist(batch):
+    check("hist", batch, lambda x: [x.count(t) for t in x])
+
+
+@given(batch_of(LETTERS), batch_of(SMALL_INTS))
+def test_sort(letters, numbers):
+    check("sort", letters, sorted)
+    check("sort", numbers, sorted)
+
+
+@given(unique_batch(list(range(40))))
+def test_sort_unique(batch):
+    check("sort_unique", batch, sorted)
+
+
+@given(batch_of(LETTERS))
+def test_sort_by_frequency(batch):
+    check("sort_by_frequency", batch, ref_sort_by_frequency)
+
+
+@given(batch_of(LETTERS))
+def test_most_frequent(batch):
+    check("most_frequent", batch, ref_most_frequent)
+
+
+@given(batch_of(st.sampled_from("(()")))
+def test_dyck1(batch):
+    check("dyck1", batch, lambda x: ref_dyck(x, [("(", ")")]))
+
+
+@given(batch_of(st.sampled_from("(){}")))
+def test_dyck2(batch):
+    check("dyck2", batch, lambda x: ref_dyck(x, [("(", ")"), ("{", "}")]))
+
+
+@given(batch_of(st.sampled_from("xab")))
+def test_frac_prevs(batch):
+    check("frac_prevs", batch, lambda x: [x[:i + 1].count("x") / (i + 1) for i in range(len(x))])
+
+
+@given(batch_of(LETTERS))
+def test_shift_by(batch):
+    check("shift_by", batch, lambda x: ["_"] + x[:-1])
+
+
+@given(batch_of(st.integers(0, 20)))
+def test_count(batch):
+    check("count", batch, ref_count)
+
+
+@given(batch_of(st.sampled_from("abc")))
+def test_mode(batch):
+    check("mode", batch, ref_mode)
+
+
+@st.composite
+def copy_inputs(draw):
+    """[distinct letters] + "|" + a prefix of them, one of each total length 1 to 32."""
+    batch = []
+    for total in LENGTHS:
+        n = draw(st.integers(max(0, (total - 1 + 1) // 2), min(total - 1, 26)))
+        letters = draw(st.permutations("abcdefghijklmnopqrstuvwxyz"))[:n]
+        batch.append(list(letters) + ["|"] + list(letters[: total - 1 - n]))
+    return batch
+
+
+@given(copy_inputs())
+def test_copy(batch):
+    check("copy", batch, ref_copy)
+
+
+@given(batch_of(BITS))
+def test_majority(batch):
+    check("majority", batch, lambda x: [int(x.count("1") > len(x) / 2)] * len(x))
+
+
+@given(batch_of(BITS))
+def test_parity(batch):
+    check("parity", batch, lambda x: [x.count("1") % 2] * len(x))
+
+
+def test_every_library_program_has_a_test_and_a_summary():
+    tested = {name[len("test_"):] for name in globals() if name.startswith("test_")}
+    for name in library.names():
+        assert name in tested, f"library program {name} has no reference test"
+        assert library.summary(name), f"library program {name} has no comment saying what it computes"
