@@ -105,7 +105,9 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> RaspError:
         return RaspError(f"unexpected end of file{hint}", Span(source, line, col))
     assert isinstance(e, UnexpectedToken)
     expected = set(e.accepts or e.expected)
-    if "SEMICOLON" in expected and e.token.type not in ("RBRACE",):
+    if "RETURN" in expected and e.token.type == "RBRACE":
+        message = "a function body must end with 'return ...;'"
+    elif "SEMICOLON" in expected and e.token.type not in ("RBRACE",):
         message = f"expected ';' before {_describe(e.token)}"
     else:
         message = f"unexpected {_describe(e.token)}; expected {_expected(expected)}"
