@@ -175,8 +175,27 @@ def _map(node: sops.Map, args: list[np.ndarray]) -> np.ndarray:
 # ---- selectors and aggregation ------------------------------------------------------------
 
 
+def _compact(keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keys and queries as the smallest integers that keep their order, so that the n-by-n
+    comparison of a selector moves as few bytes as possible (strings become ranks)."""
+    kinds = (keys.dtype.kind, queries.dtype.kind)
+    if kinds == ("U", "U"):
+        ranks = np.unique(np.concatenate([keys.ravel(), queries.ravel()]), return_inverse=True)[1]
+        keys, queries = ranks[:keys.size].reshape(keys.shape), ranks[keys.size:].reshape(queries.shape)
+    elif not (set(kinds) <= {"i", "u"}):
+        return keys, queries
+    low = min(int(keys.min(initial=0)), int(queries.min(initial=0)))
+    high = max(int(keys.max(initial=0)), int(queries.max(initial=0)))
+    for small in (np.int8, np.int16, np.int32):
+        info = np.iinfo(small)
+        if info.min <= low and high <= info.max:
+            return keys.astype(small, order="C"), queries.astype(small, order="C")
+    return keys, queries
+
+
+
 def _aggregate(node: sops.Aggregate, sel: np.ndarray, values: np.ndarray) -> np.ndarray:
-    width = sel.sum(axis=-1)
+    width = np.count_nonzero(sel, axis=-1)
     empty = width == 0
     default = _as_array(node.default, width.shape)
     kind = _kind(values)
@@ -266,7 +285,8 @@ def execute(outputs: list[Value], tokens: np.ndarray, causal: bool = False) -> l
         if isinstance(node, sops.Map):
             return _map(node, [arg(a) for a in node.args])
         if isinstance(node, sops.Select):
-            keys, queries = arg(node.keys), arg(node.queries)
+            keys, queries = _compact(arg(node.keys), arg(node.queries))
+            keys, queries = np.ascontiguousarray(keys), np.ascontiguousarray(queries)
             out = _compare(node, node.op, keys[:, None, :], queries[:, :, None])
             return out & causal_mask if causal else out
         if isinstance(node, sops.SelectAnd):
@@ -277,7 +297,7 @@ def execute(outputs: list[Value], tokens: np.ndarray, causal: bool = False) -> l
             out = ~memo[id(node.inner)]
             return out & causal_mask if causal else out
         if isinstance(node, sops.SelectorWidth):
-            return memo[id(node.selector)].sum(axis=-1)
+            return np.count_nonzero(memo[id(node.selector)], axis=-1)
         if isinstance(node, sops.Aggregate):
             return _aggregate(node, memo[id(node.selector)], arg(node.values))
         raise ExecError(node, f"cannot execute {type(node).__name__}")  # pragma: no cover

@@ -3,8 +3,9 @@ as the executor wants them (a `(batch, n)` NumPy array of one type)."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -38,11 +39,10 @@ def parse_input(text: str, path: str = "<input>", line: int = 1) -> list[Any]:
     return tokens
 
 
-def tokens_array(batch: list[list[Any]], span: Span | None = None) -> np.ndarray:
+def tokens_array(batch: list[list[Any]], span: Span | None = None, kind: str | None = None) -> np.ndarray:
     """Stack same-length token lists into one array; all tokens must share a type
-    (numbers may mix ints and floats)."""
-    flat = [t for tokens in batch for t in tokens]
-    kinds = {_kind(t) for t in flat}
+    (numbers may mix ints and floats). `kind`, when the caller knows it, skips the check."""
+    kinds = {kind} if kind else _kinds(itertools.chain.from_iterable(batch))
     if len(kinds) > 1 and kinds != {"int", "float"}:
         raise RaspError(f"an input mixes {' and '.join(sorted(kinds))} tokens; use one type", span)
     if kinds == {"str"}:
@@ -61,7 +61,7 @@ def tokens_array(batch: list[list[Any]], span: Span | None = None) -> np.ndarray
 
 def input_kind(tokens: list[Any], number: int = 0) -> str:
     """The one token type of an input ("int", "float", "str" or "bool"); mixing is an error."""
-    kinds = {_kind(t) for t in tokens}
+    kinds = _kinds(tokens)
     if kinds == {"int", "float"}:
         return "float"
     if len(kinds) > 1:
@@ -70,11 +70,19 @@ def input_kind(tokens: list[Any], number: int = 0) -> str:
     return kinds.pop() if kinds else "str"
 
 
-def _kind(token: Any) -> str:
-    if isinstance(token, bool):
+_KIND_OF_TYPE = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+def _kinds(tokens: Iterable[Any]) -> set[str]:
+    """The token kinds present (by type, which is fast on long batches)."""
+    return {_KIND_OF_TYPE.get(t) or _kind(t) for t in set(map(type, tokens))}
+
+
+def _kind(cls: type) -> str:
+    if issubclass(cls, bool):
         return "bool"
-    if isinstance(token, int):
+    if issubclass(cls, int):
         return "int"
-    if isinstance(token, float):
+    if issubclass(cls, float):
         return "float"
     return "str"

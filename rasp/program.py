@@ -107,7 +107,7 @@ class Program:
         groups: dict[tuple[int, str], list[int]] = {}
         for i, tokens in enumerate(inputs):
             groups.setdefault((len(tokens), input_kind(tokens, i)), []).append(i)
-        for (n, _), rows in sorted(groups.items()):
+        for (n, kind), rows in sorted(groups.items()):
             if n == 0:
                 for out in results:
                     for i in rows:
@@ -116,14 +116,14 @@ class Program:
             chunk = max(1, MAX_CELLS // (n * n))
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
-                arrays = self._execute(outputs, [inputs[i] for i in part], part, inputs, causal)
+                arrays = self._execute(outputs, [inputs[i] for i in part], part, inputs, causal, kind)
                 for out, array in zip(results, arrays):
                     for j, i in enumerate(part):
                         out[i] = array[j]
         return results
 
-    def _execute(self, outputs, batch, rows, inputs, causal) -> list[np.ndarray]:
-        array = tokens_array(batch)
+    def _execute(self, outputs, batch, rows, inputs, causal, kind) -> list[np.ndarray]:
+        array = tokens_array(batch, kind=kind)
         try:
             return execute(outputs, array, causal)
         except ExecError as e:

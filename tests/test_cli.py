@@ -1,0 +1,107 @@
+"""The `rasp` command as users call it: a separate process, its output and exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def rasp(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rasp.cli", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_run_library_program_json():
+    done = rasp("run", "sort", "--input", "hello", "--input", "[3, 1, 2]", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json_lines(done.stdout) == [
+        {"input": list("hello"), "output": list("ehllo")},
+        {"input": [3, 1, 2], "output": [1, 2, 3]},
+    ]
+
+
+def test_numbers_and_booleans_are_json_numbers_and_booleans(tmp_path):
+    program = tmp_path / "p.rasp"
+    program.write_text('f = aggregate(select(1, 1, ==), indicator(tokens == "e"));\nb = tokens == "e";\n')
+    done = rasp("run", str(program), "--output", "f", "--input", "hey", "--json")
+    (row,) = json_lines(done.stdout)
+    assert row["output"] == pytest.approx([1 / 3] * 3)
+    done = rasp("run", str(program), "--input", "hey", "--json")
+    assert json_lines(done.stdout)[0]["output"] == [False, True, False]
+
+
+def test_inputs_file_and_stdin(tmp_path):
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('["b", "a"]\nhello\n\n[2, 1]\n')
+    done = rasp("run", "reverse", "--inputs", str(inputs), "--json")
+    assert [r["output"] for r in json_lines(done.stdout)] == [["a", "b"], list("olleh"), [1, 2]]
+    done = rasp("run", "reverse", "--inputs", "-", "--json", stdin="abc\n")
+    assert [r["output"] for r in json_lines(done.stdout)] == [["c", "b", "a"]]
+
+
+def test_readable_table():
+    done = rasp("run", "hist", "--input", "hello")
+    assert done.returncode == 0
+    assert "hello" in done.stdout and "[1, 1, 2, 2, 1]" in done.stdout
+
+
+def test_causal_flag():
+    done = rasp("run", "hist", "--input", "aaa", "--causal", "--json")
+    assert json_lines(done.stdout)[0]["output"] == [1, 2, 3]
+
+
+def test_bad_program_exit_2_positioned_no_traceback(tmp_path):
+    program = tmp_path / "bad.rasp"
+    program.write_text("x = tokens;\ny = aggregate(x, x);\n")
+    done = rasp("run", str(program), "--input", "ab")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"{program}:2:15: error: ")
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[1].strip() == "y = aggregate(x, x);" and lines[2].strip() == "^"
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    program = tmp_path / "bad.rasp"
+    program.write_text("x = ;\n")
+    done = rasp("--debug", "run", str(program), "--input", "ab")
+    assert "Traceback" in done.stderr
+
+
+def test_bad_input_line_in_inputs_file(tmp_path):
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('hello\n[1, 2,\n')
+    done = rasp("run", "hist", "--inputs", str(inputs))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"{inputs}:2:")
+
+
+def test_runtime_error_names_the_input():
+    done = rasp("run", "count", "--input", "[1, 2]", "--input", "ab")
+    assert done.returncode == 2
+    assert "on input 2 'ab' at position 0" in done.stderr
+
+
+def test_unknown_program_and_output():
+    done = rasp("run", "no_such_program", "--input", "a")
+    assert done.returncode == 2 and "no program 'no_such_program'" in done.stderr
+    done = rasp("run", "sort", "--output", "nope", "--input", "a")
+    assert done.returncode == 2 and "output 'nope' is not defined" in done.stderr
+
+
+def test_input_option_is_required():
+    done = rasp("run", "sort")
+    assert done.returncode == 2 and "--input" in done.stderr
+
+
+def test_list_names_the_library():
+    done = rasp("list", "--json")
+    names = {row["name"] for row in json.loads(done.stdout)}
+    assert {"sort", "dyck2", "count", "parity"} <= names
