@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def show_value(v: Any) -> str:
@@ -27,11 +28,12 @@ def outputs_table(program: Any, inputs: list[list[Any]], outputs: list[list[Any]
                   console: Console | None = None) -> None:
     console = console or Console()
     mode = " (causal)" if program.causal else ""
-    table = Table(title=f"{program.path} → {program.output_name}{mode}", title_justify="left",
-                  show_lines=False)
+    table = Table(title=Text(f"{program.display_name} → {program.output_name}{mode}"),
+                  title_justify="left", show_lines=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("input", overflow="fold")
     table.add_column("output", overflow="fold")
     for i, (tokens, out) in enumerate(zip(inputs, outputs), start=1):
-        table.add_row(str(i), show_sequence(tokens), "[" + ", ".join(show_value(v) for v in out) + "]")
+        table.add_row(str(i), Text(show_sequence(tokens)),
+                      Text("[" + ", ".join(show_value(v) for v in out) + "]"))
     console.print(table)

@@ -95,6 +95,12 @@ class Program:
     def path(self) -> str:
         return self.tree.path
 
+    @property
+    def display_name(self) -> str:
+        """A library program's name, or the file's path."""
+        path = Path(self.path)
+        return path.stem if path.parent == library.LIBRARY_DIR else self.path
+
     def run(self, inputs: list[list[Any]], causal: bool | None = None) -> list[list[Any]]:
         """The output s-op on each input (inputs may have different lengths)."""
         return [r.tolist() for r in self.run_arrays(inputs, [self.output], causal)[0]]
