@@ -379,7 +379,7 @@ class Builder:
         func = self.eval(expr.func, env)
         args = [self.eval(a, env) for a in expr.args]
         if isinstance(func, builtins.Builtin):
-            self.check_arity(func.name, func.min_args, func.max_args, len(args), expr)
+            builtins.check_arity(func.name, func.min_args, func.max_args, len(args), expr)
             for i, (arg, node) in enumerate(zip(args, expr.args)):
                 if isinstance(arg, OpToken) and i != func.takes_operator:
                     raise RaspError(f"a comparison ('{arg.op}') can only be the operator argument "
@@ -398,16 +398,8 @@ class Builder:
             return self._apply_to_input(func, args, expr)
         raise RaspError(f"{kind_name(func)} cannot be called", expr.func.span)
 
-    @staticmethod
-    def check_arity(name: str, low: int, high: int, given: int, call: ast.Call) -> None:
-        if given < low or (high >= 0 and given > high):
-            want = (f"{low}" if low == high else f"at least {low}" if high < 0 else f"{low} to {high}")
-            plural = "s" * (want != "1")
-            raise RaspError(f"{name} takes {want} argument{plural}, but {given} "
-                            f"{'was' if given == 1 else 'were'} given", call.span)
-
     def call(self, func: Function, args: list[Any], call: ast.Call) -> Any:
-        self.check_arity(func.name, len(func.params), len(func.params), len(args), call)
+        builtins.check_arity(func.name, len(func.params), len(func.params), len(args), call)
         if self.call_depth >= MAX_CALL_DEPTH:
             raise RaspError(f"recursion: calls to '{func.name}' nest more than {MAX_CALL_DEPTH} deep "
                             "(a transformer has a fixed number of layers, so RASP has no recursion)",

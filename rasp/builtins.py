@@ -30,12 +30,15 @@ class Builtin:
     impl: Callable[[list[Any], ast.Call], Any]
     takes_operator: int | None = None  # index of the argument that must be an operator
 
-    def arity_text(self) -> str:
-        if self.min_args == self.max_args:
-            return f"{self.min_args} argument{'s' * (self.min_args != 1)}"
-        if self.max_args < 0:
-            return f"at least {self.min_args} argument{'s' * (self.min_args != 1)}"
-        return f"{self.min_args} to {self.max_args} arguments"
+
+
+def check_arity(name: str, low: int, high: int, given: int, call: ast.Call) -> None:
+    """`high` < 0 means no upper limit."""
+    if given < low or (high >= 0 and given > high):
+        want = f"{low}" if low == high else f"at least {low}" if high < 0 else f"{low} to {high}"
+        plural = "s" * (want != "1")
+        raise RaspError(f"{name} takes {want} argument{plural}, but {given} "
+                        f"{'was' if given == 1 else 'were'} given", call.span)
 
 
 def kind_name(value: Any) -> str:

@@ -218,8 +218,6 @@ class Checker:
                             expr.span)
 
     def _call(self, expr: ast.Call, scope: Scope) -> None:
-        from rasp.build import Builder
-
         if not isinstance(expr.func, ast.Name):
             return
         binding = scope.find(expr.func.id)
@@ -227,10 +225,10 @@ class Checker:
             return  # reported as an unknown name
         if binding.builtin is not None:
             b = binding.builtin
-            Builder.check_arity(b.name, b.min_args, b.max_args, len(expr.args), expr)
+            builtins.check_arity(b.name, b.min_args, b.max_args, len(expr.args), expr)
         elif binding.function is not None and binding.function not in self.defining:
             n = len(binding.function.params)
-            Builder.check_arity(binding.function.name, n, n, len(expr.args), expr)
+            builtins.check_arity(binding.function.name, n, n, len(expr.args), expr)
 
 
 def check(program: ast.Program, loader: CheckLoader) -> None:

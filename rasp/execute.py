@@ -74,11 +74,9 @@ def _numeric(node: Value, op: str, *arrays: np.ndarray) -> list[np.ndarray]:
         k = _kind(a)
         if k == "bool":
             a = a.astype(np.int64)
-        elif k != "num":
-            bad = np.ones(a.shape, bool)
-            row, pos = _first(bad) if a.size else (None, None)
+        elif k != "num":  # a type for the whole batch: report its first input
             what = "strings" if k == "str" else "non-numbers"
-            raise ExecError(node, f"'{op}' needs numbers, got {what}", row, pos)
+            raise ExecError(node, f"'{op}' needs numbers, got {what}", row=0)
         out.append(a)
     return out
 
@@ -92,7 +90,7 @@ def _compare(node: Value, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if op == "!=":
             return np.ones(np.broadcast_shapes(a.shape, b.shape), bool)
         if "obj" not in (ka, kb):
-            raise ExecError(node, f"cannot compare {_kind_name(ka)} with {_kind_name(kb)} using '{op}'")
+            raise ExecError(node, f"cannot compare {_kind_name(ka)} with {_kind_name(kb)} using '{op}'", row=0)
         a, b = a.astype(object), b.astype(object)
     try:
         result = _COMPARE[op](a, b)

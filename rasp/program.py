@@ -64,26 +64,30 @@ def parse_file(path: Path) -> ast.Program:
     return program
 
 
+def _find(name: str, span: Span) -> Path:
+    """The file a `load` statement names, looked up beside the loading file first."""
+    beside = None if span.path.startswith("<") else Path(span.path).parent
+    path = resolve(name, beside)
+    if path is None:
+        raise RaspError(f"cannot find '{name}.rasp' (looked beside this file, in $RASP_PATH and in "
+                        "the program library)", span)
+    return path
+
+
 def _loader(name: str, span: Span) -> ast.Program:
-    path = resolve(name, Path(span.path).parent if span.path and not span.path.startswith("<") else None)
-    if path is None:
-        raise RaspError(f"cannot find '{name}.rasp' (looked beside this file, in $RASP_PATH and in "
-                        "the program library)", span)
-    return parse_file(path)
+    """For the builder: the loaded file, parsed and checked."""
+    return parse_file(_find(name, span))
 
 
-def _check_loader(name: str, span: Span) -> ast.Program | None:
-    """For the checker: the loaded file, parsed (not checked: it is checked when it is built)."""
-    path = resolve(name, Path(span.path).parent if span.path and not span.path.startswith("<") else None)
-    if path is None:
-        raise RaspError(f"cannot find '{name}.rasp' (looked beside this file, in $RASP_PATH and in "
-                        "the program library)", span)
+def _check_loader(name: str, span: Span) -> ast.Program:
+    """For the checker: the loaded file, parsed (it is checked when it is built)."""
+    path = _find(name, span)
     return _parse_file(str(path), path.stat().st_mtime)
 
 
 @dataclass
 class Program:
-    """A built program. `names` are its top-level s-ops and selectors (loaded ones too)."""
+    """A built program: its syntax tree, its top-level scope, and the s-op it outputs."""
 
     tree: ast.Program
     env: Env
@@ -142,10 +146,6 @@ class Program:
             else:
                 message = e.message
             raise RaspError(message, e.node.span) from None
-
-    def names(self) -> dict[str, sops.Value]:
-        """Every s-op and selector name visible at the top level of the file."""
-        return {n: v for n, v in self.env.vars.items() if isinstance(v, sops.Value)}
 
 
 def _short(tokens: list[Any]) -> str:

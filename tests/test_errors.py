@@ -66,7 +66,7 @@ BAD_PROGRAMS = [
     ("x = aggregate(select(1, 1, ==), tokens);", "ab", "have no mean (on input 1 'ab' at position 0)", 1, 5),
     ("x = 1 / (indices - 1);", "abc", "division by zero (on input 1 'abc' at position 1)", 1, 7),
     ("x = tokens_int + 1;", "ab", "token 'a' is not an integer", 1, 5),
-    ("x = tokens + 1;", "ab", "'+' needs numbers, got strings", 1, 12),
+    ("x = tokens + 1;", "ab", "'+' needs numbers, got strings (on input 1 'ab')", 1, 12),
     ("x = tokens_int < tokens;", "12", "cannot compare numbers with strings", 1, 16),
 ]
 
