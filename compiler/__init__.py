@@ -1,0 +1,73 @@
+"""RASP programs to verified Transformer weights, through tracr.
+
+    from compiler import compile_program
+    compiled = compile_program(load_program("sort"), vocab=list("abc"), max_len=8)
+
+Passes: `lower` (our graph to tracr RASP, value sets, encodings, fused selectors), `assemble`
+(tracr blocks, layers, weights, our arrays), `verify` (against the interpreter). `estimate`
+refuses models that would not fit before any weight is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compiler.lower import CompileError
+
+__all__ = ["CompileError", "CompileResult", "compile_program"]
+
+
+@dataclass
+class CompileResult:
+    model: Any  # compiler.model.CompiledModel
+    verification: Any  # compiler.verify.Verification or None
+    seconds: float
+    estimate: Any
+
+
+def source_digest(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None = None,
+                    verify: bool = True, samples: int = 256, seed: int = 0) -> CompileResult:
+    """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position."""
+    from compiler import assemble, estimate, lower, verify as verifying
+    from rasp import sops
+    from rasp.program import Program
+
+    assert isinstance(program, Program)
+    start = time.perf_counter()
+    if not vocab:
+        raise CompileError("the vocabulary is empty")
+    if max_len < 1:
+        raise CompileError("the maximum length must be at least 1")
+    causal = program.causal if causal is None else causal
+    sink, info = lower.lower(program.output, list(vocab), max_len, causal)
+    graph, sources, sink_node = assemble.extract(sink, info)
+    size = estimate.estimate(graph, sink.label, info, len(vocab), max_len)
+    estimate.refuse_if_too_large(size, len(vocab), max_len)
+    assembled, craft_model, allocation = assemble.assemble(graph, sources, sink_node, info, list(vocab),
+                                                           max_len, causal)
+    from rasp import __version__
+
+    meta = {"program": {"path": program.path, "output": program.output_name,
+                        "sha256": source_digest(program.path)},
+            "version": __version__}
+    model = assemble.to_model(assembled, graph, craft_model, allocation, sink_node, info, list(vocab),
+                              max_len, causal, meta)
+    model.tracr = assembled  # for benchmarks and tests that compare with tracr's own apply
+    categorical = [e.origin for e in info.values()
+                   if isinstance(e.origin, sops.Aggregate) and e.encoding == "categorical"]
+    checked = None
+    if verify:
+        checked = verifying.verify(program, model, categorical, samples, seed,
+                                   distinct="distinct" in program.tree.pragmas)
+    return CompileResult(model, checked, time.perf_counter() - start, size)

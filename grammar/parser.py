@@ -24,7 +24,7 @@ from rasp.errors import RaspError, Source, Span
 MAX_DEPTH = 250  # nesting levels of expressions and blocks
 MAX_BYTES = 2_000_000  # a .rasp file larger than this is refused
 
-_CAUSAL_PRAGMA = re.compile(r"^\s*#\s*rasp:\s*causal\s*$", re.MULTILINE)
+_PRAGMA = re.compile(r"^[ \t]*#[ \t]*rasp:(.*)$", re.MULTILINE)
 
 _TERMINALS = {
     "SEMICOLON": "';'", "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
@@ -60,7 +60,23 @@ def parse(text: str, path: str = "<string>") -> ast.Program:
         if isinstance(e.orig_exc, RaspError):
             raise e.orig_exc from None
         raise
-    return ast.Program(tuple(statements), source, bool(_CAUSAL_PRAGMA.search(text)))
+    return ast.Program(tuple(statements), source, _pragmas(source))
+
+
+def _pragmas(source: Source) -> frozenset[str]:
+    """Words of `# rasp: causal, distinct` lines."""
+    found = set()
+    for match in _PRAGMA.finditer(source.text):
+        line = source.text.count("\n", 0, match.start()) + 1
+        for word in re.split(r"[\s,]+", match.group(1).strip()):
+            if not word:
+                continue
+            if word not in ast.PRAGMAS:
+                col = match.start(1) + match.group(1).index(word) - match.start() + 1
+                raise RaspError(f"unknown pragma '{word}' (known: {', '.join(ast.PRAGMAS)})",
+                                Span(source, line, col))
+            found.add(word)
+    return frozenset(found)
 
 
 def parse_expression(text: str, path: str = "<string>") -> ast.Expr:

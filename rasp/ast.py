@@ -148,13 +148,21 @@ class ForLoop(Stmt):
     body: tuple[Stmt, ...]
 
 
+PRAGMAS = ("causal", "distinct")
+
+
 @dataclass(frozen=True)
 class Program:
-    """A parsed file. `causal` is set by a `# rasp: causal` line in the file."""
+    """A parsed file. `pragmas` come from `# rasp: ...` lines: `causal` (run causally) and
+    `distinct` (the program expects inputs whose tokens are all different)."""
 
     statements: tuple[Stmt, ...]
     source: Source
-    causal: bool = False
+    pragmas: frozenset[str] = frozenset()
+
+    @property
+    def causal(self) -> bool:
+        return "causal" in self.pragmas
 
     @property
     def path(self) -> str:

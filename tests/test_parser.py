@@ -77,5 +77,5 @@ def test_comments_strings_and_numbers():
 
 def test_causal_pragma():
     assert parse("# rasp: causal\nx = 1;").causal
-    assert parse("x = 1;  #   rasp:   causal  \n").causal is False  # only on a line of its own
+    assert parse("x = 1;  # rasp: causal\n").causal is False  # only on a line of its own
     assert parse("   # rasp: causal\n").causal

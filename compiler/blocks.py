@@ -1,0 +1,180 @@
+"""Pass 2: give every node of the tracr graph its craft block (attention head or MLP).
+
+This mirrors tracr's `expr_to_craft_graph`, with two differences that matter:
+- value sets are ours (computed by the lowering with the interpreter's operations), set on the
+  graph before any block is built;
+- a categorical aggregate may have a default value (tracr only allows none): when nothing is
+  selected the head attends to the beginning-of-sequence token, and its value there is the
+  default's direction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import networkx as nx
+from tracr.compiler import nodes
+from tracr.craft import bases, transformers, vectorspace_fns
+from tracr.craft.chamber import categorical_mlp, numerical_mlp, selector_width
+from tracr.rasp import rasp as tr
+
+from compiler.lower import Info
+
+SOFTMAX_COLDNESS = 100.0
+
+
+def set_value_sets(graph: nx.DiGraph, info: dict[str, Info]) -> None:
+    """Write our value sets and residual directions onto tracr's graph."""
+    for node_id, node in graph.nodes.items():
+        expr = node[nodes.EXPR]
+        if not isinstance(expr, tr.SOp):
+            continue
+        values = info[expr.label].values
+        node[nodes.VALUE_SET] = set(values)
+        if tr.is_numerical(expr):
+            node[nodes.OUTPUT_BASIS] = bases.VectorSpaceWithBasis.from_names([expr.label]).basis
+        else:
+            node[nodes.OUTPUT_BASIS] = bases.VectorSpaceWithBasis.from_values(expr.label, values).basis
+
+
+def _space(node: dict) -> bases.VectorSpaceWithBasis:
+    return bases.VectorSpaceWithBasis(node[nodes.OUTPUT_BASIS])
+
+
+def attention_head(query_space, key_space, value_space, output_space, bos_dir, one_dir,
+                   attend: Callable[[Any, Any], bool], value_to_output: dict, default_dir, causal: bool
+                   ) -> transformers.AttentionHead:
+    """A head that attends to the keys `attend` selects, or to BOS when there are none.
+
+    The BOS position carries `bos + one`; the query's `one` gives the BOS key half the score of
+    a selected key, so BOS wins only when nothing is selected. Values at BOS map to the default.
+    """
+    bos_space = bases.VectorSpaceWithBasis([bos_dir])
+    one_space = bases.VectorSpaceWithBasis([one_dir])
+    query_space = bases.join_vector_spaces(query_space, bos_space, one_space)
+    key_space = bases.join_vector_spaces(key_space, bos_space)
+    value_space = bases.join_vector_spaces(value_space, bos_space)
+
+    def qk(query: bases.BasisDirection, key: bases.BasisDirection) -> float:
+        if key == bos_dir and query == one_dir:
+            return 0.5 * SOFTMAX_COLDNESS
+        if {key, query} & {one_dir, bos_dir}:
+            return 0.0
+        return SOFTMAX_COLDNESS * bool(attend(key.value, query.value))
+
+    def ov(direction: bases.BasisDirection) -> bases.VectorInBasis:
+        if direction == bos_dir:
+            if default_dir is None:
+                return output_space.null_vector()
+            return output_space.vector_from_basis_direction(default_dir)
+        return output_space.vector_from_basis_direction(value_to_output[direction])
+
+    w_qk = vectorspace_fns.ScalarBilinear.from_action(query_space, key_space, qk)
+    w_ov = vectorspace_fns.Linear.from_action(value_space, output_space, ov)
+    return transformers.AttentionHead(w_qk, w_ov, causal=causal)
+
+
+def bos_cleanup(output_space, bos_dir, one_dir, label: str) -> transformers.MLP:
+    """An MLP that erases, at the BOS position only, what the previous block wrote there.
+
+    The default-value head writes its default at BOS too (BOS attends to itself), and heads
+    that later read this s-op as keys assume BOS holds nothing but `bos + one`. Hidden unit i
+    is relu(x_i + 2 bos - 2 one): x_i at BOS, 0 elsewhere (x_i <= 1); it is subtracted from x_i.
+    """
+    import numpy as np
+
+    dims = list(output_space.basis)
+    hidden = bases.VectorSpaceWithBasis([bases.BasisDirection(f"_clean_{label}_", i) for i in range(len(dims))])
+    inputs = bases.join_vector_spaces(output_space, bases.VectorSpaceWithBasis([bos_dir, one_dir]))
+    first = np.zeros((inputs.num_dims, hidden.num_dims))
+    for i, d in enumerate(dims):
+        first[inputs.index_by_direction[d], i] = 1.0
+        first[inputs.index_by_direction[bos_dir], i] = 2.0
+        first[inputs.index_by_direction[one_dir], i] = -2.0
+    second = -np.eye(len(dims))
+    return transformers.MLP(vectorspace_fns.Linear(inputs, hidden, first),
+                            vectorspace_fns.Linear(hidden, output_space, second))
+
+
+def add_blocks(graph: nx.DiGraph, info: dict[str, Info], bos: str, causal: bool, mlp_exactness: float) -> None:
+    bos_dir = bases.BasisDirection(tr.tokens.label, bos)
+    one_dir = bases.BasisDirection("one")
+    one_space = bases.VectorSpaceWithBasis([one_dir])
+    for node_id, node in graph.nodes.items():
+        expr = node[nodes.EXPR]
+        if not isinstance(expr, tr.SOp) or isinstance(expr, (tr.TokensType, tr.IndicesType)):
+            continue
+        out_space = _space(node)
+        label = expr.label
+        if isinstance(expr, tr.Map):
+            inner = graph.nodes[expr.inner.label]
+            in_space = _space(inner)
+            f = expr.f
+            if tr.is_categorical(expr.inner) and tr.is_categorical(expr):
+                block = categorical_mlp.map_categorical_mlp(
+                    in_space, out_space, lambda d, f=f, l=label: bases.BasisDirection(l, f(d.value)))
+            elif tr.is_categorical(expr.inner):
+                block = categorical_mlp.map_categorical_to_numerical_mlp(in_space, out_space, f)
+            elif tr.is_categorical(expr):
+                block = numerical_mlp.map_numerical_to_categorical_mlp(
+                    f=f, input_space=in_space, output_space=out_space,
+                    input_value_set=inner[nodes.VALUE_SET], one_space=one_space,
+                    hidden_name=f"_hidden_{label}_", large_number=mlp_exactness)
+            else:
+                block = numerical_mlp.map_numerical_mlp(
+                    f=f, input_space=in_space, output_space=out_space,
+                    input_value_set=inner[nodes.VALUE_SET], one_space=one_space,
+                    hidden_name=f"_hidden_{label}_", large_number=mlp_exactness)
+        elif isinstance(expr, tr.LinearSequenceMap):
+            block = numerical_mlp.linear_sequence_map_numerical_mlp(
+                input1_basis_direction=_space(graph.nodes[expr.fst.label]).basis[0],
+                input2_basis_direction=_space(graph.nodes[expr.snd.label]).basis[0],
+                output_basis_direction=out_space.basis[0],
+                input1_factor=expr.fst_fac, input2_factor=expr.snd_fac,
+                hidden_name=f"_hidden_{label}_")
+        elif isinstance(expr, tr.SequenceMap):
+            fst, snd = _space(graph.nodes[expr.fst.label]), _space(graph.nodes[expr.snd.label])
+            f = expr.f
+            if fst == snd:  # the same s-op twice: a one-input table
+                block = categorical_mlp.map_categorical_mlp(
+                    fst, out_space, lambda d, f=f, l=label: bases.BasisDirection(l, f(d.value, d.value)))
+            else:
+                block = categorical_mlp.sequence_map_categorical_mlp(
+                    fst, snd, out_space,
+                    lambda a, b, f=f, l=label: bases.BasisDirection(l, f(a.value, b.value)),
+                    one_space=one_space, hidden_name=f"_hidden_{label}_")
+        elif isinstance(expr, tr.Aggregate):
+            select = expr.selector
+            values_node = graph.nodes[expr.sop.label]
+            value_space = _space(values_node)
+            if tr.is_numerical(expr):
+                mapping = {value_space.basis[0]: out_space.basis[0]}
+                default_dir = None
+            else:
+                mapping = {d: bases.BasisDirection(label, d.value) for d in value_space.basis}
+                default = info[label].default
+                default_dir = None if default is None else bases.BasisDirection(label, default)
+            block = attention_head(
+                _space(graph.nodes[select.queries.label]), _space(graph.nodes[select.keys.label]),
+                value_space, out_space, bos_dir, one_dir, select.predicate, mapping, default_dir, causal)
+            if default_dir is not None:
+                block = transformers.SeriesWithResiduals(
+                    [block, bos_cleanup(out_space, bos_dir, one_dir, label)])
+        elif isinstance(expr, tr.SelectorWidth):
+            select = expr.selector
+            block = selector_width.selector_width(
+                query_space=_space(graph.nodes[select.queries.label]),
+                key_space=_space(graph.nodes[select.keys.label]),
+                output_space=out_space,
+                bos_space=bases.VectorSpaceWithBasis([bos_dir]),
+                one_space=one_space,
+                attn_fn=lambda q, k, p=select.predicate: p(k.value, q.value),
+                out_value_set=node[nodes.VALUE_SET],
+                categorical_output=tr.is_categorical(expr),
+                causal=False,
+                softmax_coldness=SOFTMAX_COLDNESS,
+                mlp_large_number=mlp_exactness,
+                label=label)
+        else:  # pragma: no cover - the lowering makes no other kinds
+            raise NotImplementedError(f"no block for {expr}")
+        node[nodes.MODEL_BLOCK] = block

@@ -1,0 +1,93 @@
+"""Before building any weight: how large will the model be? Refuse what will not fit.
+
+The estimate reads only value sets and the graph's depth (both known after lowering, in
+milliseconds); building the weights of a too-large model would take minutes and then fail.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import networkx as nx
+from tracr.compiler import nodes
+from tracr.rasp import rasp as tr
+
+from compiler.lower import CompileError, Info
+
+
+@dataclass
+class Estimate:
+    residual_width: int
+    layers: int
+    key_size: int
+    mlp_hidden: int
+    parameters: int
+    largest: Info | None  # the s-op that contributes most to the size
+
+    @property
+    def bytes(self) -> int:
+        return self.parameters * 4
+
+
+def memory_budget() -> int:
+    """Bytes a compile may use: the weights are built several times over (craft, haiku, ours)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 * 2**30
+    return int(total * 0.4) // 4
+
+
+def estimate(graph: nx.DiGraph, sink_label: str, info: dict[str, Info], vocab_size: int, max_len: int) -> Estimate:
+    width = vocab_size + 2 + max_len + 1
+    key_size = 1
+    mlp_hidden = 1
+    largest: Info | None = None
+    largest_size = 0
+    for label, entry in info.items():
+        if label not in graph.nodes or label in ("tokens", "indices"):
+            continue
+        dims = len(entry.values) if entry.encoding == "categorical" else 1
+        width += dims
+        expr = graph.nodes[label][nodes.EXPR]
+        hidden = len(entry.table) if entry.table else 0
+        if isinstance(expr, tr.Map) and entry.encoding == "categorical" and \
+                info[expr.inner.label].encoding == "numerical":
+            hidden = 2 * len(info[expr.inner.label].values)
+        if isinstance(expr, tr.SelectorWidth):
+            hidden = max_len + 1
+        mlp_hidden = max(mlp_hidden, hidden)
+        if isinstance(expr, (tr.Aggregate, tr.SelectorWidth)):
+            select = expr.selector
+            for part in (select.keys, select.queries):
+                if part.label in info:
+                    key_size = max(key_size, len(info[part.label].values) + 2)
+        size = max(dims, hidden)
+        if size > largest_size:
+            largest, largest_size = entry, size
+    depth = nx.dag_longest_path_length(graph) + 1 if graph.number_of_nodes() else 1
+    layers = max(1, (depth + 1) // 2)
+    heads = max(1, sum(1 for n in graph.nodes.values()
+                       if isinstance(n[nodes.EXPR], (tr.Aggregate, tr.SelectorWidth))))
+    heads = min(heads, max(1, depth))
+    parameters = layers * (4 * width * key_size * heads + 2 * width * mlp_hidden) + width * (vocab_size + max_len + 3)
+    return Estimate(width, layers, key_size, mlp_hidden, parameters, largest)
+
+
+def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
+    budget = memory_budget()
+    if est.bytes <= budget:
+        return
+    culprit = ""
+    span = None
+    if est.largest is not None:
+        origin = est.largest.origin
+        span = origin.span if origin is not None else None
+        culprit = (f"; the largest part is {est.largest.label.rsplit('_', 1)[0]!r} with "
+                   f"{len(est.largest.values):,} values")
+    raise CompileError(
+        f"this model would need about {est.parameters:,} parameters ({est.bytes / 2**30:.1f} GiB; "
+        f"about {budget / 2**30:.1f} GiB can be spent here){culprit}. Shrink the vocabulary "
+        f"(now {vocab_size}) or the maximum length (now {max_len}), or rewrite that s-op with "
+        "fewer distinct values", span)

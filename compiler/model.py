@@ -1,0 +1,123 @@
+"""A compiled model as plain arrays plus JSON metadata, and its one-file format.
+
+The file is a NumPy `.npz` archive: every weight as an array (embeddings, per-layer attention
+and MLP matrices, and an explicit unembedding matrix) and one `metadata` array holding UTF-8
+JSON. Loading uses `allow_pickle=False`, so a file cannot run code; it checks the format tag,
+every array's shape and dtype against the metadata, and a SHA-256 of the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rasp.errors import RaspError
+
+FORMAT = "lengthwise-compiled-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CompiledModel:
+    """Weights and what is needed to use them.
+
+    `arrays` holds `token_embed` (tokens x D), `pos_embed` (max_len + 1 x D), `unembed`
+    (D x outputs) and, per layer i, `layer{i}.attn.{query,key,value,linear}.{w,b}` and
+    `layer{i}.mlp.{linear_1,linear_2}.{w,b}`. `meta` is JSON-ready.
+    """
+
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def vocab(self) -> list[Any]:
+        return self.meta["vocab"]
+
+    @property
+    def max_len(self) -> int:
+        return self.meta["max_len"]
+
+    @property
+    def causal(self) -> bool:
+        return self.meta["causal"]
+
+    @property
+    def num_layers(self) -> int:
+        return self.meta["layout"]["num_layers"]
+
+    def parameter_count(self) -> int:
+        return int(sum(a.size for a in self.arrays.values()))
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(arrays[name]).tobytes())
+    return h.hexdigest()
+
+
+def save(model: CompiledModel, path: str | Path) -> None:
+    meta = dict(model.meta, format=FORMAT, format_version=FORMAT_VERSION,
+                arrays={k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in model.arrays.items()},
+                sha256=_digest(model.arrays))
+    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, metadata=blob, **model.arrays)
+
+
+def load(path: str | Path) -> CompiledModel:
+    """Read a saved model; any file that is not one, or is damaged, gives a RaspError."""
+    where = str(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "metadata" not in archive.files:
+                raise RaspError(f"{where}: not a compiled model (no metadata)")
+            meta = json.loads(archive["metadata"].tobytes().decode("utf-8"))
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                raise RaspError(f"{where}: not a compiled model of this tool")
+            if meta.get("format_version") != FORMAT_VERSION:
+                raise RaspError(f"{where}: model file format {meta.get('format_version')} is not "
+                                f"supported (this version reads {FORMAT_VERSION}); compile again")
+            arrays = {}
+            for name, spec in meta["arrays"].items():
+                if name not in archive.files:
+                    raise RaspError(f"{where}: damaged model file: array {name!r} is missing")
+                array = archive[name]
+                if list(array.shape) != spec["shape"] or str(array.dtype) != spec["dtype"]:
+                    raise RaspError(f"{where}: damaged model file: array {name!r} has shape "
+                                    f"{list(array.shape)} {array.dtype}, expected {spec['shape']} {spec['dtype']}")
+                arrays[name] = array
+    except FileNotFoundError:
+        raise RaspError(f"{where}: no such file") from None
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError,
+            UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RaspError(f"{where}: not a readable compiled model ({type(e).__name__}: {e})") from None
+    if _digest(arrays) != meta.get("sha256"):
+        raise RaspError(f"{where}: damaged model file: the weights do not match their checksum")
+    for key in ("arrays", "sha256", "format", "format_version"):
+        meta.pop(key, None)
+    model = CompiledModel(arrays, meta)
+    _check_layout(model, where)
+    return model
+
+
+def _check_layout(model: CompiledModel, where: str) -> None:
+    """The arrays fit together: the runner can use them without a shape error."""
+    a, layout = model.arrays, model.meta.get("layout", {})
+    try:
+        width = a["token_embed"].shape[1]
+        ok = (a["token_embed"].shape[0] == len(model.meta["tokens"])
+              and a["pos_embed"].shape == (model.max_len + 1, width)
+              and a["unembed"].shape[0] == width
+              and all(a[f"layer{i}.attn.query.w"].shape[0] == width for i in range(layout["num_layers"])))
+    except (KeyError, IndexError, TypeError):
+        ok = False
+    if not ok:
+        raise RaspError(f"{where}: damaged model file: the weights do not fit together")

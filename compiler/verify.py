@@ -1,0 +1,99 @@
+"""Every compile is checked: the compiled model against the interpreter, on random inputs of
+every length from 1 to the maximum. A compile that would be silently wrong fails here."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from compiler.lower import CompileError
+from compiler.model import CompiledModel
+from compiler.runner import Runner
+from rasp import sops
+from rasp.errors import RaspError
+from rasp.program import Program
+
+NUMERICAL_TOLERANCE = 1e-3
+
+
+@dataclass
+class Verification:
+    inputs: int  # inputs compared
+    skipped: int  # sampled inputs the interpreter itself rejects (outside the program's domain)
+    lengths: tuple[int, int]
+
+
+def sample_inputs(vocab: list[Any], max_len: int, count: int, distinct: bool, seed: int) -> list[list[Any]]:
+    """`count` inputs or more, the same number at every length from 1 to `max_len`."""
+    rng = random.Random(seed)
+    top = min(max_len, len(vocab)) if distinct else max_len
+    per_length = max(1, math.ceil(count / top))
+    inputs = []
+    for n in range(1, top + 1):
+        for _ in range(per_length):
+            inputs.append(rng.sample(vocab, n) if distinct else [rng.choice(vocab) for _ in range(n)])
+    return inputs
+
+
+def _accepted(program: Program, inputs: list[list[Any]], causal: bool) -> tuple[list[list[Any]], list[list[Any]]]:
+    """The inputs the interpreter runs without error, and its outputs on them."""
+    try:
+        return inputs, program.run(inputs, causal)
+    except RaspError:
+        kept, outputs = [], []
+        for tokens in inputs:
+            try:
+                outputs.append(program.run([tokens], causal)[0])
+                kept.append(tokens)
+            except RaspError:
+                pass
+        return kept, outputs
+
+
+def _categorical_aggregates(model_nodes: list[sops.Value]) -> list[sops.Aggregate]:
+    return [n for n in model_nodes if isinstance(n, sops.Aggregate)]
+
+
+def verify(program: Program, model: CompiledModel, categorical_aggregates: list[sops.Aggregate],
+           samples: int = 256, seed: int = 0, distinct: bool = False) -> Verification:
+    causal = model.causal
+    sampled = sample_inputs(model.vocab, model.max_len, samples, distinct, seed)
+    inputs, expected = _accepted(program, sampled, causal)
+    if not inputs:
+        raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} random inputs "
+                           "(does the program need a particular kind of input? see docs/compiler.md)")
+    _check_single_selection(program, categorical_aggregates, inputs, causal)
+    actual = Runner(model).run(inputs)
+    numerical = model.meta["output"]["encoding"] == "numerical"
+    for tokens, want, got in zip(inputs, expected, actual):
+        for position, (w, g) in enumerate(zip(want, got)):
+            same = (abs(float(w) - float(g)) <= NUMERICAL_TOLERANCE * max(1.0, abs(float(w))))\
+                if numerical and isinstance(w, (int, float)) else w == g
+            if not same:
+                raise CompileError(
+                    f"verification failed: on input {tokens!r} (length {len(tokens)}) at position "
+                    f"{position} the interpreter gives {w!r} but the compiled model gives {g!r}",
+                    program.output.span)
+    lengths = sorted({len(t) for t in inputs})
+    return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]))
+
+
+def _check_single_selection(program: Program, aggregates: list[sops.Aggregate], inputs, causal) -> None:
+    """A categorical aggregate must select at most one key (tracr's silent failure otherwise)."""
+    if not aggregates:
+        return
+    rows = program.run_arrays(inputs, [a.selector for a in aggregates], causal)
+    for aggregate, selections in zip(aggregates, rows):
+        for tokens, matrix in zip(inputs, selections):
+            widths = np.count_nonzero(matrix, axis=-1)
+            if widths.max(initial=0) > 1:
+                position = int(np.argmax(widths > 1))
+                raise CompileError(
+                    f"this aggregate selects {int(widths[position])} positions on input {tokens!r} at "
+                    f"position {position}; compiled as a categorical aggregate it would return a blend "
+                    "of them, silently wrong. Make the selector pick at most one position, or "
+                    "average 0/1 values (numerical)", aggregate.span)
