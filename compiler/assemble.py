@@ -27,17 +27,6 @@ def special_tokens(vocab: list[Any]) -> tuple[str, str]:
     return bos, pad
 
 
-def mlp_exactness(info: dict[str, Info]) -> float:
-    """Sharp enough for the discretising MLPs to tell the closest numerical values apart."""
-    gaps = []
-    for entry in info.values():
-        if entry.encoding == "numerical" and len(entry.values) > 1:
-            values = np.array(sorted(float(v) for v in entry.values))
-            gaps.append(float(np.diff(values).min()))
-    smallest = min(gaps, default=1.0)
-    return float(min(max(100.0, 4.0 / max(smallest, 1e-9)), 1e5))
-
-
 def extract(sink: tr.SOp, info: dict[str, Info]):
     """tracr's graph of the program, with our value sets on it."""
     extracted = rasp_to_graph.extract_rasp_graph(sink)
@@ -52,7 +41,7 @@ def extract(sink: tr.SOp, info: dict[str, Info]):
 def assemble(graph, sources, sink_node, info: dict[str, Info], vocab: list[Any], max_len: int, causal: bool):
     """The tracr model, from blocks allocated to layers."""
     bos, pad = special_tokens(vocab)
-    add_blocks(graph, info, bos, causal, mlp_exactness(info))
+    add_blocks(graph, info, bos, causal, max_len)
     allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
     craft_model = craft_graph_to_model.craft_graph_to_model(graph, sources)
     assembled = craft_model_to_transformer.craft_model_to_transformer(
@@ -132,7 +121,9 @@ def to_model(assembled, graph, craft_model, allocation, sink_node, info: dict[st
         if entry is None or entry.origin is None:
             continue
         block = graph.nodes[node_id].get(nodes.MODEL_BLOCK)
-        where = names.get(layer + 1 if isinstance(block, transformers.SeriesWithResiduals) else layer)
+        # a selector width finishes in its MLP; an aggregate's MLP only cleans the BOS position
+        finishes_later = isinstance(block, transformers.SeriesWithResiduals) and isinstance(expr, tr.SelectorWidth)
+        where = names.get(layer + 1 if finishes_later else layer)
         dims = [i for i, l in enumerate(labels) if l == expr.label or l.startswith(expr.label + ":")]
         span = entry.origin.span
         sop_rows.append({

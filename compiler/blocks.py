@@ -21,6 +21,15 @@ from tracr.rasp import rasp as tr
 from compiler.lower import Info
 
 SOFTMAX_COLDNESS = 100.0
+MAX_SHARPNESS = 1e6  # beyond this, float32 rounding of the input flips the discretising MLPs
+
+
+def sharpness(values) -> float:
+    """How steep a discretising MLP's steps must be to tell the closest input values apart
+    (a step of width 1/sharpness sits between neighbours)."""
+    ordered = sorted({float(v) for v in values})
+    gap = min((b - a for a, b in zip(ordered, ordered[1:])), default=1.0)
+    return float(min(max(100.0, 4.0 / max(gap, 1e-12)), MAX_SHARPNESS))
 
 
 def set_value_sets(graph: nx.DiGraph, info: dict[str, Info]) -> None:
@@ -96,7 +105,7 @@ def bos_cleanup(output_space, bos_dir, one_dir, label: str) -> transformers.MLP:
                             vectorspace_fns.Linear(hidden, output_space, second))
 
 
-def add_blocks(graph: nx.DiGraph, info: dict[str, Info], bos: str, causal: bool, mlp_exactness: float) -> None:
+def add_blocks(graph: nx.DiGraph, info: dict[str, Info], bos: str, causal: bool, max_len: int) -> None:
     bos_dir = bases.BasisDirection(tr.tokens.label, bos)
     one_dir = bases.BasisDirection("one")
     one_space = bases.VectorSpaceWithBasis([one_dir])
@@ -119,12 +128,12 @@ def add_blocks(graph: nx.DiGraph, info: dict[str, Info], bos: str, causal: bool,
                 block = numerical_mlp.map_numerical_to_categorical_mlp(
                     f=f, input_space=in_space, output_space=out_space,
                     input_value_set=inner[nodes.VALUE_SET], one_space=one_space,
-                    hidden_name=f"_hidden_{label}_", large_number=mlp_exactness)
+                    hidden_name=f"_hidden_{label}_", large_number=sharpness(inner[nodes.VALUE_SET]))
             else:
                 block = numerical_mlp.map_numerical_mlp(
                     f=f, input_space=in_space, output_space=out_space,
                     input_value_set=inner[nodes.VALUE_SET], one_space=one_space,
-                    hidden_name=f"_hidden_{label}_", large_number=mlp_exactness)
+                    hidden_name=f"_hidden_{label}_", large_number=sharpness(inner[nodes.VALUE_SET]))
         elif isinstance(expr, tr.LinearSequenceMap):
             block = numerical_mlp.linear_sequence_map_numerical_mlp(
                 input1_basis_direction=_space(graph.nodes[expr.fst.label]).basis[0],
@@ -173,7 +182,7 @@ def add_blocks(graph: nx.DiGraph, info: dict[str, Info], bos: str, causal: bool,
                 categorical_output=tr.is_categorical(expr),
                 causal=False,
                 softmax_coldness=SOFTMAX_COLDNESS,
-                mlp_large_number=mlp_exactness,
+                mlp_large_number=sharpness([1 / (w + 1) for w in range(max_len + 1)]),
                 label=label)
         else:  # pragma: no cover - the lowering makes no other kinds
             raise NotImplementedError(f"no block for {expr}")

@@ -83,9 +83,11 @@ def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
     span = None
     if est.largest is not None:
         origin = est.largest.origin
-        span = origin.span if origin is not None else None
-        culprit = (f"; the largest part is {est.largest.label.rsplit('_', 1)[0]!r} with "
-                   f"{len(est.largest.values):,} values")
+        span = origin.span if origin is not None else est.largest.span
+        what = (f"{origin.label!r}" if origin is not None and origin.label else
+                "the pairing of a selector's keys or queries" if est.largest.role.startswith("(") else
+                "an s-op")
+        culprit = f"; the largest part is {what} with {len(est.largest.values):,} values"
     raise CompileError(
         f"this model would need about {est.parameters:,} parameters ({est.bytes / 2**30:.1f} GiB; "
         f"about {budget / 2**30:.1f} GiB can be spent here){culprit}. Shrink the vocabulary "

@@ -42,6 +42,7 @@ class Info:
     table: dict[Any, Any] = field(default_factory=dict)  # Map/SequenceMap results
     default: Any = None  # categorical aggregate: the value when nothing is selected
     role: str = ""
+    span: Span | None = None  # where a helper (a pairing of keys, say) comes from
 
 
 def _sorted(values: set[Any]) -> list[Any]:
@@ -67,6 +68,7 @@ class Lowering:
         self.vocab, self.max_len, self.causal = vocab, max_len, causal
         self.info: dict[str, Info] = {}
         self.memo: dict[tuple[int, str], tr.SOp] = {}
+        self.tuples: dict[tuple[int, ...], tr.SOp] = {}
         self.tokens = self._register(tr.tokens, list(vocab), "categorical", None, role="tokens")
         self.indices = self._register(tr.indices, list(range(max_len)), "categorical", None, role="indices")
 
@@ -215,7 +217,7 @@ class Lowering:
                                node.span if node is not None else None)
         expr = tr.SequenceMap(lambda x, y: (x, y), a, b).named("pair")
         return self._register(expr, values, "categorical", None, table={(x, y): (x, y) for x, y in values},
-                              role=f"({a.label}, {b.label})")
+                              role=f"({a.label}, {b.label})", span=node.span if node is not None else None)
 
     def _aggregate(self, node: sops.Aggregate) -> tr.SOp:
         if node.reduce != "mean":
@@ -275,10 +277,14 @@ class Lowering:
     def _tuple(self, parts: list[sops.SOp], node: sops.Value) -> tuple[tr.SOp, dict[int, int]]:
         if not parts:
             return self.tokens, {}
+        key = tuple(id(p) for p in parts)
+        if key in self.tuples:  # keys and queries over the same s-ops share one pairing
+            return self.tuples[key], {id(p): i for i, p in enumerate(parts)}
         exprs = [self.sop(p, "categorical") for p in parts]
         combined = exprs[0]
         for e in exprs[1:]:
             combined = self._pair(combined, e, node) if combined is exprs[0] else self._extend(combined, e, node)
+        self.tuples[key] = combined
         return combined, {id(p): i for i, p in enumerate(parts)}
 
     def _extend(self, pair: tr.SOp, extra: tr.SOp, node: sops.Value) -> tr.SOp:
@@ -287,7 +293,7 @@ class Lowering:
             raise CompileError(f"this selector's keys or queries have {len(values):,} combinations of "
                                f"values (limit {MAX_VALUE_SET:,})", node.span)
         expr = tr.SequenceMap(lambda t, v: (*t, v), pair, extra).named("tuple")
-        return self._register(expr, values, "categorical", None,
+        return self._register(expr, values, "categorical", None, span=node.span,
                               table={(t, v): (*t, v) for t in self.values(pair) for v in self.values(extra)})
 
     def _leaf_table(self, leaf: sops.Select) -> dict[tuple[Any, Any], bool]:

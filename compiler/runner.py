@@ -8,7 +8,6 @@ outputs it gives alone.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -17,15 +16,76 @@ from compiler.model import CompiledModel
 from rasp.errors import RaspError
 
 BATCH_BUCKET = 64  # batches are padded to a multiple of this, so few shapes are compiled
+LENGTH_BUCKET = 16  # and their width to a multiple of this
+MAX_ATTENTION_CELLS = 2**26  # batch * heads * width^2 attention weights computed at once
 
 
-def _forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool):
+def _used(matrix: np.ndarray, axis: int, bias: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the rows (axis=1) or columns (axis=0) of `matrix` that hold a non-zero."""
+    used = np.any(matrix != 0, axis=axis)
+    if bias is not None:
+        used = used | (bias != 0)
+    return np.flatnonzero(used)
+
+
+def slim(model: CompiledModel) -> dict[str, np.ndarray]:
+    """The weights cut down to what each matrix reads and writes.
+
+    tracr pads every layer to the largest head and MLP, and every matrix spans the whole
+    residual stream, though each block reads a few dimensions and writes a few others. Zero
+    rows and columns contribute exactly nothing, so cutting them changes no result and most
+    of the work. Index arrays (`.in`, `.out`, `.dims`) say which dimensions remain.
+    """
+    a, layout = model.arrays, model.meta["layout"]
+    heads, key_size = layout["num_heads"], layout["key_size"]
+    out: dict[str, np.ndarray] = {"token_embed": a["token_embed"], "pos_embed": a["pos_embed"]}
+    rows = _used(a["unembed"], 1)
+    out["unembed.rows"], out["unembed"] = rows, a["unembed"][rows]
+
+    def per_head(columns: np.ndarray) -> np.ndarray:
+        """Head dimensions (0..key_size-1) used by any head, as columns of all heads."""
+        return np.array([h * key_size + d for h in range(heads) for d in columns], dtype=np.int64)
+
+    for i in range(model.num_layers):
+        p = f"layer{i}."
+        wq, wk, wv, wo = (a[p + f"attn.{n}.w"] for n in ("query", "key", "value", "linear"))
+        bq, bk, bv, bo = (a[p + f"attn.{n}.b"] for n in ("query", "key", "value", "linear"))
+        by_dim = lambda w, b: (np.any(w != 0, axis=0) | (b != 0)).reshape(heads, key_size).any(axis=0)
+        qk_dims = np.flatnonzero(by_dim(wq, bq) & by_dim(wk, bk))
+        v_dims = np.flatnonzero(by_dim(wv, bv) & np.any(wo != 0, axis=1).reshape(heads, key_size).any(axis=0))
+        qk_cols, v_cols = per_head(qk_dims), per_head(v_dims)
+        for part, w, b, cols in (("query", wq, bq, qk_cols), ("key", wk, bk, qk_cols), ("value", wv, bv, v_cols)):
+            used = _used(w[:, cols], 1)
+            out[p + f"attn.{part}.in"] = used
+            out[p + f"attn.{part}.w"] = w[np.ix_(used, cols)]
+            out[p + f"attn.{part}.b"] = b[cols]
+        written = _used(wo[v_cols], 0, bo)
+        out[p + "attn.out"] = written
+        out[p + "attn.linear.w"] = wo[np.ix_(v_cols, written)]
+        out[p + "attn.linear.b"] = bo[written]
+        out[p + "attn.qk.dims"], out[p + "attn.v.dims"] = qk_dims, v_dims
+        w1, b1, w2, b2 = (a[p + "mlp.linear_1.w"], a[p + "mlp.linear_1.b"],
+                          a[p + "mlp.linear_2.w"], a[p + "mlp.linear_2.b"])
+        hidden = np.intersect1d(_used(w1, 0, b1), _used(w2, 1))
+        mlp_in = _used(w1[:, hidden], 1)
+        mlp_out = _used(w2[hidden], 0, b2)
+        out[p + "mlp.in"], out[p + "mlp.out"] = mlp_in, mlp_out
+        out[p + "mlp.linear_1.w"] = w1[np.ix_(mlp_in, hidden)]
+        out[p + "mlp.linear_1.b"] = b1[hidden]
+        out[p + "mlp.linear_2.w"] = w2[np.ix_(hidden, mlp_out)]
+        out[p + "mlp.linear_2.b"] = b2[mlp_out]
+    return out
+
+
+def _forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, index: dict[str, np.ndarray]):
     import jax
     import jax.numpy as jnp
 
-    def forward(arrays: dict, ids: jax.Array, lengths: jax.Array) -> jax.Array:
+    scale = np.float32(np.sqrt(key_size))  # tracr's 1/sqrt(key size), of the padded key size
+
+    def forward(w: dict, ids: jax.Array, lengths: jax.Array) -> jax.Array:
         batch, width = ids.shape
-        x = arrays["token_embed"][ids] + arrays["pos_embed"][:width][None]
+        x = w["token_embed"][ids] + w["pos_embed"][:width][None]
         positions = jnp.arange(width)
         mask = positions[None, None, :] <= lengths[:, None, None]  # keys: BOS and the tokens
         if causal:
@@ -34,26 +94,26 @@ def _forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool):
         for i in range(num_layers):
             p = f"layer{i}."
 
-            def heads(name: str) -> jax.Array:
-                y = x @ arrays[p + f"attn.{name}.w"] + arrays[p + f"attn.{name}.b"]
-                return y.reshape(batch, width, num_heads, key_size)
+            def heads(name: str, dims: int) -> jax.Array:
+                y = x[..., index[p + f"attn.{name}.in"]] @ w[p + f"attn.{name}.w"] + w[p + f"attn.{name}.b"]
+                return y.reshape(batch, width, num_heads, dims)
 
-            q, k, v = heads("query"), heads("key"), heads("value")
-            logits = jnp.einsum("bthd,bThd->bhtT", q, k) / np.sqrt(key_size).astype(np.float32)
-            logits = jnp.where(mask, logits, -1e30)
-            weights = jax.nn.softmax(logits, axis=-1)
-            attended = jnp.einsum("bhtT,bThd->bthd", weights, v).reshape(batch, width, -1)
-            x = x + attended @ arrays[p + "attn.linear.w"] + arrays[p + "attn.linear.b"]
-            hidden = jax.nn.relu(x @ arrays[p + "mlp.linear_1.w"] + arrays[p + "mlp.linear_1.b"])
-            x = x + hidden @ arrays[p + "mlp.linear_2.w"] + arrays[p + "mlp.linear_2.b"]
-        return x @ arrays["unembed"]
+            if len(index[p + "attn.out"]):
+                q = heads("query", len(index[p + "attn.qk.dims"]))
+                k = heads("key", len(index[p + "attn.qk.dims"]))
+                v = heads("value", len(index[p + "attn.v.dims"]))
+                logits = jnp.einsum("bthd,bThd->bhtT", q, k) / scale
+                logits = jnp.where(mask, logits, -1e30)
+                weights = jax.nn.softmax(logits, axis=-1)
+                attended = jnp.einsum("bhtT,bThd->bthd", weights, v).reshape(batch, width, -1)
+                update = attended @ w[p + "attn.linear.w"] + w[p + "attn.linear.b"]
+                x = x.at[..., index[p + "attn.out"]].add(update)
+            if len(index[p + "mlp.out"]):
+                hidden = jax.nn.relu(x[..., index[p + "mlp.in"]] @ w[p + "mlp.linear_1.w"] + w[p + "mlp.linear_1.b"])
+                x = x.at[..., index[p + "mlp.out"]].add(hidden @ w[p + "mlp.linear_2.w"] + w[p + "mlp.linear_2.b"])
+        return x[..., index["unembed.rows"]] @ w["unembed"]
 
     return jax.jit(forward)
-
-
-@lru_cache(maxsize=8)
-def _cached_forward(num_layers: int, num_heads: int, key_size: int, causal: bool):
-    return _forward_fn(num_layers, num_heads, key_size, causal)
 
 
 class Runner:
@@ -64,9 +124,11 @@ class Runner:
 
         self.model = model
         layout = model.meta["layout"]
-        self.forward = _cached_forward(layout["num_layers"], layout["num_heads"], layout["key_size"],
-                                       model.causal)
-        self.arrays = {k: jnp.asarray(v) for k, v in model.arrays.items()}
+        slimmed = slim(model)
+        index = {k: v for k, v in slimmed.items() if k.endswith((".in", ".out", ".rows", ".dims"))}
+        self.forward = _forward_fn(layout["num_layers"], layout["num_heads"], layout["key_size"],
+                                   model.causal, index)
+        self.arrays = {k: jnp.asarray(v) for k, v in slimmed.items() if k not in index}
         self.token_ids = {_key(t): i for i, t in enumerate(model.meta["tokens"])}
         self.bos_id = self.token_ids[_key(model.meta["bos"])]
         self.pad_id = self.token_ids[_key(model.meta["pad"])]
@@ -87,6 +149,7 @@ class Runner:
 
     def encode(self, inputs: list[list[Any]]) -> tuple[np.ndarray, np.ndarray]:
         width = max((len(t) for t in inputs), default=0) + 1
+        width = min(-(-width // LENGTH_BUCKET) * LENGTH_BUCKET, self.model.max_len + 1)
         rows = -(-len(inputs) // BATCH_BUCKET) * BATCH_BUCKET
         ids = np.full((rows, width), self.pad_id, dtype=np.int32)
         ids[:, 0] = self.bos_id
@@ -97,23 +160,38 @@ class Runner:
         return ids, lengths
 
     def raw(self, inputs: list[list[Any]]) -> np.ndarray:
-        """The unembedded outputs, `(len(inputs), width, outputs)`, BOS position included."""
+        """The unembedded outputs, `(len(inputs), width, outputs)`, BOS position included
+        (one batch: the caller keeps it small enough)."""
         self.check(inputs)
         ids, lengths = self.encode(inputs)
         return np.asarray(self.forward(self.arrays, ids, lengths))[:len(inputs)]
 
+    def batches(self, inputs: list[list[Any]]) -> list[list[int]]:
+        """Input numbers grouped by length into batches whose attention fits in memory."""
+        heads = max(1, self.model.meta["layout"]["num_heads"])
+        order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
+        groups: list[list[int]] = []
+        for i in order:
+            width = len(inputs[i]) + 1
+            limit = max(1, MAX_ATTENTION_CELLS // (heads * width * width))
+            if groups and len(groups[-1]) < limit and len(inputs[groups[-1][0]]) + 1 >= width // 2:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        return groups
+
     def run(self, inputs: list[list[Any]]) -> list[list[Any]]:
         """The model's output at every position of every input."""
-        if not inputs:
-            return []
-        out = self.raw(inputs)
-        results = []
-        for i, tokens in enumerate(inputs):
-            row = out[i, 1:len(tokens) + 1]
-            if self.categorical:
-                results.append([self.output_values[j] for j in row.argmax(axis=-1).tolist()])
-            else:
-                results.append(row[:, 0].astype(float).tolist())
+        self.check(inputs)
+        results: list[list[Any]] = [[] for _ in inputs]
+        for group in self.batches(inputs):
+            out = self.raw([inputs[i] for i in group])
+            for row, i in zip(out, group):
+                values = row[1:len(inputs[i]) + 1]
+                if self.categorical:
+                    results[i] = [self.output_values[j] for j in values.argmax(axis=-1).tolist()]
+                else:
+                    results[i] = values[:, 0].astype(float).tolist()
         return results
 
 

@@ -28,7 +28,29 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--inputs", metavar="FILE",
                        help="a file with one input per line, in the same forms ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="one JSON object per input, per line")
+    p.add_argument("--model", metavar="FILE",
+                   help="run this compiled model of PROGRAM (from rasp compile -o) instead of the interpreter")
     p.set_defaults(handler=_run)
+
+
+def _add_compile(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compile", help="compile a program to transformer weights",
+                       description="Compile PROGRAM to transformer weights through tracr, verify "
+                                   "the model against the interpreter, and report its layout.")
+    p.add_argument("program", metavar="PROGRAM")
+    p.add_argument("--vocab", required=True, metavar="V",
+                   help='the input tokens: a JSON list (["a", "b"], [1, 2]) or a string of '
+                        "one-character tokens (abc)")
+    p.add_argument("--max-len", required=True, type=int, metavar="N", help="the longest input")
+    p.add_argument("--output", metavar="NAME", help="the s-op to compile (default: the last one)")
+    p.add_argument("--causal", action="store_true", help="compile with a causal mask")
+    p.add_argument("-o", dest="save", metavar="FILE", help="save the model to FILE (.npz)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--no-verify", action="store_true", help="skip checking the model against the interpreter")
+    p.add_argument("--samples", type=int, default=256, metavar="K",
+                   help="random inputs for verification, spread over every length (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
+    p.set_defaults(handler=_compile)
 
 
 def _add_list(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
+    _add_compile(sub)
     _add_list(sub)
     return p
 
@@ -71,7 +94,10 @@ def _run(args: argparse.Namespace) -> int:
 
     program = load_program(args.program, args.output)
     inputs = read_inputs(args)
-    outputs = program.run(inputs, causal=True if args.causal else None)
+    if args.model:
+        outputs = _run_model(args, program, inputs)
+    else:
+        outputs = program.run(inputs, causal=True if args.causal else None)
     if args.json:
         for tokens, out in zip(inputs, outputs):
             print(json.dumps({"input": tokens, "output": out}, ensure_ascii=False))
@@ -79,6 +105,61 @@ def _run(args: argparse.Namespace) -> int:
         from rasp.display import outputs_table
 
         outputs_table(program, inputs, outputs)
+    return 0
+
+
+def _run_model(args: argparse.Namespace, program: Any, inputs: list[list[Any]]) -> list[list[Any]]:
+    from compiler import model as saved, source_digest
+    from compiler.runner import Runner
+
+    model = saved.load(args.model)
+    compiled_from = model.meta.get("program", {})
+    if compiled_from.get("sha256") and compiled_from["sha256"] != source_digest(program.path):
+        raise RaspError(f"{args.model} was compiled from another version of the program "
+                        f"({compiled_from.get('path')}); compile it again")
+    if compiled_from.get("output") != program.output_name:
+        raise RaspError(f"{args.model} computes '{compiled_from.get('output')}', not "
+                        f"'{program.output_name}'; pass --output {compiled_from.get('output')}")
+    if args.causal and not model.causal:
+        raise RaspError(f"{args.model} was compiled without --causal")
+    return Runner(model).run(inputs)
+
+
+def parse_vocab(text: str) -> list[Any]:
+    from rasp.inputs import parse_input
+
+    vocab = parse_input(text, "<vocab>")
+    if not vocab:
+        raise RaspError("the vocabulary is empty")
+    unique = list(dict.fromkeys(vocab))
+    if len(unique) != len(vocab):
+        raise RaspError(f"the vocabulary lists a token twice: {vocab}")
+    return unique
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from rasp.program import load_program
+
+    vocab = parse_vocab(args.vocab)
+    if args.max_len < 1:
+        raise RaspError("--max-len must be at least 1")
+    if args.samples < 1:
+        raise RaspError("--samples must be at least 1")
+    program = load_program(args.program, args.output)
+    from compiler import compile_program, model as saved, report
+
+    result = compile_program(program, vocab, args.max_len, causal=True if args.causal else None,
+                             verify=not args.no_verify, samples=args.samples, seed=args.seed)
+    if args.save:
+        try:
+            saved.save(result.model, args.save)
+        except OSError as e:
+            raise RaspError(f"cannot write {args.save}: {e.strerror}") from None
+    summary = report.as_dict(result, args.save)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        report.show(summary)
     return 0
 
 

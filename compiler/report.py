@@ -1,0 +1,65 @@
+"""The compile report: for people (rich tables) and for scripts (a JSON-ready dict)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+
+def as_dict(result: Any, saved: str | None = None) -> dict[str, Any]:
+    model = result.model
+    meta, layout = model.meta, model.meta["layout"]
+    check = result.verification
+    return {
+        "program": meta["program"]["path"],
+        "output": meta["program"]["output"],
+        "vocab": meta["vocab"],
+        "max_len": meta["max_len"],
+        "causal": meta["causal"],
+        "layers": layout["num_layers"],
+        "heads_per_layer": layout["heads_per_layer"],
+        "mlp_hidden_per_layer": layout["mlp_hidden_per_layer"],
+        "residual_width": layout["residual_width"],
+        "parameters": model.parameter_count(),
+        "output_encoding": meta["output"]["encoding"],
+        "sops": meta["sops"],
+        "verification": None if check is None else {
+            "inputs": check.inputs, "skipped": check.skipped,
+            "min_length": check.lengths[0], "max_length": check.lengths[1], "agree": True},
+        "seconds": round(result.seconds, 3),
+        "saved": saved,
+    }
+
+
+def show(report: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    mode = "causal" if report["causal"] else "not causal"
+    console.print(Text(f"{report['program']} → {report['output']}", style="bold"))
+    console.print(Text(f"vocab {report['vocab']}, max length {report['max_len']}, {mode}; "
+                       f"{report['layers']} layers, residual width {report['residual_width']}, "
+                       f"{report['parameters']:,} parameters; compiled in {report['seconds']:.1f} s"))
+    layers = Table("layer", "attention heads", "MLP hidden", box=None, title="layers", title_justify="left")
+    for i, (heads, hidden) in enumerate(zip(report["heads_per_layer"], report["mlp_hidden_per_layer"])):
+        layers.add_row(str(i), str(heads), str(hidden))
+    console.print(layers)
+    sop_table = Table("s-op", "operation", "line", "computed in", "encoding", "values", "residual dims",
+                      box=None, title="s-ops", title_justify="left")
+    for row in report["sops"]:
+        where = "input" if row["layer"] is None else f"layer {row['layer']} {row['sublayer']}"
+        dims = row["residual_dims"]
+        shown = "" if not dims else (str(dims[0]) if dims[0] == dims[1] else f"{dims[0]}-{dims[1]}")
+        sop_table.add_row(Text(row["name"]), row["operation"], str(row["line"] or ""), where,
+                          row["encoding"], str(row["values"]), shown)
+    console.print(sop_table)
+    check = report["verification"]
+    if check is None:
+        console.print("[yellow]not verified[/yellow] (--no-verify)")
+    else:
+        skipped = f"; {check['skipped']} sampled inputs skipped (the interpreter rejects them)" if check["skipped"] else ""
+        console.print(f"[green]verified[/green]: equal to the interpreter on {check['inputs']} random inputs "
+                      f"of lengths {check['min_length']} to {check['max_length']}{skipped}")
+    if report["saved"]:
+        console.print(Text(f"saved to {report['saved']}"))

@@ -1,0 +1,239 @@
+"""The compiler: every library program that compiles agrees with the interpreter at every
+length; tracr's own library, compiled by tracr, agrees with ours; saved models round-trip."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from compiler import CompileError, compile_program
+from compiler import model as saved
+from compiler.runner import Runner
+from rasp.errors import RaspError
+from rasp.program import from_text, load_program
+
+# library program -> (vocabulary, maximum length) small enough to compile in seconds
+COMPILABLE = {
+    "length": (list("ab"), 6),
+    "reverse": (list("abc"), 6),
+    "hist": (list("abc"), 6),
+    "sort": (list("abc"), 6),
+    "sort_unique": ([1, 2, 3, 4, 5], 5),
+    "sort_by_frequency": (list("ab"), 5),
+    "most_frequent": (list("ab"), 5),
+    "dyck1": (list("()"), 6),
+    "dyck2": (list("(){}"), 4),
+    "frac_prevs": (list("xa"), 6),
+    "shift_by": (list("abc"), 6),
+    "count": ([0, 1, 2, 3], 6),
+    "copy": (list("abcd|"), 5),
+    "majority": (list("01"), 6),
+    "parity": (list("01"), 6),
+}
+
+_compiled: dict[str, object] = {}
+
+
+def compiled(name: str):
+    if name not in _compiled:
+        vocab, max_len = COMPILABLE[name]
+        _compiled[name] = compile_program(load_program(name), vocab, max_len, samples=64)
+    return _compiled[name]
+
+
+@st.composite
+def inputs_for(draw, name: str):
+    vocab, max_len = COMPILABLE[name]
+    program = load_program(name)
+    distinct = "distinct" in program.tree.pragmas
+    batch = []
+    for n in range(1, (min(max_len, len(vocab)) if distinct else max_len) + 1):
+        if distinct:
+            batch.append(draw(st.permutations(vocab))[:n])
+        else:
+            batch.append(draw(st.lists(st.sampled_from(vocab), min_size=n, max_size=n)))
+    return batch
+
+
+@pytest.mark.parametrize("name", sorted(COMPILABLE))
+def test_compiled_equals_interpreted_at_every_length(name):
+    result = compiled(name)
+    program = load_program(name)
+    runner = Runner(result.model)
+
+    @settings(max_examples=15, deadline=None)
+    @given(inputs_for(name))
+    def check(batch):
+        try:
+            expected = program.run(batch)
+        except RaspError:
+            return  # outside the program's domain (the interpreter rejects it)
+        got = runner.run(batch)
+        for tokens, want, have in zip(batch, expected, got):
+            assert have == pytest.approx(want, abs=1e-3), f"{name} on {tokens}"
+
+    check()
+
+
+def test_every_library_program_is_compiled_or_refused_with_a_reason():
+    from rasp import library
+
+    for name in library.names():
+        if name in COMPILABLE:
+            continue
+        with pytest.raises(CompileError) as info:
+            compile_program(load_program(name), list("abc"), 4)
+        assert info.value.span is not None and "cannot be compiled" in info.value.message
+
+
+def test_composite_selector_sort_with_ties_is_one_head_per_layer():
+    model = compiled("sort").model
+    assert model.meta["layout"]["num_heads"] == 1
+    assert Runner(model).run([list("cabba")]) == [list("aabbc")]
+
+
+def test_causal_compile_agrees_with_causal_interpretation():
+    program = load_program("hist")
+    result = compile_program(program, list("ab"), 6, causal=True, samples=64)
+    batch = [list("abab"), list("bbba"), list("a")]
+    assert Runner(result.model).run(batch) == program.run(batch, causal=True) == [[1, 1, 2, 2], [1, 2, 3, 1], [1]]
+
+
+def test_categorical_aggregate_selecting_several_keys_fails_the_compile():
+    program = from_text("x = aggregate(select(tokens, tokens, ==), indices);", path="multi.rasp")
+    with pytest.raises(CompileError) as info:
+        compile_program(program, list("ab"), 4)
+    assert "selects 2 positions" in info.value.message
+    assert (info.value.span.line, info.value.span.col) == (1, 5)
+
+
+def test_verification_names_the_input_position_and_values(monkeypatch):
+    from compiler import verify
+
+    program = load_program("reverse")
+    result = compile_program(program, list("ab"), 4, verify=False)
+    original = Runner.run
+    monkeypatch.setattr(Runner, "run", lambda self, xs: [["a"] * len(x) for x in original(self, xs)])
+    with pytest.raises(CompileError) as info:
+        verify.verify(program, result.model, [], samples=16)
+    assert "verification failed: on input" in info.value.message and "position" in info.value.message
+
+
+@pytest.mark.parametrize("text, words", [
+    ("x = aggregate_max(select(indices, indices, <=), tokens_int, 0);", "aggregate_max cannot be compiled"),
+    ("x = numerical(aggregate(select(1, 1, ==), tokens_int));", "can only average the numbers 0 and 1"),
+    ("x = numerical(aggregate(select(1, 1, ==), indicator(tokens == \"a\"), 1));", "default must be 0"),
+])
+def test_what_cannot_compile_says_why_at_the_source(text, words):
+    with pytest.raises(CompileError) as info:
+        compile_program(from_text(text, path="p.rasp"), list("ab"), 4)
+    assert words in info.value.message and info.value.span.line == 1
+
+
+def test_too_large_models_are_refused_before_building(monkeypatch):
+    from compiler import assemble
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr(assemble, "assemble", never)
+    vocab = [f"t{i}" for i in range(64)]
+    program = load_program("sort")
+    with pytest.raises(CompileError) as info:
+        compile_program(program, vocab, 1024)
+    assert "Shrink the vocabulary" in info.value.message or "combinations" in info.value.message
+
+
+def test_save_then_load_gives_bit_identical_outputs(tmp_path):
+    model = compiled("dyck1").model
+    path = tmp_path / "dyck1.npz"
+    saved.save(model, path)
+    loaded = saved.load(path)
+    batch = [list("(()"), list("())()("), list(")")]
+    assert np.array_equal(Runner(model).raw(batch), Runner(loaded).raw(batch))
+    assert loaded.meta == {k: v for k, v in model.meta.items()}
+
+
+def test_damaged_and_foreign_files_are_rejected(tmp_path):
+    model = compiled("hist").model
+    good = tmp_path / "good.npz"
+    saved.save(model, good)
+    data = good.read_bytes()
+
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(data[: len(data) // 2])
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    noise = tmp_path / "noise.npz"
+    noise.write_bytes(bytes(random.Random(0).randrange(256) for _ in range(2000)))
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, metadata=np.array([{"format": "x"}], dtype=object))
+    corrupted = tmp_path / "corrupted.npz"
+    arrays = dict(model.arrays)
+    arrays["unembed"] = arrays["unembed"].copy()
+    arrays["unembed"][0, 0] += 1.0
+    saved.save(saved.CompiledModel(arrays, model.meta), corrupted)
+    # swap in the original checksum: the weights no longer match it
+    import json, zipfile
+    with zipfile.ZipFile(good) as z:
+        good_meta = z.read("metadata.npy")
+    with zipfile.ZipFile(corrupted) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["metadata.npy"] = good_meta
+    with zipfile.ZipFile(corrupted, "w") as z:
+        for n, b in members.items():
+            z.writestr(n, b)
+
+    for path, words in [(truncated, "not a readable compiled model"), (foreign, "not a compiled model"),
+                        (noise, "not a readable compiled model"), (pickled, "not a readable compiled model"),
+                        (corrupted, "checksum"), (tmp_path / "missing.npz", "no such file")]:
+        with pytest.raises(RaspError) as info:
+            saved.load(path)
+        assert words in info.value.message, (path.name, info.value.message)
+
+
+def test_runner_rejects_unknown_tokens_and_long_inputs():
+    runner = Runner(compiled("hist").model)
+    with pytest.raises(RaspError, match="token 'z' at position 1 is not in the model's vocabulary"):
+        runner.run([list("azb")])
+    with pytest.raises(RaspError, match="input 2 has 9 tokens"):
+        runner.run([list("a"), list("a" * 9)])
+
+
+def test_mixed_lengths_in_one_batch_equal_one_at_a_time():
+    runner = Runner(compiled("sort").model)
+    batch = [list("cba"), list("b"), list("acbcab"), list("ca")]
+    assert runner.run(batch) == [runner.run([x])[0] for x in batch]
+
+
+# ---- tracr's own library, compiled by tracr, against ours -------------------------------------
+
+
+def _tracr_cases():
+    from tracr.compiler import lib
+    from tracr.rasp import rasp as tr
+
+    return [
+        ("sort", lambda n: lib.make_sort(tr.tokens, tr.tokens, max_seq_len=n, min_key=1), [1, 2, 3], 5),
+        ("hist", lambda n: lib.make_hist(), list("abc"), 5),
+        ("reverse", lambda n: lib.make_reverse(tr.tokens), list("abc"), 5),
+        ("frac_prevs", lambda n: lib.make_frac_prevs(tr.tokens == "x"), list("xab"), 5),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_tracr_library_compiled_by_tracr_agrees_with_ours(case):
+    from tracr.compiler import compiling
+
+    name, make, vocab, max_len = _tracr_cases()[case]
+    theirs = compiling.compile_rasp_to_model(make(max_len), vocab=set(vocab), max_seq_len=max_len,
+                                             compiler_bos="BOS")
+    ours = Runner(compile_program(load_program(name), vocab, max_len, samples=32).model)
+    rng = random.Random(case)
+    batch = [[rng.choice(vocab) for _ in range(rng.randint(1, max_len))] for _ in range(40)]
+    for tokens, got in zip(batch, ours.run(batch)):
+        expected = theirs.apply(["BOS", *tokens]).decoded[1:]
+        assert got == pytest.approx(expected, abs=1e-3), tokens
