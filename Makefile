@@ -20,6 +20,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_interpreter.py
+	$(BIN)/python bench/bench_compiler.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -49,8 +49,8 @@ def main() -> int:
     for name, vocab, make in cases:
         console.print(f"[dim]{name}: compiling (ours, then tracr's)...[/dim]")
         program = load_program(name)
-        our_compile, result = timed(lambda: compile_program(program, vocab, n, verify=False))
         verify_time, _ = timed(lambda: compile_program(program, vocab, n, verify=True))
+        our_compile, result = timed(lambda: compile_program(program, vocab, n, verify=False))
         their_compile, _ = timed(lambda: compiling.compile_rasp_to_model(make(), vocab=set(vocab), max_seq_len=n,
                                                                           compiler_bos=result.model.meta["bos"]))
         model, tracr_model = result.model, result.model.tracr
@@ -81,7 +81,7 @@ def main() -> int:
             table.add_row(r["program"], f"{r['parameters']:,}", f"{r['runner_s']:.3f}", f"{r['tracr_apply_s']:.1f}",
                           f"{r['speedup']:.0f}x", "yes" if r["outputs_agree"] else "NO", f"{r['compile_s']:.1f}",
                           f"{r['compile_and_verify_s']:.1f}", f"{r['tracr_compile_s']:.1f}")
-        Console().print(table)
+        Console(width=140).print(table)
     return 0 if all(r["outputs_agree"] for r in rows) else 1
 
 

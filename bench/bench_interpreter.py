@@ -71,7 +71,7 @@ def main() -> int:
         for r in rows:
             table.add_row(r["program"], f"{r['ours_s']:.3f}", f"{r['tracr_s']:.2f}",
                           f"{r['speedup']:.0f}x", "yes" if r["outputs_agree"] else "NO")
-        Console().print(table)
+        Console(width=140).print(table)
     return 0 if all(r["outputs_agree"] for r in rows) else 1
 
 

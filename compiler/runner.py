@@ -40,7 +40,7 @@ def slim(model: CompiledModel) -> dict[str, np.ndarray]:
     heads, key_size = layout["num_heads"], layout["key_size"]
     out: dict[str, np.ndarray] = {"token_embed": a["token_embed"], "pos_embed": a["pos_embed"]}
     rows = _used(a["unembed"], 1)
-    out["unembed.rows"], out["unembed"] = rows, a["unembed"][rows]
+    out["unembed.rows"], out["unembed.w"] = rows, a["unembed"][rows]
 
     def per_head(columns: np.ndarray) -> np.ndarray:
         """Head dimensions (0..key_size-1) used by any head, as columns of all heads."""
@@ -77,11 +77,32 @@ def slim(model: CompiledModel) -> dict[str, np.ndarray]:
     return out
 
 
+def _as_gathers(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Selection matrices (each column a single 1, or empty) become index arrays: `x @ w` is
+    then `x[..., pick] * has`, a copy instead of a product. tracr's key projections, the
+    second layers of its table MLPs and many value maps are of this kind."""
+    out = dict(weights)
+    for name, w in weights.items():
+        if not name.endswith(".w") or w.ndim != 2 or w.size == 0:
+            continue
+        nonzero = w != 0
+        if nonzero.sum(axis=0).max(initial=0) <= 1 and np.all(w[nonzero] == 1.0):
+            out[name[:-2] + ".pick"] = np.argmax(nonzero, axis=0)
+            out[name[:-2] + ".has"] = nonzero.any(axis=0).astype(np.float32)
+            del out[name]
+    return out
+
+
 def _forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, index: dict[str, np.ndarray]):
     import jax
     import jax.numpy as jnp
 
     scale = np.float32(np.sqrt(key_size))  # tracr's 1/sqrt(key size), of the padded key size
+
+    def project(x: jax.Array, name: str, w: dict) -> jax.Array:
+        if name + ".pick" in index:
+            return x[..., index[name + ".pick"]] * index[name + ".has"]
+        return x @ w[name + ".w"]
 
     def forward(w: dict, ids: jax.Array, lengths: jax.Array) -> jax.Array:
         batch, width = ids.shape
@@ -95,7 +116,7 @@ def _forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, in
             p = f"layer{i}."
 
             def heads(name: str, dims: int) -> jax.Array:
-                y = x[..., index[p + f"attn.{name}.in"]] @ w[p + f"attn.{name}.w"] + w[p + f"attn.{name}.b"]
+                y = project(x[..., index[p + f"attn.{name}.in"]], p + f"attn.{name}", w) + w[p + f"attn.{name}.b"]
                 return y.reshape(batch, width, num_heads, dims)
 
             if len(index[p + "attn.out"]):
@@ -106,12 +127,14 @@ def _forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, in
                 logits = jnp.where(mask, logits, -1e30)
                 weights = jax.nn.softmax(logits, axis=-1)
                 attended = jnp.einsum("bhtT,bThd->bthd", weights, v).reshape(batch, width, -1)
-                update = attended @ w[p + "attn.linear.w"] + w[p + "attn.linear.b"]
+                update = project(attended, p + "attn.linear", w) + w[p + "attn.linear.b"]
                 x = x.at[..., index[p + "attn.out"]].add(update)
             if len(index[p + "mlp.out"]):
-                hidden = jax.nn.relu(x[..., index[p + "mlp.in"]] @ w[p + "mlp.linear_1.w"] + w[p + "mlp.linear_1.b"])
-                x = x.at[..., index[p + "mlp.out"]].add(hidden @ w[p + "mlp.linear_2.w"] + w[p + "mlp.linear_2.b"])
-        return x[..., index["unembed.rows"]] @ w["unembed"]
+                hidden = jax.nn.relu(project(x[..., index[p + "mlp.in"]], p + "mlp.linear_1", w)
+                                     + w[p + "mlp.linear_1.b"])
+                x = x.at[..., index[p + "mlp.out"]].add(project(hidden, p + "mlp.linear_2", w)
+                                                        + w[p + "mlp.linear_2.b"])
+        return project(x[..., index["unembed.rows"]], "unembed", w)
 
     return jax.jit(forward)
 
@@ -124,8 +147,8 @@ class Runner:
 
         self.model = model
         layout = model.meta["layout"]
-        slimmed = slim(model)
-        index = {k: v for k, v in slimmed.items() if k.endswith((".in", ".out", ".rows", ".dims"))}
+        slimmed = _as_gathers(slim(model))
+        index = {k: v for k, v in slimmed.items() if k.endswith((".in", ".out", ".rows", ".dims", ".pick", ".has"))}
         self.forward = _forward_fn(layout["num_layers"], layout["num_heads"], layout["key_size"],
                                    model.causal, index)
         self.arrays = {k: jnp.asarray(v) for k, v in slimmed.items() if k not in index}

@@ -105,3 +105,47 @@ def test_list_names_the_library():
     done = rasp("list", "--json")
     names = {row["name"] for row in json.loads(done.stdout)}
     assert {"sort", "dyck2", "count", "parity"} <= names
+
+
+def test_compile_report_json_save_and_run_the_model(tmp_path):
+    model = tmp_path / "sort.npz"
+    done = rasp("compile", "sort", "--vocab", "abc", "--max-len", "5", "-o", str(model), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["layers"] == len(report["heads_per_layer"]) == len(report["mlp_hidden_per_layer"])
+    assert report["parameters"] > 0 and report["residual_width"] > 0
+    assert report["verification"]["agree"] and report["verification"]["max_length"] == 5
+    assert {row["name"] for row in report["sops"]} >= {"target", "sorted"}
+    assert all(row["residual_dims"] for row in report["sops"])
+    done = rasp("run", "sort", "--model", str(model), "--input", "cab", "--input", '["b", "a"]', "--json")
+    assert done.returncode == 0, done.stderr
+    assert [r["output"] for r in json_lines(done.stdout)] == [list("abc"), list("ab")]
+
+
+def test_compile_readable_report():
+    done = rasp("compile", "hist", "--vocab", "ab", "--max-len", "4")
+    assert done.returncode == 0, done.stderr
+    assert "layers" in done.stdout and "verified" in done.stdout and "hist" in done.stdout
+
+
+def test_compile_errors_are_positioned(tmp_path):
+    done = rasp("compile", "mode", "--vocab", "ab", "--max-len", "4")
+    assert done.returncode == 2 and ":8:14: error: aggregate_min cannot be compiled" in done.stderr
+    done = rasp("compile", "sort", "--vocab", "[1, 1]", "--max-len", "4")
+    assert done.returncode == 2 and "lists a token twice" in done.stderr
+    done = rasp("compile", "sort", "--vocab", "ab", "--max-len", "0")
+    assert done.returncode == 2 and "--max-len must be at least 1" in done.stderr
+
+
+def test_running_a_model_checks_inputs_and_provenance(tmp_path):
+    model = tmp_path / "hist.npz"
+    assert rasp("compile", "hist", "--vocab", "ab", "--max-len", "4", "-o", str(model)).returncode == 0
+    done = rasp("run", "hist", "--model", str(model), "--input", "abz")
+    assert done.returncode == 2 and "token 'z' at position 2 is not in the model's vocabulary" in done.stderr
+    done = rasp("run", "hist", "--model", str(model), "--input", "ababa")
+    assert done.returncode == 2 and "input 1 has 5 tokens" in done.stderr
+    done = rasp("run", "sort", "--model", str(model), "--input", "ab")
+    assert done.returncode == 2 and "another version of the program" in done.stderr
+    (tmp_path / "junk.npz").write_bytes(b"not a model")
+    done = rasp("run", "hist", "--model", str(tmp_path / "junk.npz"), "--input", "ab")
+    assert done.returncode == 2 and "not a readable compiled model" in done.stderr
