@@ -13,7 +13,7 @@ import networkx as nx
 from tracr.compiler import nodes
 from tracr.rasp import rasp as tr
 
-from compiler.lower import CompileError, Info
+from compiler.lower import MAX_TABLE_WORK, CompileError, Info
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Estimate:
     mlp_hidden: int
     parameters: int
     largest: Info | None  # the s-op that contributes most to the size
+    work: int = 0  # attention-score and MLP-table entries tracr fills one Python call at a time
 
     @property
     def bytes(self) -> int:
@@ -45,6 +46,7 @@ def estimate(graph: nx.DiGraph, sink_label: str, info: dict[str, Info], vocab_si
     mlp_hidden = 1
     largest: Info | None = None
     largest_size = 0
+    work = 0
     for label, entry in info.items():
         if label not in graph.nodes or label in ("tokens", "indices"):
             continue
@@ -58,11 +60,12 @@ def estimate(graph: nx.DiGraph, sink_label: str, info: dict[str, Info], vocab_si
         if isinstance(expr, tr.SelectorWidth):
             hidden = max_len + 1
         mlp_hidden = max(mlp_hidden, hidden)
+        work += len(entry.table)
         if isinstance(expr, (tr.Aggregate, tr.SelectorWidth)):
             select = expr.selector
-            for part in (select.keys, select.queries):
-                if part.label in info:
-                    key_size = max(key_size, len(info[part.label].values) + 2)
+            sizes = [len(info[part.label].values) for part in (select.keys, select.queries)]
+            key_size = max(key_size, max(sizes) + 2)
+            work += sizes[0] * sizes[1]
         size = max(dims, hidden)
         if size > largest_size:
             largest, largest_size = entry, size
@@ -72,12 +75,12 @@ def estimate(graph: nx.DiGraph, sink_label: str, info: dict[str, Info], vocab_si
                        if isinstance(n[nodes.EXPR], (tr.Aggregate, tr.SelectorWidth))))
     heads = min(heads, max(1, depth))
     parameters = layers * (4 * width * key_size * heads + 2 * width * mlp_hidden) + width * (vocab_size + max_len + 3)
-    return Estimate(width, layers, key_size, mlp_hidden, parameters, largest)
+    return Estimate(width, layers, key_size, mlp_hidden, parameters, largest, work)
 
 
 def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
     budget = memory_budget()
-    if est.bytes <= budget:
+    if est.bytes <= budget and est.work <= MAX_TABLE_WORK:
         return
     culprit = ""
     span = None
@@ -88,8 +91,13 @@ def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
                 "the pairing of a selector's keys or queries" if est.largest.role.startswith("(") else
                 "an s-op")
         culprit = f"; the largest part is {what} with {len(est.largest.values):,} values"
+    if est.bytes <= budget:
+        problem = (f"building this model means filling about {est.work:,} table entries (attention "
+                   f"scores and MLP tables, one call each; the limit is {MAX_TABLE_WORK:,}, a minute or so)")
+    else:
+        problem = (f"this model would need about {est.parameters:,} parameters ({est.bytes / 2**30:.1f} GiB; "
+                   f"about {budget / 2**30:.1f} GiB can be spent here)")
     raise CompileError(
-        f"this model would need about {est.parameters:,} parameters ({est.bytes / 2**30:.1f} GiB; "
-        f"about {budget / 2**30:.1f} GiB can be spent here){culprit}. Shrink the vocabulary "
+        f"{problem}{culprit}. Shrink the vocabulary "
         f"(now {vocab_size}) or the maximum length (now {max_len}), or rewrite that s-op with "
         "fewer distinct values", span)

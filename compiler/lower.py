@@ -25,6 +25,7 @@ from rasp import execute, sops
 from rasp.errors import RaspError, Span
 
 MAX_VALUE_SET = 2_000_000  # combinations enumerated for one operation's value set
+MAX_TABLE_WORK = 4_000_000  # attention scores and MLP table entries tracr fills, in all
 
 
 class CompileError(RaspError):
@@ -252,6 +253,13 @@ class Lowering:
         collect_leaves(node, leaves)
         keys = _distinct([leaf.keys for leaf in leaves if not isinstance(leaf.keys, sops.Full)])
         queries = _distinct([leaf.queries for leaf in leaves if not isinstance(leaf.queries, sops.Full)])
+        scores = 1
+        for part in (*keys, *queries):  # refuse at once what the attention scores make too large
+            scores *= len(self.values(self.sop(part, "categorical")))
+        if scores > MAX_TABLE_WORK:
+            raise CompileError(f"this selector compares {scores:,} pairs of key and query values (the "
+                               f"limit is {MAX_TABLE_WORK:,}); shrink the vocabulary (now {len(self.vocab)}) "
+                               f"or the maximum length (now {self.max_len})", node.span)
         key_expr, key_index = self._tuple(keys, node)
         query_expr, query_index = self._tuple(queries, node)
         tables = [self._leaf_table(leaf) for leaf in leaves]
