@@ -133,18 +133,40 @@ def test_what_cannot_compile_says_why_at_the_source(text, words):
     assert words in info.value.message and info.value.span.line == 1
 
 
-def test_too_large_models_are_refused_before_building(monkeypatch):
+@pytest.fixture
+def never_build(monkeypatch):
     from compiler import assemble
 
     def never(*args, **kwargs):
         raise AssertionError("the model was built")
 
     monkeypatch.setattr(assemble, "assemble", never)
+
+
+def test_selectors_too_large_to_tabulate_are_refused_at_once(never_build):
     vocab = [f"t{i}" for i in range(64)]
-    program = load_program("sort")
     with pytest.raises(CompileError) as info:
-        compile_program(program, vocab, 1024)
-    assert "Shrink the vocabulary" in info.value.message or "combinations" in info.value.message
+        compile_program(load_program("sort"), vocab, 1024)
+    assert "shrink the vocabulary (now 64) or the maximum length (now 1024)" in info.value.message
+    assert info.value.span.line == 4  # the composite selector of sort.rasp
+
+
+def test_models_too_large_for_memory_are_refused_by_the_estimate(never_build, monkeypatch):
+    from compiler import estimate
+
+    monkeypatch.setattr(estimate, "memory_budget", lambda: 10_000)
+    with pytest.raises(CompileError) as info:
+        compile_program(load_program("sort"), list("abc"), 8)
+    assert "parameters" in info.value.message and "Shrink the vocabulary (now 3)" in info.value.message
+
+
+def test_models_too_slow_to_build_are_refused_by_the_estimate(never_build, monkeypatch):
+    from compiler import estimate
+
+    monkeypatch.setattr(estimate, "MAX_TABLE_WORK", 100)
+    with pytest.raises(CompileError) as info:
+        compile_program(load_program("sort"), list("abc"), 8)
+    assert "table entries" in info.value.message
 
 
 def test_save_then_load_gives_bit_identical_outputs(tmp_path):
