@@ -33,6 +33,23 @@ def main() -> None:
         inputs = [list(s) if isinstance(s, str) else s for s in samples]
         outputs_table(program, inputs, program.run(inputs), console)
         console.print()
+    compiled_demo(console)
+
+
+def compiled_demo(console: Console) -> None:
+    """The same sort, compiled to transformer weights, verified, and run by the model."""
+    from compiler import compile_program, report
+    from compiler.runner import Runner
+
+    console.print("[bold]Compiled[/bold]: sort as transformer weights (through tracr), checked against "
+                  "the interpreter at every length.\n"
+                  "Do it yourself with [cyan]rasp compile sort --vocab abcde --max-len 8 -o sort.npz[/cyan].\n")
+    program = load_program("sort")
+    result = compile_program(program, list("abcde"), 8)
+    report.show(report.as_dict(result), console)
+    inputs = [list("deabc"), list("baeccda"), list("e")]
+    console.print()
+    outputs_table(program, inputs, Runner(result.model).run(inputs), console)
 
 
 if __name__ == "__main__":
