@@ -7,11 +7,9 @@ compile of its equivalent library program.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
-import time
 
 from rich.console import Console
 from rich.table import Table
@@ -21,19 +19,12 @@ from tracr.rasp import rasp as tracr_rasp
 from compiler import compile_program
 from compiler.runner import Runner
 from rasp.program import load_program
-
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+from timing import best_of, parser, timed
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--inputs", type=int, default=1000)
+    p = parser(__doc__, inputs=1000)
     p.add_argument("--max-len", type=int, default=32)
-    p.add_argument("--json", action="store_true")
     args = p.parse_args()
     console = Console(stderr=True)
     n = args.max_len
@@ -62,7 +53,7 @@ def main() -> int:
         for length in range(1, n + 1):
             tracr_model.apply([bos] + [vocab[0]] * length)
         console.print(f"[dim]{name}: running {args.inputs} inputs (ours, then tracr's apply)...[/dim]")
-        ours, our_out = min((timed(lambda: runner.run(inputs)) for _ in range(3)), key=lambda r: r[0])
+        ours, our_out = best_of(3, lambda: runner.run(inputs))
         theirs, their_out = timed(lambda: [tracr_model.apply([bos, *x]).decoded[1:] for x in inputs])
         rows.append({"program": name, "vocab": len(vocab), "max_len": n, "inputs": args.inputs,
                      "runner_s": ours, "tracr_apply_s": theirs, "speedup": theirs / ours,

@@ -6,11 +6,9 @@ time) on the same programs and the same inputs, side by side in one run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -19,6 +17,7 @@ from tracr.compiler import lib
 from tracr.rasp import rasp as tracr_rasp
 
 from rasp.program import load_program
+from timing import best_of, parser, timed
 
 HERE = Path(__file__).parent
 
@@ -35,17 +34,9 @@ def cases(length: int):
     ]
 
 
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
-
-
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--inputs", type=int, default=4096)
+    p = parser(__doc__, inputs=4096)
     p.add_argument("--length", type=int, default=64)
-    p.add_argument("--json", action="store_true")
     args = p.parse_args()
     rng = random.Random(0)
     console = Console(stderr=True)
@@ -54,7 +45,7 @@ def main() -> int:
         inputs = [[rng.choice(alphabet) for _ in range(args.length)] for _ in range(args.inputs)]
         ours.run(inputs[:8])  # warm-up: imports and first-call costs are not measured
         console.print(f"[dim]{name}: ours on {args.inputs} inputs...[/dim]")
-        our_time, our_out = min((timed(lambda: ours.run(inputs)) for _ in range(3)), key=lambda r: r[0])
+        our_time, our_out = best_of(3, lambda: ours.run(inputs))
         console.print(f"[dim]{name}: tracr's evaluator on {args.inputs} inputs...[/dim]")
         their_time, their_out = timed(lambda: [tracr_rasp.evaluate(theirs, x) for x in inputs])
         agree = all(list(a) == [int(v) if isinstance(v, bool) else v for v in b]
