@@ -54,8 +54,13 @@ def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None
     graph, sources, sink_node = assemble.extract(sink, info)
     size = estimate.estimate(graph, sink.label, info, len(vocab), max_len)
     estimate.refuse_if_too_large(size, len(vocab), max_len)
-    assembled, craft_model, allocation = assemble.assemble(graph, sources, sink_node, info, list(vocab),
-                                                           max_len, causal)
+    try:
+        assembled, craft_model, allocation = assemble.assemble(graph, sources, sink_node, info, list(vocab),
+                                                               max_len, causal)
+    except (ValueError, AssertionError, NotImplementedError, KeyError, TypeError, IndexError) as e:
+        # a failure inside tracr's own passes: say so plainly instead of a traceback
+        raise CompileError(f"tracr could not assemble this model ({type(e).__name__}: {e}); try another "
+                           "maximum length, and please report it", program.output.span) from e
     from rasp import __version__
 
     meta = {"program": {"path": program.path, "output": program.output_name,

@@ -54,9 +54,9 @@ def estimate(graph: nx.DiGraph, sink_label: str, info: dict[str, Info], vocab_si
         width += dims
         expr = graph.nodes[label][nodes.EXPR]
         hidden = len(entry.table) if entry.table else 0
-        if isinstance(expr, tr.Map) and entry.encoding == "categorical" and \
-                info[expr.inner.label].encoding == "numerical":
+        if isinstance(expr, tr.Map) and info[expr.inner.label].encoding == "numerical":
             hidden = 2 * len(info[expr.inner.label].values)
+            work += hidden * hidden  # tracr builds these one identity matrix per direction
         if isinstance(expr, tr.SelectorWidth):
             hidden = max_len + 1
         mlp_hidden = max(mlp_hidden, hidden)

@@ -53,6 +53,49 @@ def _add_compile(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_compile)
 
 
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="predict whether the task length-generalizes",
+                       description="Check PROGRAM against the RASP-L rules, measure its size and how "
+                                   "its compiled model grows with length, and predict whether a "
+                                   "transformer trained on short inputs works on longer ones.")
+    p.add_argument("program", metavar="PROGRAM")
+    p.add_argument("--output", metavar="NAME", help="the s-op to analyze (default: the last one)")
+    p.add_argument("--vocab", metavar="V", help="tokens for sample inputs and the growth compiles "
+                   "(default: from the program's constants)")
+    p.add_argument("--causal", action="store_true", help="analyze as an autoregressive (causal) task")
+    p.add_argument("--lengths", default="8,16,32", metavar="A,B,...",
+                   help="maximum lengths of the growth compiles (default 8,16,32)")
+    p.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    p.add_argument("--graph", metavar="FILE", help="draw the program graph (.png, .svg or .dot)")
+    p.set_defaults(handler=_analyze)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from rasp.program import load_program
+
+    try:
+        lengths = tuple(int(x) for x in args.lengths.split(","))
+    except ValueError:
+        raise RaspError(f"--lengths {args.lengths!r}: give maximum lengths like 8,16,32") from None
+    if not lengths or min(lengths) < 1:
+        raise RaspError("--lengths must be positive")
+    vocab = parse_vocab(args.vocab) if args.vocab else None
+    program = load_program(args.program, args.output)
+    from predictor import report
+    from predictor.analysis import analyze
+
+    result = analyze(program, vocab, causal=True if args.causal else None, lengths=lengths)
+    if args.graph:
+        report.draw(result.graph, args.graph)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
+    else:
+        report.show(result, program.display_name)
+        if args.graph:
+            print(f"graph drawn to {args.graph}")
+    return 0
+
+
 def _add_list(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list the program library")
     p.add_argument("--json", action="store_true")
@@ -65,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
     _add_compile(sub)
+    _add_analyze(sub)
     _add_list(sub)
     return p
 

@@ -195,3 +195,71 @@ def test_every_library_program_has_a_test_and_a_summary():
     for name in library.names():
         assert name in tested, f"library program {name} has no reference test"
         assert library.summary(name), f"library program {name} has no comment saying what it computes"
+
+
+def ref_copy_repeated(x):
+    n = x.index("|")
+    source = x[:n] + ["|"]
+    return ["|" if q < n else source[q - n] for q in range(len(x))]
+
+
+@st.composite
+def copy_repeated_inputs(draw):
+    """Tokens with repeats, "|", a prefix of them: one of each total length 1 to 32."""
+    batch = []
+    for total in LENGTHS:
+        n = draw(st.integers(total // 2, total - 1))
+        letters = draw(st.lists(st.sampled_from("ab"), min_size=n, max_size=n))
+        batch.append(letters + ["|"] + letters[: total - 1 - n])
+    return batch
+
+
+@given(copy_repeated_inputs())
+def test_copy_repeated(batch):
+    check("copy_repeated", batch, ref_copy_repeated)
+
+
+def ref_sort_ar(x):
+    out = []
+    for q, t in enumerate(x):
+        seen_separator, candidates = False, []
+        for k in range(q + 1):
+            seen_separator = seen_separator or x[k] == 0
+            if not seen_separator and x[k] > t:
+                candidates.append(x[k])
+        out.append(min(candidates) if candidates else 0)
+    return out
+
+
+@st.composite
+def sort_ar_inputs(draw):
+    """Distinct positive numbers, 0, then their sorted prefix: every total length 1 to 32."""
+    batch = []
+    for total in LENGTHS:
+        n = draw(st.integers(total // 2, min(total - 1, 20)))
+        numbers = draw(st.permutations(list(range(1, 21))))[:n]
+        batch.append(numbers + [0] + sorted(numbers)[: total - 1 - n])
+    return batch
+
+
+@given(sort_ar_inputs())
+def test_sort_ar(batch):
+    check("sort_ar", batch, ref_sort_ar)
+
+
+@st.composite
+def addition_inputs(draw):
+    """"a+b" with a and b of n digits: total lengths 3, 5, ..., 31 (addition needs odd lengths)."""
+    return [draw(st.lists(st.sampled_from("0123456789"), min_size=n, max_size=n)) + ["+"]
+            + draw(st.lists(st.sampled_from("0123456789"), min_size=n, max_size=n)) for n in range(1, 16)]
+
+
+def ref_addition(x):
+    n = x.index("+")
+    total = (int("".join(x[:n])) + int("".join(x[n + 1:]))) % 10 ** n
+    return ["-"] * (n + 1) + [int(d) for d in str(total).zfill(n)]
+
+
+@given(addition_inputs())
+def test_addition(batch):
+    check("addition", batch, ref_addition)

@@ -1,0 +1,302 @@
+"""`rasp analyze`: will a Transformer trained on short inputs of this task work on longer ones?
+
+Reads the program graph, checks the RASP-L rules (each finding at a source position),
+measures size and growth, and combines them into one score in [0, 1] by the formula in
+docs/analysis.md. It never looks at a program's name or file name.
+
+Some facts are measured, not guessed: the program runs in the interpreter on sample inputs at
+two ranges of lengths, which tells how many keys each selector selects (a mean of several
+values, or a lookup of one) and which s-ops take more values on longer inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from predictor.graph import counts, describe, program_graph
+from rasp import sops
+from rasp.errors import RaspError
+from rasp.program import Program
+
+COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+LINEAR = {"+", "-", "neg", "pos"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    weight: float  # the score is multiplied by this for each s-op that breaks the rule
+    summary: str
+
+
+RULES = {r.id: r for r in [
+    Rule("non-causal-selector", 0.6,
+         "an autoregressive model sees only earlier positions; this selector selects later ones"),
+    Rule("index-arithmetic", 0.3,
+         "arithmetic on index-valued s-ops (indices, length, selector widths) beyond a constant offset"),
+    Rule("growing-categorical", 0.4,
+         "a value set that grows with the input length is output or copied as categorical values"),
+    Rule("mean-precision", 0.5,
+         "a mean over a growing number of positions feeds a non-linear map, whose precision must grow"),
+    Rule("max-min-compile", 1.0,
+         "max/min aggregation is RASP-L, but tracr cannot compile it (no effect on the score)"),
+]}
+
+THRESHOLD = 0.5
+FREE_OPERATIONS = 30  # description length up to this costs nothing
+
+
+@dataclass
+class Finding:
+    rule: str
+    message: str
+    line: int | None
+    col: int | None
+    name: str
+    source: str = ""
+
+
+@dataclass
+class Analysis:
+    score: float
+    generalizes: bool
+    findings: list[Finding]
+    size: dict[str, Any]
+    growth: dict[str, Any]
+    factors: dict[str, float]
+    vocab: list[Any]
+    causal: bool
+    graph: nx.DiGraph = field(repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"score": round(self.score, 4), "generalizes": self.generalizes,
+                "findings": [asdict(f) for f in self.findings], "size": self.size,
+                "growth": self.growth, "factors": self.factors, "vocab": self.vocab,
+                "causal": self.causal, "threshold": THRESHOLD}
+
+
+# ---- facts measured by running the program -----------------------------------------------
+
+
+def default_vocab(graph: nx.DiGraph) -> list[Any]:
+    """Tokens for the sample inputs: small integers when the program reads numbers, else a few
+    letters; plus the one-character constants the program compares tokens with."""
+    numeric = any(isinstance(n, sops.Tokens) and n.view in ("tokens_int", "tokens_float") for n in graph)
+    constants: set[Any] = set()
+    for node in graph:
+        args = node.args if isinstance(node, sops.Map) else (node.value,) if isinstance(node, sops.Full) else ()
+        for a in args:
+            for v in (a if isinstance(a, tuple) else (a,)):
+                if isinstance(v, str) and len(v) == 1:
+                    constants.add(v)
+                elif isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9:
+                    constants.add(v)
+    if numeric:
+        return sorted({0, 1, 2, 3, 4, 5} | {c for c in constants if isinstance(c, int)})
+    return sorted(set("abcd") | {c for c in constants if isinstance(c, str)})
+
+
+def sample(vocab: list[Any], lengths: range, per_length: int, distinct: bool, rng: random.Random) -> list[list[Any]]:
+    out = []
+    for n in lengths:
+        if distinct and n > len(vocab):
+            break
+        for _ in range(per_length):
+            out.append(rng.sample(vocab, n) if distinct else [rng.choice(vocab) for _ in range(n)])
+    return out
+
+
+@dataclass
+class Observed:
+    values_short: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= L
+    values_long: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= 2L
+    widest: dict[Any, int] = field(default_factory=dict)  # aggregate -> most keys a query selected
+    looks_ahead: set = field(default_factory=set)  # selectors (as aggregated) selecting a later key
+
+
+def observe(program: Program, graph: nx.DiGraph, vocab: list[Any], causal: bool, short: int = 8,
+            per_length: int = 6, seed: int = 0) -> Observed:
+    rng = random.Random(seed)
+    distinct = "distinct" in program.tree.pragmas
+    seen = Observed()
+    sops_nodes = [n for n in graph if isinstance(n, sops.SOp)]
+    aggregates = [n for n in graph if isinstance(n, sops.Aggregate)]
+    selectors = list(dict.fromkeys(n.selector for n in graph if isinstance(n, (sops.Aggregate, sops.SelectorWidth))))
+    for limit, store in ((short, seen.values_short), (2 * short, seen.values_long)):
+        inputs = _accepted(program, sample(vocab, range(1, limit + 1), per_length, distinct, rng), causal)
+        rows = program.run_arrays(inputs, sops_nodes, causal)
+        for node, per_input in zip(sops_nodes, rows):
+            store[node] = {v for row in per_input for v in np.asarray(row).tolist()}
+        if limit == 2 * short and inputs:
+            widths = program.run_arrays(inputs, [a.selector for a in aggregates], causal)
+            for node, per_input in zip(aggregates, widths):
+                seen.widest[node] = max(int(np.count_nonzero(m, axis=-1).max(initial=0)) for m in per_input)
+            if causal:
+                free = program.run_arrays(inputs, selectors, causal=False)
+                for node, per_input in zip(selectors, free):
+                    if any(np.triu(m, k=1).any() for m in per_input):
+                        seen.looks_ahead.add(node)
+    return seen
+
+
+def _accepted(program: Program, inputs: list[list[Any]], causal: bool) -> list[list[Any]]:
+    try:
+        program.run(inputs, causal)
+        return inputs
+    except RaspError:
+        kept = []
+        for x in inputs:
+            try:
+                program.run([x], causal)
+                kept.append(x)
+            except RaspError:
+                pass
+        return kept
+
+
+def growing(seen: Observed, node: Any) -> bool:
+    short, long = len(seen.values_short.get(node, ())), len(seen.values_long.get(node, ()))
+    return long >= short + 2 and long > 1.25 * short
+
+
+# ---- the rules ----------------------------------------------------------------------------
+
+
+def _sop_args(node: sops.Map) -> list[sops.SOp]:
+    return [a for a in node.args if isinstance(a, sops.SOp)]
+
+
+def _is_offset(node: sops.Map) -> bool:
+    return node.op in ("+", "-") and len(_sop_args(node)) == 1
+
+
+def _is_linear(node: sops.Map) -> bool:
+    if node.op in LINEAR and (node.op in ("neg", "pos") or len(_sop_args(node)) <= 2):
+        return True
+    return node.op in ("*", "/") and len(_sop_args(node)) == 1
+
+
+def find(program: Program, graph: nx.DiGraph, seen: Observed, causal: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    index_valued: set[int] = set()
+    mean_valued: set[int] = set()
+
+    def add(rule: str, node: sops.Value, message: str) -> None:
+        span = node.span
+        source = span.source.line(span.line).strip() if span else ""
+        findings.append(Finding(rule, message, span.line if span else None, span.col if span else None,
+                                describe(node), source))
+
+    for node in nx.topological_sort(graph):
+        if isinstance(node, (sops.Indices, sops.Length, sops.SelectorWidth)):
+            index_valued.add(id(node))
+        elif isinstance(node, sops.Aggregate):
+            if id(node.values) in index_valued:
+                index_valued.add(id(node))
+            several = seen.widest.get(node, 0) > 1
+            if node.reduce == "mean" and several:
+                mean_valued.add(id(node))
+            elif node.reduce == "mean" and growing(seen, node.values) and id(node.values) not in mean_valued:
+                add("growing-categorical", node,
+                    f"copies '{describe(node.values)}', whose values grow with the input length "
+                    f"({len(seen.values_short.get(node.values, ()))} kinds at lengths up to 8, "
+                    f"{len(seen.values_long.get(node.values, ()))} up to 16)")
+            if node.reduce != "mean":
+                add("max-min-compile", node, f"aggregate_{node.reduce} runs in the interpreter and in RASP-L, "
+                                             "but cannot be compiled to weights")
+        elif isinstance(node, sops.Map):
+            args = _sop_args(node)
+            tainted = [a for a in args if id(a) in index_valued]
+            if tainted and node.op not in COMPARISONS:
+                if _is_offset(node):
+                    index_valued.add(id(node))
+                else:
+                    index_valued.add(id(node))
+                    add("index-arithmetic", node,
+                        f"'{node.op}' computes with the index-valued "
+                        f"{', '.join(repr(describe(a)) for a in tainted)}; only comparing them in a "
+                        "selector, or adding a constant, carries over to longer inputs")
+            means = [a for a in args if id(a) in mean_valued]
+            if means:
+                if _is_linear(node):
+                    mean_valued.add(id(node))
+                else:
+                    add("mean-precision", node,
+                        f"'{node.op}' of the mean {', '.join(repr(describe(a)) for a in means)}: telling its "
+                        "values apart needs precision that grows with the input length")
+        elif isinstance(node, sops.Selector) and node in seen.looks_ahead:
+            add("non-causal-selector", node, "selects keys after the query; an autoregressive model "
+                                             "cannot see them (the causal mask hides them)")
+    output = graph.graph["output"]
+    if growing(seen, output) and id(output) not in mean_valued:
+        add("growing-categorical", output,
+            f"the output takes more values on longer inputs ({len(seen.values_short.get(output, ()))} kinds "
+            f"at lengths up to 8, {len(seen.values_long.get(output, ()))} up to 16): a model trained on short "
+            "inputs never produced the new ones")
+    findings.sort(key=lambda f: (f.line or 0, f.col or 0, f.rule))
+    return findings
+
+
+# ---- size and growth -----------------------------------------------------------------------
+
+
+def measure_growth(program: Program, vocab: list[Any], causal: bool, lengths: tuple[int, ...]) -> dict[str, Any]:
+    """Compile (without verification) at each maximum length; fit width and parameters ~ n^slope."""
+    from compiler import CompileError, compile_program
+
+    rows = []
+    for n in lengths:
+        try:
+            result = compile_program(program, vocab, n, causal=causal, verify=False)
+        except CompileError as e:
+            if len(rows) < 2:
+                return {"available": False, "reason": f"at max length {n}: {e.message}",
+                        "lengths": list(lengths), "compiled": rows}
+            stopped = f"stopped at max length {n}: {e.message}"
+            break
+        model = result.model
+        rows.append({"max_len": n, "residual_width": model.meta["layout"]["residual_width"],
+                     "parameters": model.parameter_count(), "layers": model.num_layers,
+                     "heads": sum(model.meta["layout"]["heads_per_layer"]), "meta": model.meta})
+    else:
+        stopped = None
+    logs = np.log([r["max_len"] for r in rows])
+    fit = lambda key: float(np.polyfit(logs, np.log([r[key] for r in rows]), 1)[0]) if len(rows) > 1 else 0.0
+    return {"available": True, "lengths": [r["max_len"] for r in rows], "compiled": rows,
+            "residual_width_exponent": round(fit("residual_width"), 3),
+            "parameters_exponent": round(fit("parameters"), 3), "stopped": stopped}
+
+
+def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | None = None,
+            lengths: tuple[int, ...] = (8, 16, 32), growth: bool = True) -> Analysis:
+    causal = program.causal if causal is None else causal
+    graph = program_graph(program.output)
+    vocab = list(vocab) if vocab else default_vocab(graph)
+    seen = observe(program, graph, vocab, causal)
+    findings = find(program, graph, seen, causal)
+    size = counts(graph)
+    size["operations"] = size["selects"] + size["aggregates"] + size["selector_widths"] + size["maps"]
+    grown = measure_growth(program, vocab, causal, lengths) if growth else {"available": False,
+                                                                          "reason": "not measured"}
+    if grown.get("compiled"):
+        first = grown["compiled"][0]
+        size.update(layers=first["layers"], heads=first["heads"])
+        from predictor.graph import attach_layout
+
+        attach_layout(graph, first["meta"])
+    for row in grown.get("compiled", []):
+        row.pop("meta", None)
+    grown["growing_sops"] = sorted({describe(n) for n in graph if isinstance(n, sops.SOp) and growing(seen, n)})
+    factors = {rule: RULES[rule].weight ** sum(1 for f in findings if f.rule == rule) for rule in RULES}
+    factors["description_length"] = math.exp(-max(0, size["operations"] - FREE_OPERATIONS) / FREE_OPERATIONS)
+    excess = max(0.0, grown.get("residual_width_exponent", 1.0) - 1.0) if grown.get("available") else 0.0
+    factors["growth"] = math.exp(-excess)
+    score = float(np.prod(list(factors.values())))
+    return Analysis(score, score >= THRESHOLD, findings, size, grown, {k: round(v, 4) for k, v in factors.items()},
+                    vocab, causal, graph)

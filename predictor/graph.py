@@ -1,0 +1,75 @@
+"""The program graph: one networkx DiGraph of a program's operations, shared by the analysis,
+its report and the drawing.
+
+Nodes are the s-op and selector nodes of `rasp.sops` (by identity), with attributes: `kind`
+(tokens, indices, length, constant, map, select, and, or, not, aggregate, selector_width),
+`op`, `name`, `line`, `col`, `value` ("s-op" or "selector"), and, once a compiled model is
+attached, `encoding`, `layer` and `sublayer`. Edges run from inputs to the operations that
+read them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from rasp import sops
+
+KINDS = {
+    sops.Tokens: "tokens", sops.Indices: "indices", sops.Length: "length", sops.Full: "constant",
+    sops.Map: "map", sops.Aggregate: "aggregate", sops.SelectorWidth: "selector_width",
+    sops.Select: "select", sops.SelectAnd: "and", sops.SelectOr: "or", sops.SelectNot: "not",
+}
+
+
+def kind(node: sops.Value) -> str:
+    return KINDS[type(node)]
+
+
+def describe(node: sops.Value) -> str:
+    """A short name for a node: its assigned name, else its operation."""
+    if node.label:
+        return node.label
+    if isinstance(node, sops.Map):
+        return f"({node.op})"
+    if isinstance(node, sops.Aggregate) and node.reduce != "mean":
+        return f"aggregate_{node.reduce}"
+    return kind(node)
+
+
+def program_graph(output: sops.SOp) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for node in sops.walk([output]):
+        span = node.span
+        graph.add_node(node, kind=kind(node), name=describe(node),
+                       op=getattr(node, "op", None) if not isinstance(node, sops.Aggregate) else node.reduce,
+                       line=span.line if span else None, col=span.col if span else None,
+                       value="selector" if isinstance(node, sops.Selector) else "s-op",
+                       encoding=getattr(node, "encoding", None), layer=None, sublayer=None)
+        for child in node.inputs():
+            graph.add_edge(child, node)
+    graph.graph["output"] = output
+    return graph
+
+
+def attach_layout(graph: nx.DiGraph, compiled_meta: dict[str, Any]) -> None:
+    """Copy each s-op's layer, sublayer and encoding from a compiled model's report."""
+    by_position = {(row["line"], row["col"], row["operation"]): row for row in compiled_meta.get("sops", [])}
+    from compiler.assemble import _describe
+
+    for node, data in graph.nodes(data=True):
+        row = by_position.get((data["line"], data["col"], _describe(node)))
+        if row is not None:
+            data.update(encoding=row["encoding"], layer=row["layer"], sublayer=row["sublayer"])
+
+
+def counts(graph: nx.DiGraph) -> dict[str, int]:
+    kinds = [d["kind"] for _, d in graph.nodes(data=True)]
+    return {
+        "selects": kinds.count("select"),
+        "aggregates": kinds.count("aggregate"),
+        "selector_widths": kinds.count("selector_width"),
+        "maps": kinds.count("map"),
+        "selector_combinations": kinds.count("and") + kinds.count("or") + kinds.count("not"),
+    }
