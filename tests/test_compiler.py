@@ -30,6 +30,7 @@ COMPILABLE = {
     "shift_by": (list("abc"), 6),
     "count": ([0, 1, 2, 3], 6),
     "copy": (list("abcd|"), 5),
+    "copy_repeated": (list("ab|"), 5),
     "majority": (list("01"), 6),
     "parity": (list("01"), 6),
 }
