@@ -54,10 +54,6 @@ def _accepted(program: Program, inputs: list[list[Any]], causal: bool) -> tuple[
         return kept, outputs
 
 
-def _categorical_aggregates(model_nodes: list[sops.Value]) -> list[sops.Aggregate]:
-    return [n for n in model_nodes if isinstance(n, sops.Aggregate)]
-
-
 def verify(program: Program, model: CompiledModel, categorical_aggregates: list[sops.Aggregate],
            samples: int = 256, seed: int = 0, distinct: bool = False) -> Verification:
     causal = model.causal

@@ -24,7 +24,6 @@ from rasp import sops
 from rasp.errors import RaspError
 from rasp.program import Program
 
-COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
 LINEAR = {"+", "-", "neg", "pos"}
 
 
@@ -213,11 +212,9 @@ def find(program: Program, graph: nx.DiGraph, seen: Observed, causal: bool) -> l
         elif isinstance(node, sops.Map):
             args = _sop_args(node)
             tainted = [a for a in args if id(a) in index_valued]
-            if tainted and node.op not in COMPARISONS:
-                if _is_offset(node):
-                    index_valued.add(id(node))
-                else:
-                    index_valued.add(id(node))
+            if tainted and node.op not in sops.COMPARISONS:
+                index_valued.add(id(node))
+                if not _is_offset(node):
                     add("index-arithmetic", node,
                         f"'{node.op}' computes with the index-valued "
                         f"{', '.join(repr(describe(a)) for a in tainted)}; only comparing them in a "
