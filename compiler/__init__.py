@@ -50,7 +50,7 @@ def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None
     if max_len < 1:
         raise CompileError("the maximum length must be at least 1")
     causal = program.causal if causal is None else causal
-    sink, info = lower.lower(program.output, list(vocab), max_len, causal)
+    sink, info = lower.lower(program.output, list(vocab), max_len)
     graph, sources, sink_node = assemble.extract(sink, info)
     size = estimate.estimate(graph, sink.label, info, len(vocab), max_len)
     estimate.refuse_if_too_large(size, len(vocab), max_len)

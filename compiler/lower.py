@@ -46,6 +46,13 @@ class Info:
     span: Span | None = None  # where a helper (a pairing of keys, say) comes from
 
 
+def _check_combinations(total: int, node: sops.Value | None, what: str = "this operation's inputs") -> None:
+    if total > MAX_VALUE_SET:
+        raise CompileError(f"{what} have {total:,} combinations of values (limit {MAX_VALUE_SET:,}); "
+                           "shrink the vocabulary or the maximum length",
+                           node.span if node is not None else None)
+
+
 def _sorted(values: set[Any]) -> list[Any]:
     try:
         return sorted(values)
@@ -65,8 +72,8 @@ def _is_binary_numbers(values: list[Any]) -> bool:
 
 
 class Lowering:
-    def __init__(self, vocab: list[Any], max_len: int, causal: bool):
-        self.vocab, self.max_len, self.causal = vocab, max_len, causal
+    def __init__(self, vocab: list[Any], max_len: int):
+        self.vocab, self.max_len = vocab, max_len
         self.info: dict[str, Info] = {}
         self.memo: dict[tuple[int, str], tr.SOp] = {}
         self.tuples: dict[tuple[int, ...], tr.SOp] = {}
@@ -172,11 +179,7 @@ class Lowering:
         return run
 
     def _combine(self, node: sops.SOp, value_sets: list[list[Any]]) -> list[Any]:
-        total = int(np.prod([len(v) for v in value_sets]))
-        if total > MAX_VALUE_SET:
-            raise CompileError(f"this operation's inputs have {total:,} combinations of values "
-                               f"(limit {MAX_VALUE_SET:,}); shrink the vocabulary or the maximum length",
-                               node.span)
+        _check_combinations(int(np.prod([len(v) for v in value_sets])), node)
         op = node.op if isinstance(node, sops.Map) else "+"
         grids = np.meshgrid(*[np.array(v, dtype=float) for v in value_sets], indexing="ij")
         out = grids[0] + grids[1] if op == "+" else grids[0] - grids[1]
@@ -192,11 +195,7 @@ class Lowering:
             return self._map_table(node, [pair, *rest],
                                    lambda arrays: fn([*_unpair(arrays[0]), *arrays[1:]]), encoding)
         value_sets = [self.values(e) for e in inputs]
-        total = int(np.prod([len(v) for v in value_sets]))
-        if total > MAX_VALUE_SET:
-            raise CompileError(f"this operation's inputs have {total:,} combinations of values "
-                               f"(limit {MAX_VALUE_SET:,}); shrink the vocabulary or the maximum length",
-                               node.span)
+        _check_combinations(int(np.prod([len(v) for v in value_sets])), node)
         combos = list(itertools.product(*value_sets))
         table = _evaluate(fn, combos, len(inputs), node)
         outputs = set(table.values())
@@ -211,11 +210,8 @@ class Lowering:
         return self._register(expr.named(label), _sorted(outputs), encoding, node, table=table)
 
     def _pair(self, a: tr.SOp, b: tr.SOp, node: sops.Value | None) -> tr.SOp:
+        _check_combinations(len(self.values(a)) * len(self.values(b)), node, "the paired s-ops")
         values = list(itertools.product(self.values(a), self.values(b)))
-        if len(values) > MAX_VALUE_SET:
-            raise CompileError(f"pairing two s-ops gives {len(values):,} combinations of values "
-                               f"(limit {MAX_VALUE_SET:,}); shrink the vocabulary or the maximum length",
-                               node.span if node is not None else None)
         expr = tr.SequenceMap(lambda x, y: (x, y), a, b).named("pair")
         return self._register(expr, values, "categorical", None, table={(x, y): (x, y) for x, y in values},
                               role=f"({a.label}, {b.label})", span=node.span if node is not None else None)
@@ -296,10 +292,9 @@ class Lowering:
         return combined, {id(p): i for i, p in enumerate(parts)}
 
     def _extend(self, pair: tr.SOp, extra: tr.SOp, node: sops.Value) -> tr.SOp:
+        _check_combinations(len(self.values(pair)) * len(self.values(extra)), node,
+                            "this selector's keys or queries")
         values = [(*t, v) for t in self.values(pair) for v in self.values(extra)]
-        if len(values) > MAX_VALUE_SET:
-            raise CompileError(f"this selector's keys or queries have {len(values):,} combinations of "
-                               f"values (limit {MAX_VALUE_SET:,})", node.span)
         expr = tr.SequenceMap(lambda t, v: (*t, v), pair, extra).named("tuple")
         return self._register(expr, values, "categorical", None, span=node.span,
                               table={(t, v): (*t, v) for t in self.values(pair) for v in self.values(extra)})
@@ -394,8 +389,9 @@ def _evaluate(fn: Callable[[list[np.ndarray]], np.ndarray], combos: list[tuple],
     raise CompileError("this operation fails on too many combinations of its input values", node.span)
 
 
-def lower(output: sops.SOp, vocab: list[Any], max_len: int, causal: bool) -> tuple[tr.SOp, dict[str, Info]]:
-    """The tracr program for `output`, and what we know of each of its s-ops."""
-    lowering = Lowering(vocab, max_len, causal)
+def lower(output: sops.SOp, vocab: list[Any], max_len: int) -> tuple[tr.SOp, dict[str, Info]]:
+    """The tracr program for `output`, and what we know of each of its s-ops.
+    (Causal or not makes no difference here: the mask is the model's, added when assembling.)"""
+    lowering = Lowering(vocab, max_len)
     sink = lowering.output(output)
     return sink, lowering.info

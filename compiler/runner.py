@@ -183,9 +183,8 @@ class Runner:
         return ids, lengths
 
     def raw(self, inputs: list[list[Any]]) -> np.ndarray:
-        """The unembedded outputs, `(len(inputs), width, outputs)`, BOS position included
-        (one batch: the caller keeps it small enough)."""
-        self.check(inputs)
+        """The unembedded outputs, `(len(inputs), width, outputs)`, BOS position included, for
+        inputs already `check`ed (one batch: the caller keeps it small enough)."""
         ids, lengths = self.encode(inputs)
         return np.asarray(self.forward(self.arrays, ids, lengths))[:len(inputs)]
 
