@@ -36,6 +36,14 @@ def source_digest(path: str) -> str:
         return ""
 
 
+def _quiet_tracr() -> None:
+    """tracr logs advice through absl (e.g. on SequenceMaps of one s-op with itself); our users
+    see our messages, not its."""
+    from absl import logging
+
+    logging.set_verbosity(logging.ERROR)
+
+
 def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None = None,
                     verify: bool = True, samples: int = 256, seed: int = 0) -> CompileResult:
     """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position."""
@@ -44,6 +52,7 @@ def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None
     from rasp.program import Program
 
     assert isinstance(program, Program)
+    _quiet_tracr()
     start = time.perf_counter()
     if not vocab:
         raise CompileError("the vocabulary is empty")

@@ -370,23 +370,32 @@ def _unpair(array: np.ndarray) -> list[np.ndarray]:
 
 def _evaluate(fn: Callable[[list[np.ndarray]], np.ndarray], combos: list[tuple], arity: int,
               node: sops.SOp) -> dict[tuple, Any]:
-    """Run the interpreter's operation on every combination; drop those it rejects
-    (a division by zero for a value pair that may never occur together)."""
+    """Run the interpreter's operation on every combination; drop those it rejects (a division
+    by zero, or a string plus the number 0 of a default that never meets it in practice)."""
+    def columns(rows: list[tuple]) -> list[np.ndarray]:
+        return [_typed(_object_array([r[j] for r in rows]).reshape(1, -1)) for j in range(arity)]
+
     alive = list(range(len(combos)))
     for _ in range(64):
-        columns = [_typed(_object_array([combos[i][j] for i in alive]).reshape(1, -1)) for j in range(arity)]
         if not alive:
             return {}
         try:
-            out = fn(columns)
+            out = fn(columns([combos[i] for i in alive]))
         except execute.ExecError as e:
             if e.position is None:
-                raise CompileError(f"cannot tabulate this operation for compiling: {e.message}",
-                                   node.span) from None
+                break  # a type clash somewhere in the batch: go one combination at a time
             del alive[e.position]
             continue
         return {combos[i]: v for i, v in zip(alive, np.asarray(out).reshape(-1).tolist())}
-    raise CompileError("this operation fails on too many combinations of its input values", node.span)
+    table = {}
+    for i in alive:
+        try:
+            table[combos[i]] = np.asarray(fn(columns([combos[i]]))).reshape(-1).tolist()[0]
+        except execute.ExecError:
+            pass
+    if not table:
+        raise CompileError("no combination of this operation's input values can be computed", node.span)
+    return table
 
 
 def lower(output: sops.SOp, vocab: list[Any], max_len: int) -> tuple[tr.SOp, dict[str, Info]]:

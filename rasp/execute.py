@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import operator
+
 import numpy as np
 
 from rasp import sops
@@ -109,9 +111,28 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+_PYTHON_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+                 "%": operator.mod, "^": operator.pow}
+
+
+def _arith_objects(node: Value, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mixed values (strings and numbers in one s-op): Python's operator, position by position."""
+    a, b = np.broadcast_arrays(a.astype(object), b.astype(object))
+    out = np.empty(a.shape, dtype=object)
+    for index in np.ndindex(a.shape):
+        x, y = a[index], b[index]
+        try:
+            out[index] = _PYTHON_ARITH[op](x, y)
+        except (TypeError, ZeroDivisionError, OverflowError):
+            raise ExecError(node, f"cannot apply '{op}' to {x!r} and {y!r}", index[0], index[1]) from None
+    return out
+
+
 def _arith(node: Value, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if op == "+" and _kind(a) == "str" and _kind(b) == "str":
         return np.char.add(a, b)
+    if "obj" in (_kind(a), _kind(b)):
+        return _arith_objects(node, op, a, b)
     a, b = _numeric(node, op, a, b)
     if op == "+":
         return a + b
@@ -211,6 +232,8 @@ def _aggregate(node: sops.Aggregate, sel: np.ndarray, values: np.ndarray) -> np.
             result = np.take_along_axis(values, chosen, axis=-1)
     else:
         result = _extreme(node, sel, values, kind)
+    if not empty.any():
+        return result  # the default's type only matters where it is used
     result, default = _unify(result, default)
     return np.where(empty, default, result)
 

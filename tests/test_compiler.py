@@ -260,3 +260,10 @@ def test_tracr_library_compiled_by_tracr_agrees_with_ours(case):
     for tokens, got in zip(batch, ours.run(batch)):
         expected = theirs.apply(["BOS", *tokens]).decoded[1:]
         assert got == pytest.approx(expected, abs=1e-3), tokens
+
+
+def test_value_sets_mixing_types_compile():
+    # the default 0 of tokens[0] never meets a string in practice; its table leaves it out
+    program = from_text("x = tokens[0] + tokens[-1];", path="ends.rasp")
+    result = compile_program(program, list("ab"), 4, samples=32)
+    assert Runner(result.model).run([list("abb"), list("b")]) == [["ab"] * 3, ["bb"]]

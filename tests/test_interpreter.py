@@ -235,3 +235,12 @@ def test_large_batches_are_chunked_without_changing_results(n, seed):
         assert program.run(batch) == expected
     finally:
         program_module.MAX_CELLS = old
+
+
+def test_a_default_of_another_type_matters_only_where_used():
+    # tokens[0] is an aggregate with the default 0; no position uses it, so strings stay strings
+    assert run1("x = tokens[0] + tokens[-1];", "abc") == ["ac"] * 3
+    from rasp.errors import RaspError
+
+    with pytest.raises(RaspError, match=r"cannot apply '\+' to 0 and 'a' \(on input 1 'abc' at position 0\)"):
+        run1('x = aggregate(select(indices, indices - 1, ==), tokens, 0) + tokens;', "abc")
