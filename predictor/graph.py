@@ -62,6 +62,12 @@ def attach_layout(graph: nx.DiGraph, compiled_meta: dict[str, Any]) -> None:
         row = by_position.get((data["line"], data["col"], _describe(node)))
         if row is not None:
             data.update(encoding=row["encoding"], layer=row["layer"], sublayer=row["sublayer"])
+    # a selector lives in the attention head of the aggregate or selector width that reads it
+    for node in reversed(list(nx.topological_sort(graph))):
+        if graph.nodes[node]["value"] == "selector":
+            layers = [graph.nodes[s]["layer"] for s in graph.successors(node) if graph.nodes[s]["layer"] is not None]
+            if layers:
+                graph.nodes[node].update(layer=min(layers), sublayer="attn")
 
 
 def counts(graph: nx.DiGraph) -> dict[str, int]:

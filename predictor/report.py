@@ -74,7 +74,8 @@ def draw(graph: nx.DiGraph, path: str) -> None:
     palette = plt.get_cmap("tab10")
     colours = ["#dddddd" if layer is None else palette(layer % 10) for layer in layers]
     fig, ax = plt.subplots(figsize=(max(6, len(graph) * 0.6), max(4, (max(depth.values()) + 1) * 1.1)))
-    labels = {n: f"{d['name']}\n{d['kind']}" + ("" if d["layer"] is None else f"\nL{d['layer']} {d['sublayer']}")
+    labels = {n: (d["name"] if d["name"] == d["kind"] else f"{d['name']}\n{d['kind']}")
+                 + ("" if d["layer"] is None else f"\nL{d['layer']} {d['sublayer']}")
               for n, d in graph.nodes(data=True)}
     nx.draw_networkx(graph, positions, ax=ax, labels=labels, node_color=colours, node_size=1800,
                      font_size=7, arrows=True, edge_color="#888888")
