@@ -14,7 +14,7 @@ from compiler.lower import CompileError
 from compiler.model import CompiledModel
 from compiler.runner import Runner
 from rasp import sops
-from rasp.errors import RaspError
+from rasp.inputs import sample_inputs
 from rasp.program import Program
 
 NUMERICAL_TOLERANCE = 1e-3
@@ -27,38 +27,19 @@ class Verification:
     lengths: tuple[int, int]
 
 
-def sample_inputs(vocab: list[Any], max_len: int, count: int, distinct: bool, seed: int) -> list[list[Any]]:
+def sample_for_verification(vocab: list[Any], max_len: int, count: int, distinct: bool,
+                            seed: int) -> list[list[Any]]:
     """`count` inputs or more, the same number at every length from 1 to `max_len`."""
-    rng = random.Random(seed)
     top = min(max_len, len(vocab)) if distinct else max_len
-    per_length = max(1, math.ceil(count / top))
-    inputs = []
-    for n in range(1, top + 1):
-        for _ in range(per_length):
-            inputs.append(rng.sample(vocab, n) if distinct else [rng.choice(vocab) for _ in range(n)])
-    return inputs
-
-
-def _accepted(program: Program, inputs: list[list[Any]], causal: bool) -> tuple[list[list[Any]], list[list[Any]]]:
-    """The inputs the interpreter runs without error, and its outputs on them."""
-    try:
-        return inputs, program.run(inputs, causal)
-    except RaspError:
-        kept, outputs = [], []
-        for tokens in inputs:
-            try:
-                outputs.append(program.run([tokens], causal)[0])
-                kept.append(tokens)
-            except RaspError:
-                pass
-        return kept, outputs
+    return sample_inputs(vocab, range(1, top + 1), max(1, math.ceil(count / top)), distinct,
+                         random.Random(seed))
 
 
 def verify(program: Program, model: CompiledModel, categorical_aggregates: list[sops.Aggregate],
            samples: int = 256, seed: int = 0, distinct: bool = False) -> Verification:
     causal = model.causal
-    sampled = sample_inputs(model.vocab, model.max_len, samples, distinct, seed)
-    inputs, expected = _accepted(program, sampled, causal)
+    sampled = sample_for_verification(model.vocab, model.max_len, samples, distinct, seed)
+    inputs, expected = program.run_accepted(sampled, causal)
     if not inputs:
         raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} random inputs "
                            "(does the program need a particular kind of input? see docs/compiler.md)")

@@ -21,7 +21,7 @@ import numpy as np
 
 from predictor.graph import counts, describe, program_graph
 from rasp import sops
-from rasp.errors import RaspError
+from rasp.inputs import sample_inputs
 from rasp.program import Program
 
 LINEAR = {"+", "-", "neg", "pos"}
@@ -101,16 +101,6 @@ def default_vocab(graph: nx.DiGraph) -> list[Any]:
     return sorted(set("abcd") | {c for c in constants if isinstance(c, str)})
 
 
-def sample(vocab: list[Any], lengths: range, per_length: int, distinct: bool, rng: random.Random) -> list[list[Any]]:
-    out = []
-    for n in lengths:
-        if distinct and n > len(vocab):
-            break
-        for _ in range(per_length):
-            out.append(rng.sample(vocab, n) if distinct else [rng.choice(vocab) for _ in range(n)])
-    return out
-
-
 @dataclass
 class Observed:
     values_short: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= L
@@ -128,7 +118,8 @@ def observe(program: Program, graph: nx.DiGraph, vocab: list[Any], causal: bool,
     aggregates = [n for n in graph if isinstance(n, sops.Aggregate)]
     selectors = list(dict.fromkeys(n.selector for n in graph if isinstance(n, (sops.Aggregate, sops.SelectorWidth))))
     for limit, store in ((short, seen.values_short), (2 * short, seen.values_long)):
-        inputs = _accepted(program, sample(vocab, range(1, limit + 1), per_length, distinct, rng), causal)
+        inputs, _ = program.run_accepted(sample_inputs(vocab, range(1, limit + 1), per_length, distinct, rng),
+                                         causal)
         rows = program.run_arrays(inputs, sops_nodes, causal)
         for node, per_input in zip(sops_nodes, rows):
             store[node] = {v for row in per_input for v in np.asarray(row).tolist()}
@@ -142,21 +133,6 @@ def observe(program: Program, graph: nx.DiGraph, vocab: list[Any], causal: bool,
                     if any(np.triu(m, k=1).any() for m in per_input):
                         seen.looks_ahead.add(node)
     return seen
-
-
-def _accepted(program: Program, inputs: list[list[Any]], causal: bool) -> list[list[Any]]:
-    try:
-        program.run(inputs, causal)
-        return inputs
-    except RaspError:
-        kept = []
-        for x in inputs:
-            try:
-                program.run([x], causal)
-                kept.append(x)
-            except RaspError:
-                pass
-        return kept
 
 
 def growing(seen: Observed, node: Any) -> bool:

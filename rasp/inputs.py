@@ -4,6 +4,7 @@ as the executor wants them (a `(batch, n)` NumPy array of one type)."""
 from __future__ import annotations
 
 import itertools
+import random
 import json
 from typing import Any, Iterable
 
@@ -57,6 +58,19 @@ def tokens_array(batch: list[list[Any]], span: Span | None = None, kind: str | N
         return np.array(batch, dtype=dtype).reshape(len(batch), -1)
     except OverflowError:
         raise RaspError("an integer token is too large (tokens are 64-bit integers)", span) from None
+
+
+def sample_inputs(vocab: list[Any], lengths: range, per_length: int, distinct: bool,
+                  rng: random.Random) -> list[list[Any]]:
+    """`per_length` random inputs of each length over `vocab` (of distinct tokens when asked,
+    up to the vocabulary's size)."""
+    out = []
+    for n in lengths:
+        if distinct and n > len(vocab):
+            break
+        for _ in range(per_length):
+            out.append(rng.sample(vocab, n) if distinct else [rng.choice(vocab) for _ in range(n)])
+    return out
 
 
 def input_kind(tokens: list[Any], number: int = 0) -> str:

@@ -109,6 +109,22 @@ class Program:
         """The output s-op on each input (inputs may have different lengths)."""
         return [r.tolist() for r in self.run_arrays(inputs, [self.output], causal)[0]]
 
+    def run_accepted(self, inputs: list[list[Any]], causal: bool | None = None
+                     ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """The inputs the program runs without error (those outside its domain left out), and
+        its outputs on them."""
+        try:
+            return inputs, self.run(inputs, causal)
+        except RaspError:
+            kept, outputs = [], []
+            for tokens in inputs:
+                try:
+                    outputs.append(self.run([tokens], causal)[0])
+                    kept.append(tokens)
+                except RaspError:
+                    pass
+            return kept, outputs
+
     def run_arrays(self, inputs: list[list[Any]], outputs: list[sops.Value],
                    causal: bool | None = None) -> list[list[np.ndarray]]:
         """Each of `outputs` on each input, as one NumPy row per input."""
