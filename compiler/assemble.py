@@ -17,6 +17,7 @@ from tracr.rasp import rasp as tr
 from compiler.blocks import add_blocks, set_value_sets
 from compiler.lower import CompileError, Info
 from compiler.model import CompiledModel
+from rasp import sops
 
 
 def special_tokens(vocab: list[Any]) -> tuple[str, str]:
@@ -127,8 +128,8 @@ def to_model(assembled, graph, craft_model, allocation, sink_node, info: dict[st
         dims = [i for i, l in enumerate(labels) if l == expr.label or l.startswith(expr.label + ":")]
         span = entry.origin.span
         sop_rows.append({
-            "name": entry.origin.label or _describe(entry.origin),
-            "operation": _describe(entry.origin),
+            "name": entry.origin.label or sops.operation_name(entry.origin),
+            "operation": sops.operation_name(entry.origin),
             "line": span.line if span else None, "col": span.col if span else None,
             "layer": None if where is None else int(where.split("/")[0]),
             "sublayer": None if where is None else where.split("/")[1],
@@ -146,14 +147,3 @@ def to_model(assembled, graph, craft_model, allocation, sink_node, info: dict[st
         "sops": sop_rows, **program_meta,
     }
     return CompiledModel(arrays, meta)
-
-
-def _describe(node) -> str:
-    from rasp import sops
-
-    if isinstance(node, sops.Map):
-        return f"map {node.op}"
-    if isinstance(node, sops.Aggregate):
-        return "aggregate" if node.reduce == "mean" else f"aggregate_{node.reduce}"
-    return {"SelectorWidth": "selector_width", "Tokens": "tokens", "Indices": "indices",
-            "Length": "length", "Full": "constant"}.get(type(node).__name__, type(node).__name__.lower())

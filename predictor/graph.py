@@ -56,10 +56,8 @@ def program_graph(output: sops.SOp) -> nx.DiGraph:
 def attach_layout(graph: nx.DiGraph, compiled_meta: dict[str, Any]) -> None:
     """Copy each s-op's layer, sublayer and encoding from a compiled model's report."""
     by_position = {(row["line"], row["col"], row["operation"]): row for row in compiled_meta.get("sops", [])}
-    from compiler.assemble import _describe
-
     for node, data in graph.nodes(data=True):
-        row = by_position.get((data["line"], data["col"], _describe(node)))
+        row = by_position.get((data["line"], data["col"], sops.operation_name(node)))
         if row is not None:
             data.update(encoding=row["encoding"], layer=row["layer"], sublayer=row["sublayer"])
     # a selector lives in the attention head of the aggregate or selector width that reads it

@@ -149,6 +149,16 @@ class SelectNot(Selector):
         return (self.inner,)
 
 
+def operation_name(node: Value) -> str:
+    """What a node does, in the words reports use ("map +", "aggregate", "selector_width")."""
+    if isinstance(node, Map):
+        return f"map {node.op}"
+    if isinstance(node, Aggregate):
+        return "aggregate" if node.reduce == "mean" else f"aggregate_{node.reduce}"
+    return {"SelectorWidth": "selector_width", "Tokens": "tokens", "Indices": "indices",
+            "Length": "length", "Full": "constant"}.get(type(node).__name__, type(node).__name__.lower())
+
+
 def walk(outputs: list[Value] | tuple[Value, ...]) -> Iterator[Value]:
     """Every node that `outputs` depend on, each once, inputs before the nodes that read them.
 
