@@ -263,3 +263,55 @@ def ref_addition(x):
 @given(addition_inputs())
 def test_addition(batch):
     check("addition", batch, ref_addition)
+
+
+def ref_addition_hints(x):
+    """Next tokens of h1 x1 .. + h1 y1 .. = h1 z1 ..: reversed digits, index hints."""
+    plus, equals = x.index("+"), x.index("=")
+    hints, a, b = x[0:plus:2], [int(d) for d in x[1:plus:2]], [int(d) for d in x[plus + 2:equals:2]]
+    total = (int("".join(map(str, a[::-1]))) + int("".join(map(str, b[::-1])))) % 10 ** len(a)
+    z = [int(d) for d in str(total).zfill(len(a))[::-1]]
+    answer = [t for h, d in zip(hints, z) for t in (h, str(d))] + ["."]
+    return ["-"] * equals + answer[: len(x) - equals]
+
+
+@st.composite
+def addition_hints_inputs(draw):
+    """Hinted reversed operands of 1 to 8 digits and a prefix of the answer, every prefix length."""
+    batch = []
+    for n in range(1, 9):
+        hints = draw(st.permutations(list("abcdefghijkl")))[:n]
+        a, b = (draw(st.lists(st.sampled_from("0123456789"), min_size=n, max_size=n)) for _ in range(2))
+        prompt = [t for p in zip(hints, a) for t in p] + ["+"] + [t for p in zip(hints, b) for t in p] + ["="]
+        answer = ref_addition_hints(prompt + ["?"] * 2 * n)[len(prompt) - 1:-1]
+        batch.append(prompt + answer[: draw(st.integers(0, 2 * n))])
+    return batch
+
+
+@given(addition_hints_inputs())
+def test_addition_hints(batch):
+    check("addition_hints", batch, ref_addition_hints)
+
+
+def ref_parity_scratchpad(x):
+    """Before "=" each position repeats its token; from "=" on, the next running parity, then "."."""
+    if "=" not in x:
+        return list(x)
+    n = x.index("=")
+    parities = [str(sum(int(t) for t in x[:k + 1]) % 2) for k in range(n)] + ["."]
+    return list(x[:n]) + parities[: len(x) - n]
+
+
+@st.composite
+def parity_scratchpad_inputs(draw):
+    batch = []
+    for n in range(1, 17):
+        bits = draw(st.lists(BITS, min_size=n, max_size=n))
+        parities = ref_parity_scratchpad(bits + ["="] + ["0"] * n)[n:-1]
+        batch.append(bits + ["="] + parities[: draw(st.integers(0, n))])
+    return batch
+
+
+@given(parity_scratchpad_inputs())
+def test_parity_scratchpad(batch):
+    check("parity_scratchpad", batch, ref_parity_scratchpad)

@@ -1,0 +1,158 @@
+"""The learned model: a small decoder-only Transformer in haiku (pre-LayerNorm, GELU MLP).
+
+One forward function maps token ids `(batch, T)` and true lengths `(batch,)` to logits
+`(batch, T, classes)`. Padding sits at the end of each row and is masked out of attention.
+The mask is causal unless the config says otherwise (a per-position task whose program reads
+the whole input gets bidirectional attention; see docs/experiments.md).
+
+Positional encodings, the schemes compared by Kazemnejad et al. (2023):
+  nope        none at all (a causal mask alone still lets a model infer positions)
+  learned     a learned vector per absolute position, added to the token embedding
+  sinusoidal  the fixed sines and cosines of Vaswani et al., added to the token embedding
+  rotary      queries and keys rotated by position (RoFormer)
+  alibi       a fixed per-head penalty proportional to the query-key distance
+  t5          a learned per-head bias for each bucket of relative distance (T5)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+ENCODINGS = ("nope", "learned", "sinusoidal", "rotary", "alibi", "t5")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int  # input token ids, 0 being padding
+    classes: int  # output classes
+    max_len: int  # the longest sequence the model will see (sizes the learned position table)
+    causal: bool = True
+    pe: str = "rotary"
+    layers: int = 2
+    heads: int = 4
+    d_model: int = 64
+    mlp_ratio: int = 4
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sinusoids(length: int, dim: int) -> np.ndarray:
+    position = np.arange(length)[:, None]
+    rate = np.exp(-math.log(10_000.0) * np.arange(0, dim, 2) / dim)
+    table = np.zeros((length, dim), np.float32)
+    table[:, 0::2] = np.sin(position * rate)
+    table[:, 1::2] = np.cos(position * rate)[:, : dim // 2]
+    return table
+
+
+def rotate(x: jax.Array) -> jax.Array:
+    """Rotary encoding of `(batch, T, heads, head_dim)` by each row's position."""
+    t, dim = x.shape[1], x.shape[-1]
+    half = dim // 2
+    freq = 1.0 / (10_000.0 ** (np.arange(half) / half))
+    angle = np.arange(t)[:, None] * freq[None, :]
+    cos, sin = jnp.asarray(np.cos(angle))[None, :, None, :], jnp.asarray(np.sin(angle))[None, :, None, :]
+    x1, x2 = x[..., :half], x[..., half:]
+    return jnp.concatenate([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1)
+
+
+def alibi_bias(t: int, heads: int, causal: bool) -> jax.Array:
+    """ALiBi (Press et al.): head h subtracts slope_h times the distance; `(heads, T, T)`."""
+    slopes = np.array([2.0 ** (-8.0 * (h + 1) / heads) for h in range(heads)], np.float32)
+    pos = np.arange(t)
+    distance = pos[:, None] - pos[None, :]
+    distance = np.maximum(distance, 0) if causal else np.abs(distance)
+    return jnp.asarray(-slopes[:, None, None] * distance[None].astype(np.float32))
+
+
+def t5_buckets(t: int, causal: bool, buckets: int = 32, max_distance: int = 128) -> np.ndarray:
+    """T5's relative-position buckets: exact for near distances, logarithmic beyond."""
+    pos = np.arange(t)
+    relative = pos[None, :] - pos[:, None]  # key - query
+    offset = np.zeros_like(relative)
+    if causal:
+        n = np.maximum(-relative, 0)
+    else:
+        buckets //= 2
+        offset = (relative > 0).astype(relative.dtype) * buckets
+        n = np.abs(relative)
+    exact = buckets // 2
+    far = exact + (np.log(np.maximum(n, 1) / exact) / math.log(max_distance / exact) * (buckets - exact)).astype(int)
+    far = np.minimum(far, buckets - 1)
+    return offset + np.where(n < exact, n, far)
+
+
+class Transformer(hk.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__(name="transformer")
+        self.config = config
+
+    def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
+        c = self.config
+        t = ids.shape[1]
+        init = hk.initializers.TruncatedNormal(0.02)
+        x = hk.Embed(c.vocab_size, c.d_model, w_init=init, name="embed")(ids)
+        if c.pe == "learned":
+            x = x + hk.get_parameter("positions", (c.max_len, c.d_model), init=init)[:t]
+        elif c.pe == "sinusoidal":
+            x = x + jnp.asarray(sinusoids(t, c.d_model))
+        pos = jnp.arange(t)
+        mask = pos[None, None, None, :] < lengths[:, None, None, None]  # (batch, 1, 1, keys)
+        if c.causal:
+            mask = mask & (pos[:, None] >= pos[None, :])[None, None]
+        bias = None
+        if c.pe == "alibi":
+            bias = alibi_bias(t, c.heads, c.causal)
+        elif c.pe == "t5":
+            table = hk.get_parameter("relative_bias", (32, c.heads), init=jnp.zeros)
+            bias = jnp.transpose(table[t5_buckets(t, c.causal)], (2, 0, 1))
+        for layer in range(c.layers):
+            x = x + self.attention(layer_norm(x, f"ln_attn_{layer}"), mask, bias, f"attn_{layer}")
+            x = x + self.mlp(layer_norm(x, f"ln_mlp_{layer}"), f"mlp_{layer}")
+        return hk.Linear(c.classes, name="unembed")(layer_norm(x, "ln_final"))
+
+    def attention(self, x: jax.Array, mask: jax.Array, bias: jax.Array | None, name: str) -> jax.Array:
+        c = self.config
+        head_dim = c.d_model // c.heads
+        b, t, _ = x.shape
+
+        def project(what: str) -> jax.Array:
+            return hk.Linear(c.d_model, name=f"{name}_{what}")(x).reshape(b, t, c.heads, head_dim)
+
+        q, k, v = project("q"), project("k"), project("v")
+        if c.pe == "rotary":
+            q, k = rotate(q), rotate(k)
+        logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(head_dim)
+        if bias is not None:
+            logits = logits + bias[None]
+        logits = jnp.where(mask, logits, -1e9)
+        weights = jax.nn.softmax(logits, axis=-1)
+        out = jnp.einsum("bhqk,bkhd->bqhd", weights, v).reshape(b, t, c.d_model)
+        return hk.Linear(c.d_model, name=f"{name}_out")(out)
+
+    def mlp(self, x: jax.Array, name: str) -> jax.Array:
+        c = self.config
+        hidden = jax.nn.gelu(hk.Linear(c.mlp_ratio * c.d_model, name=f"{name}_in")(x))
+        return hk.Linear(c.d_model, name=f"{name}_out")(hidden)
+
+
+def layer_norm(x: jax.Array, name: str) -> jax.Array:
+    return hk.LayerNorm(axis=-1, create_scale=True, create_offset=True, name=name)(x)
+
+
+def build(config: ModelConfig) -> hk.Transformed:
+    """`init(rng, ids, lengths)` and `apply(params, None, ids, lengths)` for this config."""
+    if config.pe not in ENCODINGS:
+        raise ValueError(f"unknown positional encoding {config.pe!r}")
+    return hk.transform(lambda ids, lengths: Transformer(config)(ids, lengths))
+
+
+def parameter_count(params) -> int:
+    return int(sum(np.size(p) for p in jax.tree_util.tree_leaves(params)))

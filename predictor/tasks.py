@@ -1,0 +1,329 @@
+"""Tasks: what a Transformer is trained on, made from a RASP program.
+
+A task is a program (library name or path, and its output s-op), a vocabulary, a framing, an
+input sampler, and two ranges of lengths: the lengths trained on and the held-out ones. Labels
+always come from the batched interpreter, so the program is the one definition of the task.
+
+Framings:
+  per-position    the output s-op labels every position of the input.
+  autoregressive  the input, the task's separator (if any), then the output generated token by
+                  token: the program is run causally on the sequence so far and its value at
+                  the last position is the next token, until it gives the task's end token
+                  (RASP-L's next-token form, Zhou et al. 2024).
+
+The length of an example is the size the sampler was asked for (tokens of input; digits per
+operand for the addition samplers; how many numbers to count for `count`).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable
+
+from rasp.errors import RaspError
+from rasp.program import Program, load_program
+
+FRAMINGS = ("per-position", "autoregressive")
+DIGITS = list("0123456789")
+
+
+# ---- samplers: (rng, n, vocab) -> one input of size n -------------------------------------
+
+
+def uniform(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
+    """n tokens drawn independently and uniformly from the vocabulary."""
+    return [rng.choice(vocab) for _ in range(n)]
+
+
+def unique(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
+    """n distinct tokens in random order (needs n <= vocabulary size)."""
+    return rng.sample(vocab, n)
+
+
+def count_range(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
+    """[a, b] with b - a + 1 = n, both in the (integer) vocabulary: count from a to b."""
+    low, high = min(vocab), max(vocab)
+    a = rng.randint(low, high - n + 1)
+    return [a, a + n - 1]
+
+
+def digit_sum(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
+    """Two n-digit numbers "a+b", most significant digit first (leading zeros allowed)."""
+    return uniform(rng, n, DIGITS) + ["+"] + uniform(rng, n, DIGITS)
+
+
+def hinted_sum(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
+    """Two n-digit numbers, least significant digit first, each digit after an index hint:
+    n distinct hint letters (the vocabulary's non-digits, in random order), the same hints for
+    both operands: h1 x1 h2 x2 .. + h1 y1 h2 y2 .."""
+    hints = rng.sample([t for t in vocab if t not in DIGITS and t not in ("+", "=", ".")], n)
+    a, b = uniform(rng, n, DIGITS), uniform(rng, n, DIGITS)
+    return [t for pair in zip(hints, a) for t in pair] + ["+"] + [t for pair in zip(hints, b) for t in pair]
+
+
+def dyck(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
+    """Half the inputs uniform over the vocabulary, half a random walk that never closes an
+    unopened bracket (so balanced and pending prefixes are common, not just broken ones)."""
+    if rng.random() < 0.5:
+        return uniform(rng, n, vocab)
+    out, depth = [], 0
+    for _ in range(n):
+        close = depth > 0 and rng.random() < 0.5
+        out.append(vocab[1] if close else vocab[0])
+        depth += -1 if close else 1
+    return out
+
+
+SAMPLERS: dict[str, Callable[[random.Random, int, list[Any]], list[Any]]] = {
+    "uniform": uniform, "unique": unique, "count-range": count_range, "digit-sum": digit_sum,
+    "hinted-sum": hinted_sum, "dyck": dyck,
+}
+
+
+def sampler_limit(sampler: str, vocab: list[Any]) -> int | None:
+    """The largest size the sampler can draw from this vocabulary (None: no limit)."""
+    if sampler == "unique":
+        return len(vocab)
+    if sampler == "count-range":
+        return max(vocab) - min(vocab) + 1
+    if sampler == "hinted-sum":
+        return len([t for t in vocab if t not in DIGITS and t not in ("+", "=", ".")])
+    return None
+
+
+# ---- tasks ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    program: str  # a library name or a path
+    vocab: tuple
+    framing: str = "per-position"
+    sampler: str = "uniform"
+    train_lengths: tuple[int, int] = (1, 10)
+    heldout_lengths: tuple[int, int] = (11, 20)
+    output: str | None = None  # the output s-op (default: the program's last)
+    separator: Any = None  # appended to the input before the output (autoregressive)
+    end: Any = None  # the token that ends the output (autoregressive)
+    description: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["vocab"] = list(self.vocab)
+        d["train_lengths"], d["heldout_lengths"] = list(self.train_lengths), list(self.heldout_lengths)
+        return d
+
+    @property
+    def lengths(self) -> list[int]:
+        return [*range(self.train_lengths[0], self.train_lengths[1] + 1),
+                *range(self.heldout_lengths[0], self.heldout_lengths[1] + 1)]
+
+    def load(self) -> Program:
+        """The program, with the task's settings checked against it: clear errors, up front."""
+        check_settings(self)
+        program = load_program(self.program, self.output)
+        if self.framing == "autoregressive":
+            program = replace(program, causal=True)
+        probe(self, program)
+        return program
+
+
+def check_settings(task: Task) -> None:
+    (a, b), (c, d) = task.train_lengths, task.heldout_lengths
+    if task.framing not in FRAMINGS:
+        raise RaspError(f"unknown framing '{task.framing}' (use {' or '.join(FRAMINGS)})")
+    if task.sampler not in SAMPLERS:
+        raise RaspError(f"unknown sampler '{task.sampler}' (samplers: {', '.join(SAMPLERS)})")
+    if not task.vocab:
+        raise RaspError("the vocabulary is empty")
+    if a < 1 or b < a:
+        raise RaspError(f"train lengths {a}-{b}: give A-B with 1 <= A <= B")
+    if d < c:
+        raise RaspError(f"held-out lengths {c}-{d}: give C-D with C <= D")
+    if c <= b:
+        raise RaspError(f"held-out lengths {c}-{d} must all be longer than the train lengths {a}-{b} "
+                        f"(start them at {b + 1} or more)")
+    if task.framing == "autoregressive" and task.end is None:
+        raise RaspError("the autoregressive framing needs the token that ends the output (--end)")
+    if task.sampler in ("count-range",) and not all(isinstance(t, int) and not isinstance(t, bool) for t in task.vocab):
+        raise RaspError(f"the {task.sampler} sampler needs an integer vocabulary, e.g. [0, 1, ..., 30]")
+    limit = sampler_limit(task.sampler, list(task.vocab))
+    if limit is not None and d > limit:
+        raise RaspError(f"the {task.sampler} sampler can draw inputs of at most {limit} from this "
+                        f"vocabulary, but the held-out lengths go to {d}: enlarge the vocabulary or "
+                        "shorten the lengths")
+
+
+@dataclass
+class Example:
+    size: int  # the length the sampler was asked for
+    prompt: list[Any]  # what the model reads
+    target: list[Any]  # per-position: a label per prompt token; autoregressive: the tokens to generate
+
+
+def make_examples(task: Task, program: Program, size: int, count: int, rng: random.Random) -> list[Example]:
+    """`count` fresh examples of one size, labelled by the interpreter."""
+    draw = SAMPLERS[task.sampler]
+    inputs = [draw(rng, size, list(task.vocab)) for _ in range(count)]
+    if task.framing == "per-position":
+        return [Example(size, x, y) for x, y in zip(inputs, program.run(inputs))]
+    prompts = [x + ([] if task.separator is None else [task.separator]) for x in inputs]
+    return [Example(size, p, t) for p, t in zip(prompts, generate(program, prompts, task.end, 4 * size + 8))]
+
+
+def generate(program: Program, prompts: list[list[Any]], end: Any, limit: int) -> list[list[Any]]:
+    """Run a next-token program causally until each sequence gives `end` (included)."""
+    sequences = [list(p) for p in prompts]
+    outputs: list[list[Any]] = [[] for _ in prompts]
+    live = list(range(len(prompts)))
+    for _ in range(limit):
+        if not live:
+            return outputs
+        following = program.run([sequences[i] for i in live], causal=True)
+        still = []
+        for i, row in zip(live, following):
+            token = row[-1]
+            outputs[i].append(token)
+            sequences[i].append(token)
+            if not same_token(token, end):
+                still.append(i)
+        live = still
+    if live:
+        raise RaspError(f"{program.display_name} did not give the end token {end!r} within {limit} "
+                        f"tokens on {prompts[live[0]]}: check --end and --separator")
+    return outputs
+
+
+def same_token(a: Any, b: Any) -> bool:
+    """Token equality that keeps True apart from 1 and "1" apart from 1."""
+    return type(a) is type(b) and a == b or (isinstance(a, float) or isinstance(b, float)) and a == b
+
+
+def probe(task: Task, program: Program, per_length: int = 4) -> None:
+    """Run the program on a few inputs of every length, so that a vocabulary or separator it
+    cannot use is reported before any training."""
+    rng = random.Random(0)
+    for size in (task.train_lengths[0], task.train_lengths[1], task.heldout_lengths[1]):
+        try:
+            make_examples(task, program, size, per_length, rng)
+        except RaspError as e:
+            raise RaspError(f"task '{task.name}' cannot use {program.display_name} with vocabulary "
+                            f"{list(task.vocab)} (sampler {task.sampler}, length {size}): {e.message}") from None
+
+
+# ---- the default suite: the tasks of Zhou et al. 2024, plus four more ------------------------
+
+LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")
+
+SUITE: list[Task] = [
+    Task("count", "count", tuple(range(0, 31)), "autoregressive", "count-range", end=-1,
+         description="count from a to b"),
+    Task("mode", "mode", tuple("abc"), description="the most frequent token so far, at every position"),
+    Task("copy_unique", "copy", LETTERS, "autoregressive", "unique", separator="|", end="|",
+         description="copy distinct tokens (induction head)"),
+    Task("copy_repeated", "copy_repeated", tuple("abc"), "autoregressive", separator="|", end="|",
+         description="copy tokens that repeat (index arithmetic)"),
+    Task("sort_unique", "sort_ar", tuple(range(1, 31)), "autoregressive", "unique", separator=0, end=0,
+         description="sort distinct numbers, next-token form"),
+    Task("addition", "addition", tuple(DIGITS) + ("+",), sampler="digit-sum", train_lengths=(1, 5),
+         heldout_lengths=(6, 10), description="a+b, most significant digit first"),
+    Task("addition_hints", "addition_hints", tuple(DIGITS) + tuple("abcdefghijkl"), "autoregressive",
+         "hinted-sum", (1, 5), (6, 10), separator="=", end=".",
+         description="a+b reversed, with index hints"),
+    Task("parity", "parity", tuple("01"), description="parity of the 1s, at every position"),
+    Task("parity_scratchpad", "parity_scratchpad", tuple("01"), "autoregressive", separator="=", end=".",
+         description="parity with a running-parity scratchpad"),
+    Task("reverse", "reverse", tuple("abcde"), description="the input reversed"),
+    Task("hist", "hist", tuple("abcde"), description="how often each token occurs"),
+    Task("majority", "majority", tuple("01"), description="whether 1s are the majority"),
+    Task("dyck1", "dyck1", tuple("()"), sampler="dyck", description="balanced parentheses so far"),
+]
+
+# `make demo`: four contrasting tasks, short lengths, finishes in a few minutes on 2 cores.
+DEMO: list[Task] = [
+    replace(t, train_lengths=(1, 8), heldout_lengths=(9, 16))
+    for t in SUITE if t.name in ("copy_unique", "copy_repeated", "parity", "majority")
+]
+
+SUITES = {"default": SUITE, "demo": DEMO}
+
+
+def find_task(name: str) -> Task | None:
+    """A suite task by its name, or by the name of its program."""
+    for task in SUITE:
+        if task.name == name:
+            return task
+    for task in SUITE:
+        if task.program == name:
+            return task
+    return None
+
+
+def task_for(program_spec: str, vocab: list[Any] | None = None, **settings: Any) -> Task:
+    """The task `rasp train PROGRAM` means: a suite task's settings when PROGRAM names one,
+    else a per-position task over the program's own vocabulary; options override either."""
+    base = find_task(program_spec)
+    if base is None:
+        program = load_program(program_spec, settings.get("output"))
+        if vocab is None:
+            from predictor.analysis import default_vocab
+            from predictor.graph import program_graph
+
+            vocab = default_vocab(program_graph(program.output))
+        sampler = "unique" if "distinct" in program.tree.pragmas else "uniform"
+        base = Task(Path(program.path).stem, program_spec, tuple(vocab), sampler=sampler)
+    if vocab is not None:
+        base = replace(base, vocab=tuple(vocab))
+    return replace(base, **{k: v for k, v in settings.items() if v is not None})
+
+
+def load_suite(name: str, only: list[str] | None = None) -> list[Task]:
+    """A built-in suite ("default", "demo") or a JSON file: a list of task objects (the keys of
+    `Task`), or {"tasks": [...]}; `only` keeps the named tasks."""
+    import json
+
+    if name in SUITES:
+        tasks = SUITES[name]
+    else:
+        path = Path(name)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise RaspError(f"no suite '{name}': not {' or '.join(SUITES)}, and not a readable file "
+                            f"({e.strerror})") from None
+        except json.JSONDecodeError as e:
+            raise RaspError(f"{name}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+        data = data.get("tasks") if isinstance(data, dict) else data
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data) or not data:
+            raise RaspError(f"{name}: a suite file holds a list of task objects, or {{\"tasks\": [...]}}")
+        tasks = [task_from_dict(d) for d in data]
+    if only:
+        names = [t.name for t in tasks]
+        missing = [n for n in only if n not in names]
+        if missing:
+            raise RaspError(f"no task {', '.join(missing)} in suite {name} (its tasks: {', '.join(names)})")
+        tasks = [t for t in tasks if t.name in only]
+    return tasks
+
+
+def task_from_dict(d: dict[str, Any]) -> Task:
+    """A task from a suite file's JSON object (the keys of `Task`)."""
+    known = set(Task.__dataclass_fields__)
+    unknown = set(d) - known
+    if unknown:
+        raise RaspError(f"unknown task keys {sorted(unknown)} (known: {sorted(known)})")
+    if "name" not in d or "program" not in d or "vocab" not in d:
+        raise RaspError("a task needs at least name, program and vocab")
+    d = dict(d)
+    d["vocab"] = tuple(d["vocab"] if isinstance(d["vocab"], list) else list(d["vocab"]))
+    for key in ("train_lengths", "heldout_lengths"):
+        if key in d:
+            d[key] = tuple(d[key])
+    return Task(**d)
+
+
+__all__ = ["Task", "Example", "SUITE", "DEMO", "SUITES", "SAMPLERS", "FRAMINGS", "make_examples",
+           "find_task", "task_for", "task_from_dict", "load_suite"]

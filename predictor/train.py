@@ -1,0 +1,228 @@
+"""The training loop: fresh examples every step, AdamW with warm-up and cosine decay,
+data-parallel over every local JAX device, orbax checkpoints that make a rerun resume.
+
+Determinism: the examples of step k come from a generator seeded by (seed, k) alone, and the
+parameters from the seed, so an interrupted run restarted with the same command picks up at its
+last checkpoint and ends with the same parameters as a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from predictor import model as transformer
+from predictor.data import Encoding
+from predictor.tasks import Example, Task, make_examples
+from rasp.errors import RaspError
+from rasp.program import Program
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 3000
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    warmup: int = 200
+    weight_decay: float = 0.1
+    clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 500
+
+
+@dataclass
+class TrainResult:
+    params: Any
+    apply: Callable
+    encoding: Encoding
+    model: transformer.ModelConfig
+    losses: list[float] = field(default_factory=list)  # one per step, from step 0 (across resumes)
+    accuracies: list[float] = field(default_factory=list)
+    resumed_from: int = 0
+    seconds: float = 0.0
+    run_dir: Path | None = None
+
+
+def optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, config.learning_rate, min(config.warmup, max(config.steps - 1, 1)), max(config.steps, 2),
+        end_value=config.learning_rate / 10)
+    return optax.chain(optax.clip_by_global_norm(config.clip),
+                       optax.adamw(schedule, weight_decay=config.weight_decay))
+
+
+def loss_and_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
+    labels, mask = batch["labels"], batch["mask"]
+    known = mask * (labels >= 0)
+    log_p = jax.nn.log_softmax(logits)
+    nll = -jnp.take_along_axis(log_p, jnp.maximum(labels, 0)[..., None], axis=-1)[..., 0]
+    loss = (nll * known).sum() / jnp.maximum(known.sum(), 1)
+    accuracy = ((logits.argmax(-1) == labels) * mask).sum() / jnp.maximum(mask.sum(), 1)
+    return loss, accuracy
+
+
+def training_examples(task: Task, program: Program, seed: int, step: int, count: int) -> list[Example]:
+    """The examples of one step: sizes uniform over the train lengths, seeded by (seed, step)."""
+    rng = random.Random(seed * 1_000_003 + step)
+    low, high = task.train_lengths
+    sizes = sorted(rng.randint(low, high) for _ in range(count))
+    examples = []
+    for size in sorted(set(sizes)):
+        examples += make_examples(task, program, size, sizes.count(size), rng)
+    return examples
+
+
+def run_name(task: Task, model: transformer.ModelConfig, config: TrainConfig, digest: str) -> str:
+    """A directory name that only this exact run maps to (so a rerun finds its checkpoints)."""
+    identity = json.dumps([task.as_dict(), model.as_dict(), asdict(config), digest], sort_keys=True, default=str)
+    name = "".join(c if c.isalnum() or c in "_-" else "_" for c in task.name)
+    return f"{name}-{model.pe}-s{config.seed}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
+
+
+class Checkpoints:
+    """Orbax checkpoints of (params, optimizer state) by step, in RUN_DIR/checkpoints."""
+
+    def __init__(self, run_dir: Path, identity: dict[str, Any]):
+        import orbax.checkpoint as ocp
+
+        self.ocp = ocp
+        run_dir.mkdir(parents=True, exist_ok=True)
+        stamp = run_dir / "run.json"
+        if stamp.exists() and json.loads(stamp.read_text()) != identity:
+            raise RaspError(f"{run_dir} holds checkpoints of a different run; remove it or choose "
+                            "another --run-dir")
+        stamp.write_text(json.dumps(identity, indent=1, default=str))
+        options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
+        self.manager = ocp.CheckpointManager((run_dir / "checkpoints").absolute(), options=options)
+
+        self.history = run_dir / "history.json"
+
+    def latest(self) -> int | None:
+        return self.manager.latest_step()
+
+    def save(self, step: int, state: dict[str, Any], losses: list[float], accuracies: list[float]) -> None:
+        """The loss history first, then the state: a kill between the two leaves a history
+        longer than the checkpoint, which `restore` cuts back."""
+        self.history.write_text(json.dumps({"losses": losses, "accuracies": accuracies}))
+        self.manager.save(step, args=self.ocp.args.StandardSave(state))
+        self.manager.wait_until_finished()
+
+    def restore_history(self, step: int) -> tuple[list[float], list[float]]:
+        try:
+            saved = json.loads(self.history.read_text())
+        except (OSError, json.JSONDecodeError):
+            return [], []
+        return saved["losses"][:step], saved["accuracies"][:step]
+
+    def restore(self, step: int, like: dict[str, Any]) -> dict[str, Any]:
+        return self.manager.restore(step, args=self.ocp.args.StandardRestore(like))
+
+
+def data_parallel() -> tuple[NamedSharding, NamedSharding, int]:
+    """Shardings that split the batch over every local device and replicate the parameters."""
+    devices = jax.local_devices()
+    mesh = Mesh(np.array(devices), ("data",))
+    return NamedSharding(mesh, PartitionSpec("data")), NamedSharding(mesh, PartitionSpec()), len(devices)
+
+
+def train(task: Task, program: Program, model: transformer.ModelConfig | None = None,
+          config: TrainConfig = TrainConfig(), run_dir: Path | None = None, progress: bool = True,
+          encoding: Encoding | None = None, stop_after: int | None = None) -> TrainResult:
+    """Train on the task's train lengths. With `run_dir`, checkpoint there and resume from it.
+    `stop_after` ends the call early at that step (as a kill would), for tests."""
+    from compiler import source_digest
+
+    start = time.perf_counter()
+    encoding = encoding or Encoding.for_task(task, program)
+    model = model or transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len,
+                                             causal=program.causal or encoding.autoregressive)
+    batch_sharding, replicated, devices = data_parallel()
+    if config.batch_size % devices:
+        raise RaspError(f"the batch size {config.batch_size} must be a multiple of the {devices} devices "
+                        "it is split over")
+    net = transformer.build(model)
+    opt = optimizer(config)
+    first = encoding.batch(training_examples(task, program, config.seed, 0, 2))
+    params = net.init(jax.random.PRNGKey(config.seed), first["ids"], first["lengths"])
+    state = jax.device_put({"params": params, "opt_state": opt.init(params)}, replicated)
+
+    checkpoints, begin = None, 0
+    if run_dir is not None:
+        identity = {"task": task.as_dict(), "model": model.as_dict(), "train": asdict(config),
+                    "program": source_digest(program.path)}
+        checkpoints = Checkpoints(run_dir, identity)
+        latest = checkpoints.latest()
+        if latest is not None:
+            state, begin = checkpoints.restore(latest, state), latest
+
+    @jax.jit
+    def step(state: dict[str, Any], batch: dict[str, jax.Array]):
+        def loss_fn(params):
+            return loss_and_accuracy(net.apply(params, None, batch["ids"], batch["lengths"]), batch)
+
+        (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+        updates, opt_state = opt.update(grads, state["opt_state"], state["params"])
+        return {"params": optax.apply_updates(state["params"], updates), "opt_state": opt_state}, loss, accuracy
+
+    result = TrainResult(None, net.apply, encoding, model, resumed_from=begin, run_dir=run_dir)
+    if checkpoints and begin:
+        result.losses, result.accuracies = checkpoints.restore_history(begin)
+    pending: list[tuple[jax.Array, jax.Array]] = []
+    end = config.steps if stop_after is None else min(stop_after, config.steps)
+    with ProgressBar(task.name, config.steps, begin, enabled=progress) as bar:
+        for k in range(begin, end):
+            examples = training_examples(task, program, config.seed, k, config.batch_size)
+            batch = jax.device_put(encoding.batch(examples), batch_sharding)
+            state, loss, accuracy = step(state, batch)
+            pending.append((loss, accuracy))
+            save = checkpoints and ((k + 1) % config.checkpoint_every == 0 or k + 1 == config.steps)
+            if len(pending) == 25 or k + 1 == end or save:
+                for loss, accuracy in jax.device_get(pending):
+                    result.losses.append(float(loss))
+                    result.accuracies.append(float(accuracy))
+                pending.clear()
+                bar.update(k + 1, result.losses[-1], result.accuracies[-1])
+            if save:
+                checkpoints.save(k + 1, state, result.losses, result.accuracies)
+    result.params = state["params"]
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+class ProgressBar:
+    """step / steps, loss and accuracy, on standard error (standard output stays for results)."""
+
+    def __init__(self, name: str, total: int, done: int, enabled: bool):
+        self.enabled = enabled
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
+                                     TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self.bar = self.progress.add_task(f"train {name}", total=total, completed=done, loss="-", acc="-")
+
+    def __enter__(self) -> "ProgressBar":
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def update(self, step: int, loss: float, accuracy: float) -> None:
+        if self.enabled:
+            self.progress.update(self.bar, completed=step, loss=f"{loss:.4f}", acc=f"{accuracy:.3f}")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self.progress.stop()

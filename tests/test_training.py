@@ -1,0 +1,224 @@
+"""The trainer: it learns, it is deterministic, it resumes exactly, it splits over devices, and
+its evaluation counts what it says it counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from predictor import model as transformer
+from predictor.data import Encoding
+from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets, greedy
+from predictor.tasks import Task, find_task, make_examples
+from predictor.train import TrainConfig, train
+
+TRIVIAL = "# rasp: causal\nflip = \"b\" if tokens == \"a\" else \"a\";\n"
+TINY = dict(layers=1, heads=2, d_model=32)
+
+
+@pytest.fixture(scope="module")
+def trivial(tmp_path_factory) -> Task:
+    path = tmp_path_factory.mktemp("programs") / "flip.rasp"
+    path.write_text(TRIVIAL)
+    return Task("flip", str(path), ("a", "b"), train_lengths=(1, 6), heldout_lengths=(7, 8))
+
+
+def tiny_model(task: Task, program, pe: str = "rotary") -> tuple[transformer.ModelConfig, Encoding]:
+    encoding = Encoding.for_task(task, program)
+    return transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len,
+                                   causal=True, pe=pe, **TINY), encoding
+
+
+def params_equal(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+
+
+def test_a_tiny_model_learns_a_trivial_task_and_training_is_deterministic(trivial):
+    program = trivial.load()
+    config, encoding = tiny_model(trivial, program)
+    run = TrainConfig(steps=150, batch_size=32, warmup=20, learning_rate=3e-3, seed=3)
+    first = train(trivial, program, config, run, progress=False, encoding=encoding)
+    sets = evaluation_sets(trivial, program, 100)
+    scores = evaluate_learned(first.params, first.apply, encoding, sets)
+    for n in range(1, 7):
+        assert scores[n]["em"] >= 0.99, (n, scores[n])
+    again = train(trivial, program, config, run, progress=False, encoding=encoding)
+    assert again.losses == first.losses
+    assert params_equal(again.params, first.params)
+    other_seed = train(trivial, program, config, replace(run, seed=4, steps=5), progress=False, encoding=encoding)
+    assert other_seed.losses != first.losses[:5]
+
+
+def test_an_interrupted_run_resumes_to_the_same_parameters(trivial, tmp_path):
+    program = trivial.load()
+    config, encoding = tiny_model(trivial, program)
+    run = TrainConfig(steps=40, batch_size=16, warmup=5, checkpoint_every=10)
+    whole = train(trivial, program, config, run, tmp_path / "whole", progress=False, encoding=encoding)
+    train(trivial, program, config, run, tmp_path / "cut", progress=False, encoding=encoding, stop_after=27)
+    resumed = train(trivial, program, config, run, tmp_path / "cut", progress=False, encoding=encoding)
+    assert resumed.resumed_from == 20
+    assert len(resumed.losses) == 40
+    assert resumed.losses == whole.losses
+    assert params_equal(resumed.params, whole.params)
+
+
+def test_a_killed_command_resumes_when_rerun(tmp_path, trivial):
+    """A real kill (SIGKILL) of `rasp train` after its first checkpoint; the same command again
+    finishes with the same results as a run that was never killed."""
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "rasp.cli", "train", trivial.program, "--vocab", "ab", "--train-lengths",
+               "1-4", "--heldout-lengths", "5-6", "--steps", "400", "--batch-size", "8", "--eval-examples", "20",
+               "--no-compiled", "--json"]
+    whole = json.loads(subprocess.run(command + ["--runs", str(tmp_path / "whole")], capture_output=True,
+                                      text=True, check=True).stdout)
+    cut = tmp_path / "cut"
+    process = subprocess.Popen(command + ["--runs", str(cut)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not [p for p in cut.glob("*/checkpoints/*") if p.name.isdigit()]:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    rerun = json.loads(subprocess.run(command + ["--runs", str(cut)], capture_output=True, text=True,
+                                      check=True).stdout)
+    assert 100 <= rerun["resumed_from"] < 400, "the kill came after the first checkpoint, so the rerun resumes"
+    assert rerun["final_loss"] == whole["final_loss"]
+    assert rerun["em_by_length"] == whole["em_by_length"]
+
+
+DEVICES_SCRIPT = """
+import json, sys
+import jax
+from predictor.tasks import Task
+from predictor.train import TrainConfig, train
+from predictor import model as transformer
+from predictor.data import Encoding
+task = Task("flip", sys.argv[1], ("a", "b"), train_lengths=(1, 6), heldout_lengths=(7, 8))
+program = task.load()
+encoding = Encoding.for_task(task, program)
+config = transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len, layers=1, heads=2, d_model=32)
+result = train(task, program, config, TrainConfig(steps=30, batch_size=16, warmup=5), progress=False, encoding=encoding)
+print(json.dumps({"devices": jax.device_count(), "losses": result.losses}))
+"""
+
+
+def test_four_devices_give_the_losses_of_one(trivial):
+    def losses(devices: int) -> dict:
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+        out = subprocess.run([sys.executable, "-c", DEVICES_SCRIPT, trivial.program], env=env, capture_output=True,
+                             text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    one, four = losses(1), losses(4)
+    assert (one["devices"], four["devices"]) == (1, 4)
+    assert len(one["losses"]) == 30
+    np.testing.assert_allclose(four["losses"], one["losses"], rtol=2e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("pe", transformer.ENCODINGS)
+@pytest.mark.parametrize("causal", [True, False])
+def test_positional_encodings_respect_masks(pe, causal):
+    """A causal model's output at a position ignores later tokens; every model ignores padding."""
+    config = transformer.ModelConfig(7, 5, 16, causal=causal, pe=pe, **TINY)
+    net = transformer.build(config)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 7, (3, 16)).astype(np.int32)
+    lengths = np.array([16, 9, 4], np.int32)
+    params = net.init(jax.random.PRNGKey(0), ids, lengths)
+    base = np.asarray(net.apply(params, None, ids, lengths))
+    padded = ids.copy()
+    for r, n in enumerate(lengths):
+        padded[r, n:] = rng.integers(0, 7, 16 - n)
+    changed = np.asarray(net.apply(params, None, padded, lengths))
+    for r, n in enumerate(lengths):
+        np.testing.assert_allclose(changed[r, :n], base[r, :n], atol=1e-5)
+    later = ids.copy()
+    later[:, 5:] = rng.integers(1, 7, (3, 11))
+    after = np.asarray(net.apply(params, None, later, np.full(3, 16, np.int32)))
+    full = np.asarray(net.apply(params, None, ids, np.full(3, 16, np.int32)))
+    same_prefix = np.allclose(after[:, :5], full[:, :5], atol=1e-5)
+    assert same_prefix == causal
+
+
+@settings(max_examples=10)
+@given(st.integers(1, 12), st.integers(0, 10**6))
+def test_autoregressive_examples_are_the_program_run_token_by_token(size, seed):
+    task = find_task("copy_unique")
+    program = task.load()
+    for e in make_examples(task, program, size, 3, random.Random(seed)):
+        x = e.prompt[:-1]
+        assert e.prompt[-1] == "|" and len(x) == size
+        assert e.target == x + ["|"]
+
+
+def test_greedy_decoding_scores_what_it_generates():
+    """With an oracle for a forward pass, greedy EM is 1; spoil one token of one row and that
+    row, and only it, stops being an exact match."""
+    task = find_task("count")
+    program = task.load()
+    encoding = Encoding.for_task(task, program)
+    examples = make_examples(task, program, 6, 5, random.Random(0))
+    sequences = [encoding.inputs.encode(e.prompt + e.target) for e in examples]
+
+    def oracle(spoil: bool):
+        def forward(params, ids, lengths):
+            out = np.zeros_like(ids)
+            for r, s in enumerate(sequences):
+                out[r, : len(s) - 1] = s[1:]
+            if spoil:
+                out[0, len(examples[0].prompt) + 2] = 1
+            return out
+        return forward
+
+    assert all(all(row) for row in greedy(None, oracle(False), encoding, examples))
+    rows = [all(row) for row in greedy(None, oracle(True), encoding, examples)]
+    assert rows == [False, True, True, True, True]
+
+
+def test_the_compiled_model_is_exact_on_the_evaluation_inputs():
+    task = replace(find_task("copy_unique"), train_lengths=(1, 3), heldout_lengths=(4, 5))
+    program = task.load()
+    result = evaluate_compiled(task, program, evaluation_sets(task, program, 20))
+    assert result["em_by_length"] == {n: 1.0 for n in range(1, 6)}
+
+
+def test_a_program_that_cannot_compile_says_why():
+    task = replace(find_task("mode"), train_lengths=(1, 3), heldout_lengths=(4, 5))
+    program = task.load()
+    result = evaluate_compiled(task, program, evaluation_sets(task, program, 5))
+    assert "aggregate_max" in result["error"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rasp.cli", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "copy_unique", "--train-lengths", "1-10", "--heldout-lengths", "5-8"], "must all be longer"),
+    (["train", "no_such_program"], "no program 'no_such_program'"),
+    (["train", "count", "--vocab", "abc"], "integer vocabulary"),
+    (["train", "parity", "--vocab", "xyz"], "cannot use parity"),
+    (["train", "copy_unique", "--heldout-lengths", "11-40"], "at most 26"),
+    (["train", "reverse", "--pe", "wavelet"], "unknown positional encoding"),
+    (["train", "reverse", "--train-lengths", "ten"], "give lengths as A-B"),
+    (["train", "copy_repeated", "--end", "#"], "did not give the end token"),
+    (["train", "copy", "--sampler", "uniform"], "cannot use copy"),
+    (["experiment", "no_such_suite.json"], "no suite"),
+    (["experiment", "--tasks", "nothing"], "no task nothing"),
+])
+def test_bad_options_get_clear_errors(args, message):
+    out = run_cli(*args)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
