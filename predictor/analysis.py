@@ -36,7 +36,7 @@ class Rule:
 
 RULES = {r.id: r for r in [
     Rule("non-causal-selector", 0.6,
-         "an autoregressive model sees only earlier positions; this selector selects later ones"),
+         "an autoregressive model sees only earlier positions; this selector selects only later ones"),
     Rule("index-arithmetic", 0.3,
          "arithmetic on index-valued s-ops (indices, length, selector widths) beyond a constant offset"),
     Rule("growing-categorical", 0.4,
@@ -106,7 +106,7 @@ class Observed:
     values_short: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= L
     values_long: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= 2L
     widest: dict[Any, int] = field(default_factory=dict)  # aggregate -> most keys a query selected
-    looks_ahead: set = field(default_factory=set)  # selectors (as aggregated) selecting a later key
+    looks_ahead: set = field(default_factory=set)  # selectors that select only later keys
 
 
 def observe(program: Program, graph: nx.DiGraph, vocab: list[Any], causal: bool, short: int = 8,
@@ -128,9 +128,12 @@ def observe(program: Program, graph: nx.DiGraph, vocab: list[Any], causal: bool,
             for node, per_input in zip(aggregates, widths):
                 seen.widest[node] = max(int(np.count_nonzero(m, axis=-1).max(initial=0)) for m in per_input)
             if causal:
+                # A causal program's selectors are all masked, so selecting later keys unmasked is
+                # normal; it is a mistake when the mask leaves the selector nothing at all.
                 free = program.run_arrays(inputs, selectors, causal=False)
-                for node, per_input in zip(selectors, free):
-                    if any(np.triu(m, k=1).any() for m in per_input):
+                masked = program.run_arrays(inputs, selectors, causal=True)
+                for node, unmasked, kept in zip(selectors, free, masked):
+                    if any(np.triu(m, k=1).any() for m in unmasked) and not any(m.any() for m in kept):
                         seen.looks_ahead.add(node)
     return seen
 
@@ -204,8 +207,8 @@ def find(program: Program, graph: nx.DiGraph, seen: Observed, causal: bool) -> l
                         f"'{node.op}' of the mean {', '.join(repr(describe(a)) for a in means)}: telling its "
                         "values apart needs precision that grows with the input length")
         elif isinstance(node, sops.Selector) and node in seen.looks_ahead:
-            add("non-causal-selector", node, "selects keys after the query; an autoregressive model "
-                                             "cannot see them (the causal mask hides them)")
+            add("non-causal-selector", node, "selects only keys after the query; an autoregressive model "
+                                             "cannot see them (the causal mask leaves it nothing)")
     output = graph.graph["output"]
     if growing(seen, output) and id(output) not in mean_valued:
         add("growing-categorical", output,

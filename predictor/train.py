@@ -31,7 +31,7 @@ from rasp.program import Program
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 3000
+    steps: int = 2000
     batch_size: int = 64
     learning_rate: float = 1e-3
     warmup: int = 200
