@@ -72,6 +72,22 @@ def loss_and_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> tuple[j
     return loss, accuracy
 
 
+def make_step(net: Any, opt: optax.GradientTransformation) -> Callable:
+    """One jitted training step: (state, batch) -> (state, loss, accuracy). Sharding follows
+    the inputs: a batch split over devices gives data parallelism, gradients averaged by XLA."""
+
+    @jax.jit
+    def step(state: dict[str, Any], batch: dict[str, jax.Array]):
+        def loss_fn(params):
+            return loss_and_accuracy(net.apply(params, None, batch["ids"], batch["lengths"]), batch)
+
+        (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+        updates, opt_state = opt.update(grads, state["opt_state"], state["params"])
+        return {"params": optax.apply_updates(state["params"], updates), "opt_state": opt_state}, loss, accuracy
+
+    return step
+
+
 def training_examples(task: Task, program: Program, seed: int, step: int, count: int) -> list[Example]:
     """The examples of one step: sizes uniform over the train lengths, seeded by (seed, step)."""
     rng = random.Random(seed * 1_000_003 + step)
@@ -166,15 +182,7 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
         if latest is not None:
             state, begin = checkpoints.restore(latest, state), latest
 
-    @jax.jit
-    def step(state: dict[str, Any], batch: dict[str, jax.Array]):
-        def loss_fn(params):
-            return loss_and_accuracy(net.apply(params, None, batch["ids"], batch["lengths"]), batch)
-
-        (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
-        updates, opt_state = opt.update(grads, state["opt_state"], state["params"])
-        return {"params": optax.apply_updates(state["params"], updates), "opt_state": opt_state}, loss, accuracy
-
+    step = make_step(net, opt)
     result = TrainResult(None, net.apply, encoding, model, resumed_from=begin, run_dir=run_dir)
     if checkpoints and begin:
         result.losses, result.accuracies = checkpoints.restore_history(begin)

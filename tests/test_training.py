@@ -222,3 +222,40 @@ def test_bad_options_get_clear_errors(args, message):
     assert out.returncode == 2, out.stderr
     assert message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_experiment_writes_its_report(trivial, tmp_path):
+    from predictor.experiment import run_suite
+    from predictor import results
+
+    suite = [trivial, replace(trivial, name="flip_short", train_lengths=(1, 2), heldout_lengths=(3, 4))]
+    result = run_suite(suite, [0, 1], ["alibi"], TrainConfig(steps=30, batch_size=16, warmup=5), tmp_path,
+                       eval_per_length=10, progress=False)
+    paths = results.write(result, tmp_path, "rasp experiment test")
+    assert [p.name for p in paths] == ["results.json", "results.csv", "report.md", "em_by_length.png",
+                                       "score_vs_heldout_em.png"]
+    for png in paths[3:]:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = json.loads(paths[0].read_text())
+    assert len(saved["runs"]) == 4
+    rows = paths[1].read_text().strip().splitlines()
+    assert len(rows) == 1 + 2 * 8 + 2 * 4  # a row per run and length
+    summary = {(r["task"], r["pe"]): r for r in result["summary"]}
+    runs = [r for r in result["runs"] if r["task"] == "flip_short"]
+    expected = sum(r["heldout_em"] for r in runs) / 2
+    assert summary["flip_short", "alibi"]["heldout_em_mean"] == pytest.approx(expected)
+    assert runs[0]["heldout_em"] == pytest.approx((runs[0]["em_by_length"][3] + runs[0]["em_by_length"][4]) / 2)
+    report = paths[2].read_text()
+    assert "| flip_short | alibi |" in report and "rasp experiment test" in report
+
+
+def test_train_json_has_the_documented_keys(trivial, tmp_path):
+    out = run_cli("train", trivial.program, "--vocab", "ab", "--train-lengths", "2-3", "--heldout-lengths", "4-5",
+                  "--steps", "20", "--eval-examples", "10", "--json", "--runs", str(tmp_path), "--seed", "7")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["train_lengths"] == [2, 3] and result["heldout_lengths"] == [4, 5]
+    assert set(result["em_by_length"]) == {"2", "3", "4", "5"}
+    assert set(result["compiled_em_by_length"]) == {"2", "3", "4", "5"}
+    assert all(v == 1.0 for v in result["compiled_em_by_length"].values())
+    assert (result["steps"], result["seed"]) == (20, 7)

@@ -1,0 +1,115 @@
+"""Training throughput: tokens per second of a training step, and the fraction of this
+machine's matrix-multiply peak (measured in the same run) that the step's FLOPs reach.
+Also the whole loop (fresh labelled examples from the interpreter every step) on a real task.
+
+    python bench/bench_training.py [--steps 50] [--json]
+
+FLOPs per step are XLA's own count for the compiled step (`cost_analysis`); the peak is the
+best rate of a large float32 matmul on the same devices.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from predictor import model as transformer
+from predictor.tasks import find_task
+from predictor.train import TrainConfig, make_step, optimizer, train
+from timing import best_of, parser
+
+SHAPES = [  # (name, layers, d_model, heads, batch, sequence length)
+    ("default (2 x 64)", 2, 64, 4, 64, 32),
+    ("wider (4 x 256)", 4, 256, 8, 64, 64),
+]
+
+
+def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of an n x n float32 matmul, best of several."""
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
+    mm = jax.jit(lambda x, y: x @ y)
+    mm(a, a).block_until_ready()
+    seconds, _ = best_of(repeats, lambda: mm(a, a).block_until_ready())
+    return 2 * n**3 / seconds
+
+
+def step_throughput(layers: int, d: int, heads: int, batch: int, t: int, steps: int) -> dict:
+    config = transformer.ModelConfig(32, 32, t, layers=layers, d_model=d, heads=heads)
+    net = transformer.build(config)
+    opt = optimizer(TrainConfig())
+    rng = np.random.default_rng(0)
+    data = {"ids": rng.integers(1, 32, (batch, t)).astype(np.int32),
+            "labels": rng.integers(1, 32, (batch, t)).astype(np.int32),
+            "mask": np.ones((batch, t), np.float32), "lengths": np.full(batch, t, np.int32)}
+    params = net.init(jax.random.PRNGKey(0), data["ids"], data["lengths"])
+    state = {"params": params, "opt_state": opt.init(params)}
+    step = make_step(net, opt)
+    cost = step.lower(state, data).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    flops = float(cost.get("flops", 0.0))
+    state, loss, _ = step(state, data)
+    loss.block_until_ready()
+
+    def run():
+        nonlocal state
+        for _ in range(steps):
+            state, loss, _ = step(state, data)
+        loss.block_until_ready()
+
+    seconds, _ = best_of(3, run)
+    per_step = seconds / steps
+    return {"parameters": transformer.parameter_count(params), "tokens_per_second": batch * t / per_step,
+            "step_ms": per_step * 1e3, "flops_per_step": flops, "flops_per_second": flops / per_step}
+
+
+def whole_loop(steps: int) -> dict:
+    """`train` on the copy task: data generation by the interpreter included."""
+    task = find_task("copy_unique")
+    program = task.load()
+    train(task, program, config=TrainConfig(steps=5), progress=False)  # compile once
+    start = time.perf_counter()
+    result = train(task, program, config=TrainConfig(steps=steps), progress=False)
+    seconds = time.perf_counter() - start
+    tokens = steps * 64 * 2 * (sum(task.train_lengths) / 2 + 1)  # prompt and answer, mean length
+    return {"tokens_per_second": tokens / seconds, "step_ms": seconds / steps * 1e3,
+            "final_loss": result.losses[-1]}
+
+
+def main() -> int:
+    p = parser(__doc__, inputs=0)
+    p.add_argument("--steps", type=int, default=50)
+    args = p.parse_args()
+    console = Console(stderr=True)
+    devices = jax.devices()
+    console.print(f"devices: {len(devices)} x {devices[0].device_kind}")
+    peak = matmul_peak()
+    rows = []
+    for name, layers, d, heads, batch, t in SHAPES:
+        r = step_throughput(layers, d, heads, batch, t, args.steps)
+        rows.append({"model": name, "batch": batch, "length": t, **r, "peak_flops_per_second": peak,
+                     "fraction_of_peak": r["flops_per_second"] / peak})
+    loop = whole_loop(args.steps * 2)
+    if args.json:
+        print(json.dumps({"steps": rows, "whole_loop_copy_unique": loop}, indent=1))
+        return 0
+    table = Table("model", "params", "batch x length", "ms/step", "tokens/s", "GFLOP/s", "of matmul peak",
+                  title=f"training step (matmul peak measured now: {peak / 1e9:.1f} GFLOP/s)")
+    for r in rows:
+        table.add_row(r["model"], f"{r['parameters']:,}", f"{r['batch']} x {r['length']}", f"{r['step_ms']:.1f}",
+                      f"{r['tokens_per_second']:,.0f}", f"{r['flops_per_second'] / 1e9:.1f}",
+                      f"{r['fraction_of_peak']:.1%}")
+    Console().print(table)
+    Console().print(f"whole loop on copy_unique (interpreter labels every step): {loop['step_ms']:.1f} ms/step, "
+                    f"{loop['tokens_per_second']:,.0f} tokens/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
