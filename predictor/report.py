@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from predictor.analysis import RULES, THRESHOLD, Analysis
+from predictor.analysis import THRESHOLD, Analysis
 from rasp.errors import RaspError
 
 

@@ -200,7 +200,7 @@ def test_damaged_and_foreign_files_are_rejected(tmp_path):
     arrays["unembed"][0, 0] += 1.0
     saved.save(saved.CompiledModel(arrays, model.meta), corrupted)
     # swap in the original checksum: the weights no longer match it
-    import json, zipfile
+    import zipfile
     with zipfile.ZipFile(good) as z:
         good_meta = z.read("metadata.npy")
     with zipfile.ZipFile(corrupted) as z:

@@ -1,0 +1,180 @@
+"""Property-based testing of RASP programs with Hypothesis.
+
+    from hypothesis import given
+    from rasp.testing import inputs, assert_agrees
+
+    @given(inputs("abc", min_len=1, max_len=12))
+    def test_my_sort(tokens):
+        ...
+
+    def test_sort_agrees_with_sorted():
+        assert_agrees("sort", sorted, vocab="abcde", min_len=1, max_len=16, compiled=True)
+
+`assert_agrees` runs Hypothesis over every length from `min_len` to `max_len` and, when the
+program and the reference differ, raises `Disagreement` for the *shrunk* counterexample: the
+shortest, simplest input Hypothesis could find, with the first position that differs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from rasp.errors import RaspError
+from rasp.program import Program, load_program
+
+Reference = Callable[[list[Any]], Sequence[Any]]
+
+
+def inputs(vocab: Sequence[Any] | str, min_len: int = 1, max_len: int = 10,
+           unique: bool = False) -> st.SearchStrategy[list[Any]]:
+    """Inputs of every length from `min_len` to `max_len` over `vocab` (a list of tokens, or a
+    string of one-character tokens); with `unique`, no token twice (so at most len(vocab) long).
+    Shrinks towards shorter inputs and earlier vocabulary tokens."""
+    tokens = list(vocab)
+    if not tokens:
+        raise ValueError("the vocabulary is empty")
+    if min_len < 0 or max_len < min_len:
+        raise ValueError(f"lengths {min_len}-{max_len}: need 0 <= min_len <= max_len")
+    if unique:
+        if min_len > len(tokens):
+            raise ValueError(f"cannot draw {min_len} distinct tokens from {len(tokens)}")
+        return st.lists(st.sampled_from(tokens), min_size=min_len, max_size=min(max_len, len(tokens)),
+                        unique_by=_token_key)
+    return st.lists(st.sampled_from(tokens), min_size=min_len, max_size=max_len)
+
+
+def _token_key(token: Any) -> tuple[str, Any]:
+    return (type(token).__name__, token)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal outputs: numbers to within 1e-6 relative (1e-3 absolute for a compiled model's
+    numerical outputs is the caller's choice), booleans apart from numbers."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+    return type(a) is type(b) and a == b
+
+
+@dataclass
+class Counterexample:
+    input: list[Any]
+    position: int | None  # the first position that differs (None: the lengths differ, or an error)
+    expected: Any
+    actual: Any
+    expected_output: list[Any] | None
+    actual_output: list[Any] | str | None
+    model: str  # "interpreter" or "compiled"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "length": len(self.input), "position": self.position,
+                "expected": self.expected, "actual": self.actual, "expected_output": self.expected_output,
+                "actual_output": self.actual_output, "model": self.model}
+
+    def describe(self) -> str:
+        where = f"at position {self.position}" if self.position is not None else "in its output"
+        return (f"the {self.model} disagrees with the reference on {self.input!r} (length {len(self.input)}) "
+                f"{where}: expected {self.expected!r}, got {self.actual!r}\n"
+                f"  expected output: {self.expected_output!r}\n  actual output:   {self.actual_output!r}")
+
+
+class Disagreement(AssertionError):
+    """A program and its reference differ; `.counterexample` says where."""
+
+    def __init__(self, counterexample: Counterexample):
+        super().__init__(counterexample.describe())
+        self.counterexample = counterexample
+
+
+class ReferenceFailed(RaspError):
+    """The reference function itself failed (a bug in the test, not in the program)."""
+
+
+def compare(tokens: list[Any], expected: Sequence[Any], actual: list[Any] | str, model: str,
+            tolerance: float = 0.0) -> Counterexample | None:
+    """None when `actual` equals `expected` everywhere, else where they first differ."""
+    expected = list(expected)
+    if isinstance(actual, str):  # the program failed on this input
+        return Counterexample(tokens, None, expected, actual, expected, actual, model)
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        close = tolerance and isinstance(a, (int, float)) and isinstance(e, (int, float)) \
+            and not isinstance(e, bool) and abs(a - e) <= tolerance
+        if not (close or same(e, a)):
+            return Counterexample(tokens, i, e, a, expected, actual, model)
+    if len(expected) != len(actual):
+        i = min(len(expected), len(actual))
+        return Counterexample(tokens, i, expected[i] if i < len(expected) else None,
+                              actual[i] if i < len(actual) else None, expected, actual, model)
+    return None
+
+
+class Checker:
+    """A program (and optionally its compiled model) against a reference, one input at a time."""
+
+    def __init__(self, program: Program | str, reference: Reference, vocab: Sequence[Any],
+                 max_len: int, compiled: bool = False, output: str | None = None):
+        self.program = load_program(program, output) if isinstance(program, str) else program
+        self.reference = reference
+        self.runner = None
+        if compiled:
+            from compiler import compile_program
+            from compiler.runner import Runner
+
+            self.runner = Runner(compile_program(self.program, list(vocab), max_len, verify=False).model)
+
+    def first_difference(self, tokens: list[Any]) -> Counterexample | None:
+        try:
+            expected = self.reference(list(tokens))
+        except Exception as e:  # the test's own bug: say so, do not shrink it as the program's
+            raise ReferenceFailed(f"the reference raised {type(e).__name__}: {e} on {tokens!r}") from None
+        try:
+            actual: list[Any] | str = self.program.run([list(tokens)])[0]
+        except RaspError as e:
+            actual = f"error: {e.message}"
+        found = compare(tokens, expected, actual, "interpreter")
+        if found is None and self.runner is not None and tokens:
+            found = compare(tokens, expected, self.runner.run([list(tokens)])[0], "compiled model", 1e-3)
+        return found
+
+
+def find_counterexample(program: Program | str, reference: Reference, vocab: Sequence[Any] | str,
+                        min_len: int = 1, max_len: int = 10, unique: bool = False, examples: int = 200,
+                        compiled: bool = False, output: str | None = None) -> tuple[Counterexample | None, int]:
+    """(the shrunk counterexample or None, how many inputs were tried)."""
+    checker = Checker(program, reference, list(vocab), max_len, compiled, output)
+    tried = 0
+
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=True,
+              report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+    @given(inputs(vocab, min_len, max_len, unique))
+    def prop(tokens: list[Any]) -> None:
+        nonlocal tried
+        tried += 1
+        found = checker.first_difference(tokens)
+        if found is not None:
+            raise Disagreement(found)
+
+    try:
+        prop()
+    except Disagreement as e:
+        return e.counterexample, tried
+    return None, tried
+
+
+def assert_agrees(program: Program | str, reference: Reference, vocab: Sequence[Any] | str,
+                  min_len: int = 1, max_len: int = 10, unique: bool = False, examples: int = 200,
+                  compiled: bool = False, output: str | None = None) -> None:
+    """Raise `Disagreement` (an AssertionError) with the shrunk counterexample unless the program
+    (and, with `compiled`, its compiled model at `max_len`) agrees with `reference` on inputs of
+    every length from `min_len` to `max_len`."""
+    found, _ = find_counterexample(program, reference, vocab, min_len, max_len, unique, examples, compiled, output)
+    if found is not None:
+        raise Disagreement(found)
+
+
+__all__ = ["inputs", "assert_agrees", "find_counterexample", "Disagreement", "Counterexample", "same"]

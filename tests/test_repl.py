@@ -1,0 +1,95 @@
+"""The REPL driven through a pipe, as a script would drive it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from rasp.repl import Session, complete
+
+
+def session(text: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rasp.cli", "repl", *args], input=text, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_a_piped_session_shows_values_and_matrices_and_survives_an_error():
+    out = session('set example "abca"\n'
+                  "same = select(tokens, tokens, ==);\n"
+                  "broken = selector_width(tokens);\n"
+                  "hist = selector_width(same);\n"
+                  "flip = select(indices, length - 1 -\n"
+                  "    indices, ==);\n"
+                  "reverse = aggregate(flip, tokens);\n")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "selector: same" in text
+    # the matrix: keys along the top, a row per query, labelled with the example's tokens
+    assert "    a | 1 0 0 1\n    b | 0 1 0 0\n    c | 0 0 1 0\n    a | 1 0 0 1" in text
+    assert "<input 2>:1:25: error: the argument of selector_width must be a selector" in text
+    assert 'hist("abca") = [2, 1, 1, 2] (ints)' in text  # the session went on after the error
+    assert "    a | 0 0 0 1\n    b | 0 0 1 0\n    c | 0 1 0 0\n    a | 1 0 0 0" in text
+    assert 'reverse("abca") = [a, c, b, a] (strings)' in text
+
+
+def test_commands_in_a_piped_session(tmp_path):
+    picture = tmp_path / "reverse.png"
+    out = session('load "reverse";\n'
+                  "examples off\n"
+                  "double = indices * 2;\n"
+                  "show double\n"
+                  "set example [3, 1, 2]\n"
+                  "show reverse\n"
+                  "compile reverse [1, 2, 3] 4\n"
+                  f"draw reverse {picture}\n"
+                  "show nothing\n"
+                  "exit\n"
+                  "after_exit = 1;\n")
+    text = out.stdout
+    assert 'loaded "reverse": opposite, reverse' in text
+    assert "s-op: double\ns-op: double\n" in text  # shown once bare (examples off), once by show
+    assert 'double("hello") = [0, 2, 4, 6, 8] (ints)' in text
+    assert "reverse([3, 1, 2]) = [2, 1, 3] (ints)" in text
+    assert "compiled reverse: " in text and "max length 4; verified" in text
+    assert picture.read_bytes()[:4] == b"\x89PNG"
+    assert "'nothing' is not defined" in text
+    assert "after_exit" not in text
+
+
+def test_causal_mode_and_multi_line_functions():
+    out = session("causal on\n"
+                  "def prev(s) {\n"
+                  "  return aggregate(select(indices, indices - 1, ==), s, \"_\");\n"
+                  "}\n"
+                  "p = prev(tokens);\n"
+                  "firsts = selector_width(select(tokens, tokens, ==));\n")
+    assert "function: prev(s)" in out.stdout
+    assert 'p("hello") = [_, h, e, l, l] (strings)' in out.stdout
+    assert 'firsts("hello") = [1, 1, 1, 2, 1] (ints)' in out.stdout  # counts only earlier keys
+
+
+def test_an_unfinished_statement_at_the_end_is_reported():
+    out = session("x = tokens\n")
+    assert "error" in out.stdout and out.returncode == 0
+
+
+@pytest.mark.parametrize("text, done", [
+    ("x = tokens;", True), ("x = tokens", False), ("x = (tokens;", False), ('x = ";"', False),
+    ('x = ";";', True), ("x = tokens; # done", True), ("def f(a) {\n return a;", False),
+    ("def f(a) {\n return a;\n}", True), ("x = [1,\n 2];", True), ("# only a comment;", False),
+])
+def test_input_is_complete_at_a_semicolon_or_brace_outside_brackets_and_strings(text, done):
+    assert complete(text) == done
+
+
+def test_the_session_object_collects_names_for_completion():
+    lines = []
+    s = Session(write=lines.append)
+    s.feed("my_sop = tokens;")
+    assert "my_sop" in s.names() and "select" in s.names()
+    s.feed("x = (tokens")
+    assert s.pending
+    s.abandon()
+    assert not s.pending
