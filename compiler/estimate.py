@@ -31,13 +31,17 @@ class Estimate:
         return self.parameters * 4
 
 
+def total_memory() -> int:
+    """This machine's RAM in bytes (8 GiB when it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
 def memory_budget() -> int:
     """Bytes a compile may use: the weights are built several times over (craft, haiku, ours)."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 8 * 2**30
-    return int(total * 0.4) // 4
+    return int(total_memory() * 0.4) // 4
 
 
 def estimate(graph: nx.DiGraph, sink_label: str, info: dict[str, Info], vocab_size: int, max_len: int) -> Estimate:

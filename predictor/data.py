@@ -62,7 +62,7 @@ class Encoding:
     max_len: int  # the longest row, at the longest held-out length
 
     @classmethod
-    def for_task(cls, task: Task, program: Program, per_length: int = 32) -> "Encoding":
+    def for_task(cls, task: Task, program: Program, per_length: int = 16) -> "Encoding":
         rng = random.Random(1)
         examples = [e for n in task.lengths for e in make_examples(task, program, n, per_length, rng)]
         prompts = [t for e in examples for t in e.prompt] + list(task.vocab)

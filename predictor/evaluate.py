@@ -36,11 +36,14 @@ def score(correct: list[list[bool]]) -> dict[str, float]:
 
 
 def evaluate_learned(params: Any, apply: Any, encoding: Encoding, sets: dict[int, list[Example]],
-                     batch_size: int = 256) -> dict[int, dict[str, float]]:
-    """EM and token accuracy of the learned model at every length."""
+                     cells: int = 2**26) -> dict[int, dict[str, float]]:
+    """EM and token accuracy of the learned model at every length (batches of at most 256
+    examples and `cells` attention scores per head)."""
     forward = jax.jit(lambda p, ids, lengths: apply(p, None, ids, lengths).argmax(-1))
     scores = {}
     for n, examples in sets.items():
+        longest = max(len(e.prompt) + len(e.target) for e in examples)
+        batch_size = max(1, min(256, cells // (longest * longest)))
         correct: list[list[bool]] = []
         for start in range(0, len(examples), batch_size):
             part = examples[start:start + batch_size]

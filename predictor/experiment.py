@@ -7,16 +7,17 @@ encodings x seeds (what `rasp experiment` writes up, through `predictor.results`
 
 from __future__ import annotations
 
+import random
 import statistics
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from predictor import model as transformer
-from predictor.data import Encoding
+from predictor.data import Encoding, padded, row_length
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets
-from predictor.tasks import Task
-from predictor.train import TrainConfig, run_name, train
+from predictor.tasks import Task, make_examples
+from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
 from rasp.program import Program
 
 GENERALIZED = 0.5  # mean held-out EM at or above which a task counts as length-generalized
@@ -31,6 +32,14 @@ def model_for(task: Task, program: Program, encoding: Encoding, pe: str) -> tran
                                    causal=causal, pe=pe)
 
 
+def check_size(task: Task, program: Program, batch_size: int, pe: str) -> None:
+    """Refuse a task too large for this machine from two examples at the longest held-out
+    length, before the many examples the encoding and evaluation need are made."""
+    sample = make_examples(task, program, task.heldout_lengths[1], 2, random.Random(0))
+    longest = padded(max(row_length(e, task.framing == "autoregressive") for e in sample) + 8)
+    refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe), batch_size)
+
+
 def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfig, runs_dir: Path | None,
                        eval_per_length: int = 100, progress: bool = True,
                        sets: dict | None = None, compiled: dict | None | bool = True) -> dict[str, Any]:
@@ -38,6 +47,7 @@ def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfi
     and scores it on the same inputs (pass an earlier result to reuse it, False to skip)."""
     from compiler import source_digest
 
+    check_size(task, program, config.batch_size, pe)
     encoding = Encoding.for_task(task, program)
     model = model_for(task, program, encoding, pe)
     run_dir = None
@@ -88,6 +98,9 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], config: Train
     from predictor.analysis import analyze
 
     programs = {t.name: t.load() for t in tasks}  # every task's settings checked before any training
+    for task in tasks:
+        for pe in pes:
+            check_size(task, programs[task.name], config.batch_size, pe)
     runs, tasks_out = [], []
     total, done = len(tasks) * len(pes) * len(seeds), 0
     for task in tasks:

@@ -145,6 +145,26 @@ class Checkpoints:
         return self.manager.restore(step, args=self.ocp.args.StandardRestore(like))
 
 
+def activation_bytes(model: transformer.ModelConfig, batch: int, length: int) -> int:
+    """A generous bound on one training step's memory: attention matrices and activations kept
+    for the backward pass (float32), plus the optimizer's copies of the parameters."""
+    per_layer = model.heads * length * length * 3 + length * model.d_model * (12 + 3 * model.mlp_ratio)
+    floats = batch * (model.layers * per_layer + length * (model.classes + model.d_model) * 3)
+    parameters = 12 * model.d_model ** 2 * model.layers + model.d_model * (model.vocab_size + model.classes + model.max_len)
+    return 4 * (floats + 4 * parameters)
+
+
+def refuse_if_too_large(model: transformer.ModelConfig, batch: int) -> None:
+    """Refuse, before anything is built, a run whose steps would not fit in 40% of the RAM."""
+    from compiler.estimate import total_memory
+
+    need, budget = activation_bytes(model, batch, model.max_len), int(0.4 * total_memory())
+    if need > budget:
+        raise RaspError(f"training would need about {need / 2**30:.1f} GiB at sequences of {model.max_len} tokens "
+                        f"and batch {batch}; about {budget / 2**30:.1f} GiB can be used here: lower --batch-size "
+                        "or the lengths")
+
+
 def data_parallel() -> tuple[NamedSharding, NamedSharding, int]:
     """Shardings that split the batch over every local device and replicate the parameters."""
     devices = jax.local_devices()
@@ -163,6 +183,7 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
     encoding = encoding or Encoding.for_task(task, program)
     model = model or transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len,
                                              causal=program.causal or encoding.autoregressive)
+    refuse_if_too_large(model, config.batch_size)
     batch_sharding, replicated, devices = data_parallel()
     if config.batch_size % devices:
         raise RaspError(f"the batch size {config.batch_size} must be a multiple of the {devices} devices "

@@ -33,6 +33,8 @@ COMPILABLE = {
     "copy_repeated": (list("ab|"), 5),
     "majority": (list("01"), 6),
     "parity": (list("01"), 6),
+    "parity_scratchpad": (list("01=."), 6),
+    "addition_hints": (list("01a+=."), 6),
 }
 
 _compiled: dict[str, object] = {}
