@@ -34,10 +34,11 @@ COMMANDS = {
     "show NAME": "NAME's values on the example (a selector as its matrix)",
     "compile NAME [VOCAB [MAX_LEN]]": "compile NAME to weights (default: the example's tokens and length)",
     "analyze NAME": "the length-generalization verdict for NAME, with its findings",
-    "draw NAME FILE": "draw NAME's program graph to FILE (.png, .svg or .dot)",
+    "draw NAME FILE": "draw NAME's program graph to FILE (.png, .svg or .dot); draw(NAME) draws to NAME.png",
     "help": "this list",
     "exit": "leave (or Ctrl-D); Ctrl-C abandons the current input",
 }
+CLASSIC_DRAW = re.compile(r"^\s*draw\(\s*([A-Za-z_]\w*)\s*\)\s*;?\s*$")  # the classic REPL's draw(name)
 COMMAND = re.compile(r"^\s*(set|examples|causal|show|compile|analyze|draw|help|exit|quit)\b(?!\s*[=(\[.])(.*)$")
 
 
@@ -100,6 +101,9 @@ class Session:
     def feed(self, line: str) -> bool:
         """Take one line; False when the session should end."""
         if not self.buffer:
+            classic = CLASSIC_DRAW.match(line)
+            if classic:
+                return self.command("draw", f"{classic.group(1)} {classic.group(1)}.png")
             command = COMMAND.match(line)
             if command:
                 return self.command(command.group(1), command.group(2).strip().rstrip(";").strip())
@@ -324,28 +328,37 @@ def main(stdin=None) -> int:
     return interactive(session)
 
 
-def interactive(session: Session) -> int:
-    from prompt_toolkit import PromptSession
+def completer(session: Session):
+    """Tab completion of every name in scope, the built-ins and the commands."""
     from prompt_toolkit.completion import Completer, Completion
-    from prompt_toolkit.history import FileHistory
+
+    commands = [c.split()[0] for c in COMMANDS]
 
     class Names(Completer):
         def get_completions(self, document, complete_event):
             word = document.get_word_before_cursor()
             if not word:
                 return
-            commands = [c.split()[0] for c in COMMANDS]
             for name in dict.fromkeys(commands + session.names()):
                 if name.startswith(word) and not name.startswith("_"):
                     yield Completion(name, start_position=-len(word))
 
-    try:
-        history = FileHistory(str(history_path()))
-    except OSError:
-        history = None
-    prompt = PromptSession(history=history, completer=Names(), complete_while_typing=False)
-    print('RASP, with lengthwise. Statements end with ";". Type help for commands, exit or Ctrl-D to leave.')
-    print(f"example: {show_sequence(session.example)}")
+    return Names()
+
+
+def interactive(session: Session, input: Any = None, output: Any = None) -> int:
+    """The terminal session: history across runs, completion, `..` while a statement is open;
+    Ctrl-C abandons the input being typed, Ctrl-D leaves."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    path = history_path()
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(path.parent, os.W_OK)
+    history = FileHistory(str(path)) if writable else InMemoryHistory()
+    prompt = PromptSession(history=history, completer=completer(session), complete_while_typing=False,
+                           input=input, output=output)
+    session.write('RASP, with lengthwise. Statements end with ";". Type help for commands, exit or Ctrl-D to leave.')
+    session.write(f"example: {show_sequence(session.example)}")
     while True:
         try:
             line = prompt.prompt(".. " if session.pending else ">> ")

@@ -10,9 +10,9 @@ import pytest
 from rasp.repl import Session, complete
 
 
-def session(text: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp.cli", "repl", *args], input=text, capture_output=True,
-                          text=True, timeout=120)
+def session(text: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rasp.cli", "repl"], input=text, capture_output=True,
+                          text=True, timeout=120, cwd=cwd)
 
 
 def test_a_piped_session_shows_values_and_matrices_and_survives_an_error():
@@ -54,6 +54,8 @@ def test_commands_in_a_piped_session(tmp_path):
     assert "reverse([3, 1, 2]) = [2, 1, 3] (ints)" in text
     assert "compiled reverse: " in text and "max length 4; verified" in text
     assert picture.read_bytes()[:4] == b"\x89PNG"
+    classic = session("flip = indices;\ndraw(flip);\n", cwd=tmp_path)
+    assert "drawn to flip.png" in classic.stdout and (tmp_path / "flip.png").exists()
     assert "'nothing' is not defined" in text
     assert "after_exit" not in text
 
@@ -93,3 +95,30 @@ def test_the_session_object_collects_names_for_completion():
     assert s.pending
     s.abandon()
     assert not s.pending
+
+
+def test_the_terminal_session_keeps_history_completes_names_and_handles_ctrl_c(tmp_path, monkeypatch):
+    from prompt_toolkit.document import Document
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from rasp.repl import completer, interactive
+
+    monkeypatch.setenv("RASP_HISTORY", str(tmp_path / "history"))
+    lines: list[str] = []
+    s = Session(write=lines.append)
+    with create_pipe_input() as keys:
+        keys.send_text("my_width = selector_width(select(tokens, tokens, ==));\r")
+        keys.send_text("abandoned = (tokens\r")
+        keys.send_text("\x03")  # Ctrl-C: the open statement is dropped
+        keys.send_text("after = my_width + 1;\r")
+        keys.send_text("\x04")  # Ctrl-D: leave
+        assert interactive(s, input=keys, output=DummyOutput()) == 0
+    text = "\n".join(lines)
+    assert 'my_width("hello") = [1, 1, 2, 2, 1] (ints)' in text
+    assert 'after("hello") = [2, 2, 3, 3, 2] (ints)' in text
+    assert "abandoned" not in text and "error" not in text
+    assert "my_width = selector_width" in (tmp_path / "history").read_text()
+    names = [c.text for c in completer(s).get_completions(Document("my_"), None)]
+    assert names == ["my_width"]
+    assert "select" in [c.text for c in completer(s).get_completions(Document("sel"), None)]
