@@ -98,7 +98,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
     """Options `rasp train` and `rasp experiment` share."""
-    p.add_argument("--steps", type=int, metavar="N", help="training steps (default 2000; 800 for the demo suite)")
+    p.add_argument("--steps", type=int, metavar="N", help="training steps (default 2000; 1000 for the demo suite)")
     p.add_argument("--batch-size", type=int, default=64, metavar="B", help="examples per step (default 64)")
     p.add_argument("--eval-examples", type=int, default=100, metavar="K",
                    help="fresh evaluation inputs per length (default 100)")
@@ -216,7 +216,7 @@ def _experiment(args: argparse.Namespace) -> int:
     from predictor.tasks import load_suite
 
     tasks = load_suite(args.suite, args.tasks.split(",") if args.tasks else None)
-    config = _train_config(args, 2000 if args.suite != "demo" else 800)
+    config = _train_config(args, 2000 if args.suite != "demo" else 1000)
     if args.seeds < 1:
         raise RaspError("--seeds must be at least 1")
     out = Path(args.out or f"experiment-{Path(args.suite).stem}")
