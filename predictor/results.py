@@ -182,10 +182,15 @@ def show_summary(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    def short(mean: float, sd: float) -> str:
+        return f"{mean:.2f}±{sd:.2f}"
+
     table = Table("task", "PE", "score", "predicted", "EM train", "EM held-out", "compiled", "held", box=None)
+    for column in table.columns:
+        column.no_wrap = True
     for r in result["summary"]:
         table.add_row(r["task"], r["pe"], f"{r['score']:.2f}", "yes" if r["predicted"] else "no",
-                      pm(r["train_em_mean"], r["train_em_sd"]), pm(r["heldout_em_mean"], r["heldout_em_sd"]),
+                      short(r["train_em_mean"], r["train_em_sd"]), short(r["heldout_em_mean"], r["heldout_em_sd"]),
                       "" if r["compiled_heldout_em"] is None else f"{r['compiled_heldout_em']:.2f}",
                       "n/a" if r["held"] is None else ("yes" if r["held"] else "no"))
-    Console().print(table)
+    Console(width=max(Console().width, 100)).print(table)
