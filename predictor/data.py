@@ -15,21 +15,11 @@ from typing import Any
 import numpy as np
 
 from predictor.tasks import Example, Task, make_examples
+from rasp.inputs import token_key as key
 from rasp.program import Program
 
 PAD = 0
 UNKNOWN = -1
-
-
-def key(token: Any) -> tuple[str, Any]:
-    """Tokens are told apart by type as well as value (True is not 1, "1" is not 1)."""
-    if isinstance(token, (bool, np.bool_)):
-        return ("bool", bool(token))
-    if isinstance(token, (int, np.integer)):
-        return ("int", int(token))
-    if isinstance(token, (float, np.floating)):
-        return ("int", int(token)) if float(token).is_integer() else ("float", round(float(token), 6))
-    return ("str", str(token))
 
 
 class Vocabulary:

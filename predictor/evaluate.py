@@ -16,6 +16,7 @@ import jax
 import numpy as np
 
 from predictor.data import Encoding, key, padded
+from rasp.inputs import same_value
 from predictor.tasks import Example, Task, make_examples
 from rasp.errors import RaspError
 from rasp.program import Program
@@ -106,23 +107,15 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
             # target exactly when, fed the target's own prefix, it predicts every next token:
             # one run per input instead of one per generated token.
             outputs = runner.run([e.prompt + e.target[:-1] for e in group])
-            correct = [[matches(o, t) for o, t in zip(out[len(e.prompt) - 1:], e.target)]
+            correct = [[same_value(o, t, abs_tol=1e-3) for o, t in zip(out[len(e.prompt) - 1:], e.target)]
                        for out, e in zip(outputs, group)]
         else:
             outputs = runner.run([e.prompt for e in group])
-            correct = [[matches(o, t) for o, t in zip(out, e.target)] for out, e in zip(outputs, group)]
+            correct = [[same_value(o, t, abs_tol=1e-3) for o, t in zip(out, e.target)] for out, e in zip(outputs, group)]
         result[n] = score(correct)["em"]
     return {"em_by_length": result, "layers": compiled.model.num_layers,
             "parameters": compiled.model.parameter_count(), "max_len": longest,
             "seconds": round(compiled.seconds, 2)}
-
-
-def matches(a: Any, b: Any) -> bool:
-    """Equal tokens; numbers to within 1e-3 (a compiled numerical s-op is not exact)."""
-    numbers = (int, float, np.integer, np.floating)
-    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
-        return abs(float(a) - float(b)) < 1e-3
-    return key(a) == key(b)
 
 
 __all__ = ["evaluation_sets", "evaluate_learned", "evaluate_compiled"]

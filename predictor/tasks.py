@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable
 
 from rasp.errors import RaspError
+from rasp.inputs import token_key
 from rasp.program import Program, load_program
 
 FRAMINGS = ("per-position", "autoregressive")
@@ -188,18 +189,13 @@ def generate(program: Program, prompts: list[list[Any]], end: Any, limit: int) -
             token = row[-1]
             outputs[i].append(token)
             sequences[i].append(token)
-            if not same_token(token, end):
+            if token_key(token) != token_key(end):
                 still.append(i)
         live = still
     if live:
         raise RaspError(f"{program.display_name} did not give the end token {end!r} within {limit} "
                         f"tokens on {prompts[live[0]]}: check --end and --separator")
     return outputs
-
-
-def same_token(a: Any, b: Any) -> bool:
-    """Token equality that keeps True apart from 1 and "1" apart from 1."""
-    return type(a) is type(b) and a == b or (isinstance(a, float) or isinstance(b, float)) and a == b
 
 
 def probe(task: Task, program: Program, per_length: int = 4) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasp.errors import RaspError, Source, Span
-from rasp.inputs import parse_input
+from rasp.inputs import parse_input, same_value
 
 EXAMPLE = re.compile(r"^[ \t]*#[ \t]*example(?:[ \t]+(?P<name>[A-Za-z_]\w*))?[ \t]*:(?P<body>.*)$", re.MULTILINE)
 
@@ -52,6 +52,4 @@ def examples_in(text: str, path: str = "<string>") -> list[Example]:
 
 
 def matches(expected: list[Any], got: list[Any]) -> bool:
-    from rasp.testing import same
-
-    return len(expected) == len(got) and all(same(e, g) for e, g in zip(expected, got))
+    return len(expected) == len(got) and all(same_value(e, g) for e, g in zip(expected, got))

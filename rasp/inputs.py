@@ -4,8 +4,9 @@ as the executor wants them (a `(batch, n)` NumPy array of one type)."""
 from __future__ import annotations
 
 import itertools
-import random
 import json
+import math
+import random
 from typing import Any, Iterable
 
 import numpy as np
@@ -100,3 +101,26 @@ def _kind(cls: type) -> str:
     if issubclass(cls, float):
         return "float"
     return "str"
+
+
+def token_key(token: Any) -> tuple[str, Any]:
+    """A token as a dictionary key that keeps True, 1 and "1" apart (NumPy scalars as Python's,
+    and a whole float as the integer it equals)."""
+    if isinstance(token, (bool, np.bool_)):
+        return ("bool", bool(token))
+    if isinstance(token, (int, np.integer)):
+        return ("int", int(token))
+    if isinstance(token, (float, np.floating)):
+        return ("int", int(token)) if float(token).is_integer() else ("float", round(float(token), 6))
+    return ("str", str(token))
+
+
+def same_value(a: Any, b: Any, abs_tol: float = 1e-9) -> bool:
+    """Equal output values: numbers to within a relative 1e-6 (or `abs_tol`), booleans apart
+    from numbers, anything else by type and value."""
+    if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
+        return isinstance(a, (bool, np.bool_)) and isinstance(b, (bool, np.bool_)) and bool(a) == bool(b)
+    numbers = (int, float, np.integer, np.floating)
+    if isinstance(a, numbers) and isinstance(b, numbers):
+        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=abs_tol)
+    return token_key(a) == token_key(b)

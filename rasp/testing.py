@@ -17,13 +17,13 @@ shortest, simplest input Hypothesis could find, with the first position that dif
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rasp.errors import RaspError
+from rasp.inputs import same_value
 from rasp.program import Program, load_program
 
 Reference = Callable[[list[Any]], Sequence[Any]]
@@ -49,16 +49,6 @@ def inputs(vocab: Sequence[Any] | str, min_len: int = 1, max_len: int = 10,
 
 def _token_key(token: Any) -> tuple[str, Any]:
     return (type(token).__name__, token)
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal outputs: numbers to within 1e-6 relative (1e-3 absolute for a compiled model's
-    numerical outputs is the caller's choice), booleans apart from numbers."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
-    return type(a) is type(b) and a == b
 
 
 @dataclass
@@ -102,9 +92,7 @@ def compare(tokens: list[Any], expected: Sequence[Any], actual: list[Any] | str,
     if isinstance(actual, str):  # the program failed on this input
         return Counterexample(tokens, None, expected, actual, expected, actual, model)
     for i, (e, a) in enumerate(zip(expected, actual)):
-        close = tolerance and isinstance(a, (int, float)) and isinstance(e, (int, float)) \
-            and not isinstance(e, bool) and abs(a - e) <= tolerance
-        if not (close or same(e, a)):
+        if not same_value(e, a, abs_tol=tolerance or 1e-9):
             return Counterexample(tokens, i, e, a, expected, actual, model)
     if len(expected) != len(actual):
         i = min(len(expected), len(actual))
@@ -177,4 +165,4 @@ def assert_agrees(program: Program | str, reference: Reference, vocab: Sequence[
         raise Disagreement(found)
 
 
-__all__ = ["inputs", "assert_agrees", "find_counterexample", "Disagreement", "Counterexample", "same"]
+__all__ = ["inputs", "assert_agrees", "find_counterexample", "Disagreement", "Counterexample"]
