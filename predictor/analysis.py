@@ -101,6 +101,12 @@ def default_vocab(graph: nx.DiGraph) -> list[Any]:
     return sorted(set("abcd") | {c for c in constants if isinstance(c, str)})
 
 
+def program_vocab(program: Program) -> list[Any]:
+    """`default_vocab` of a program's output s-op: what `rasp check` and `rasp train` sample
+    from when given no vocabulary."""
+    return default_vocab(program_graph(program.output))
+
+
 @dataclass
 class Observed:
     values_short: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= L

@@ -29,7 +29,7 @@ class Vocabulary:
         unique: dict[tuple, Any] = {}
         for t in tokens:
             unique.setdefault(key(t), t)
-        self.tokens = [unique[k] for k in sorted(unique, key=lambda k: (k[0], str(k[1])) if k[0] == "str" else (k[0], k[1]))]
+        self.tokens = [unique[k] for k in sorted(unique)]  # keys of one kind hold values of one type
         self.ids = {key(t): i + 1 for i, t in enumerate(self.tokens)}
 
     def __len__(self) -> int:
@@ -37,9 +37,6 @@ class Vocabulary:
 
     def encode(self, tokens: list[Any]) -> list[int]:
         return [self.ids.get(key(t), UNKNOWN) for t in tokens]
-
-    def decode(self, ids: list[int]) -> list[Any]:
-        return [self.tokens[i - 1] if 0 < i <= len(self.tokens) else None for i in ids]
 
 
 @dataclass

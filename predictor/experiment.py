@@ -42,13 +42,15 @@ def check_size(task: Task, program: Program, batch_size: int, pe: str) -> None:
 
 def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfig, runs_dir: Path | None,
                        eval_per_length: int = 100, progress: bool = True,
-                       sets: dict | None = None, compiled: dict | None | bool = True) -> dict[str, Any]:
+                       sets: dict | None = None, compiled: dict | None | bool = True,
+                       encoding: Encoding | None = None) -> dict[str, Any]:
     """Train one model and score it at every length; `compiled=True` also compiles the program
-    and scores it on the same inputs (pass an earlier result to reuse it, False to skip)."""
+    and scores it on the same inputs (pass an earlier result to reuse it, False to skip).
+    `sets` and `encoding`, when given, are reused rather than made again."""
     from compiler import source_digest
 
     check_size(task, program, config.batch_size, pe)
-    encoding = Encoding.for_task(task, program)
+    encoding = encoding or Encoding.for_task(task, program)
     model = model_for(task, program, encoding, pe)
     run_dir = None
     if runs_dir is not None:
@@ -109,6 +111,7 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], config: Train
         analysis = analyze(program, causal=program.causal)
         sets = evaluation_sets(task, program, eval_per_length)
         compiled = evaluate_compiled(task, program, sets)
+        encoding = Encoding.for_task(task, program)
         tasks_out.append({"task": task.as_dict(), "score": analysis.score, "predicted": analysis.generalizes,
                           "findings": [f.rule for f in analysis.findings], "compiled": compiled})
         for pe in pes:
@@ -116,7 +119,7 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], config: Train
                 done += 1
                 say(f"run {done}/{total}: {task.name}, {pe}, seed {seed}")
                 run = train_and_evaluate(task, program, pe, replace(config, seed=seed), out_dir / "runs",
-                                         eval_per_length, progress, sets, compiled)
+                                         eval_per_length, progress, sets, compiled, encoding)
                 runs.append(run)
                 say(f"  EM {run['train_em']:.2f} at train lengths, {run['heldout_em']:.2f} held out"
                     f" ({run['train_seconds']:.0f} s)")

@@ -298,10 +298,9 @@ def _check(args: argparse.Namespace) -> int:
     if args.vocab:
         vocab = parse_vocab(args.vocab)
     else:
-        from predictor.analysis import default_vocab
-        from predictor.graph import program_graph
+        from predictor.analysis import program_vocab
 
-        vocab = default_vocab(program_graph(program.output))
+        vocab = program_vocab(program)
     unique = args.unique or "distinct" in program.tree.pragmas
     if unique and args.min_len > len(vocab):
         raise RaspError(f"--min-len {args.min_len} needs more distinct tokens than the vocabulary's {len(vocab)}")
