@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m rasp.demo
+	$(BIN)/python -m rasp.faces.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q

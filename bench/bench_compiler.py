@@ -18,7 +18,7 @@ from tracr.rasp import rasp as tracr_rasp
 
 from compiler import compile_program
 from compiler.runner import Runner
-from rasp.program import load_program
+from rasp.language.program import load_program
 from timing import best_of, parser, timed
 
 

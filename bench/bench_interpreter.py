@@ -16,7 +16,7 @@ from rich.table import Table
 from tracr.compiler import lib
 from tracr.rasp import rasp as tracr_rasp
 
-from rasp.program import load_program
+from rasp.language.program import load_program
 from timing import best_of, parser, timed
 
 HERE = Path(__file__).parent

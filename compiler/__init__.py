@@ -48,8 +48,8 @@ def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None
                     verify: bool = True, samples: int = 256, seed: int = 0) -> CompileResult:
     """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position."""
     from compiler import assemble, estimate, lower, verify as verifying
-    from rasp import sops
-    from rasp.program import Program
+    from rasp.language import sops
+    from rasp.language.program import Program
 
     assert isinstance(program, Program)
     _quiet_tracr()

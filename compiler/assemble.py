@@ -17,7 +17,7 @@ from tracr.rasp import rasp as tr
 from compiler.blocks import add_blocks, set_value_sets
 from compiler.lower import CompileError, Info
 from compiler.model import CompiledModel
-from rasp import sops
+from rasp.language import sops
 
 
 def special_tokens(vocab: list[Any]) -> tuple[str, str]:

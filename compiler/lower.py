@@ -1,7 +1,7 @@
 """Pass 1: our s-op graph to tracr RASP, with every value set computed and every encoding chosen.
 
 Each element-wise operation becomes a tracr `Map` or `SequenceMap` whose function is a table
-computed with the interpreter's own operations (`rasp.execute`) over the operands' value sets,
+computed with the interpreter's own operations (`rasp.language.execute`) over the operands' value sets,
 so the compiled model and the interpreter share one definition of every operator. Constants are
 folded into the tables. Composite selectors (`and`, `or`, `not` of selects over different
 s-ops) become one `Select` over paired keys and paired queries with the combined predicate.
@@ -21,8 +21,8 @@ from typing import Any, Callable
 import numpy as np
 from tracr.rasp import rasp as tr
 
-from rasp import execute, sops
-from rasp.errors import RaspError, Span
+from rasp.language import execute, sops
+from grammar.errors import RaspError, Span
 
 MAX_VALUE_SET = 2_000_000  # combinations enumerated for one operation's value set
 MAX_TABLE_WORK = 4_000_000  # attention scores and MLP table entries tracr fills, in all

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rasp.errors import RaspError
+from grammar.errors import RaspError
 
 FORMAT = "lengthwise-compiled-model"
 FORMAT_VERSION = 1

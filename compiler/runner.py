@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from compiler.model import CompiledModel
-from rasp.errors import RaspError
+from grammar.errors import RaspError
 
 BATCH_BUCKET = 64  # batches are padded to a multiple of this, so few shapes are compiled
 LENGTH_BUCKET = 16  # and their width to a multiple of this

@@ -13,9 +13,9 @@ import numpy as np
 from compiler.lower import CompileError
 from compiler.model import CompiledModel
 from compiler.runner import Runner
-from rasp import sops
-from rasp.inputs import sample_inputs
-from rasp.program import Program
+from rasp.language import sops
+from rasp.language.inputs import sample_inputs
+from rasp.language.program import Program
 
 NUMERICAL_TOLERANCE = 1e-3
 

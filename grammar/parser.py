@@ -18,8 +18,8 @@ from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInpu
                              UnexpectedToken, VisitError)
 from lark.visitors import Transformer_NonRecursive
 
-from rasp import ast
-from rasp.errors import RaspError, Source, Span
+from grammar import ast
+from grammar.errors import RaspError, Source, Span
 
 MAX_DEPTH = 250  # nesting levels of expressions and blocks
 MAX_BYTES = 2_000_000  # a .rasp file larger than this is refused
@@ -136,7 +136,7 @@ def _unquote(token: Token) -> str:
 
 @v_args(meta=True)
 class _Builder(Transformer_NonRecursive):
-    """Turns Lark's parse tree into `rasp.ast` nodes, bottom up, without recursion."""
+    """Turns Lark's parse tree into `grammar.ast` nodes, bottom up, without recursion."""
 
     def __init__(self, source: Source):
         super().__init__()

@@ -20,9 +20,9 @@ import networkx as nx
 import numpy as np
 
 from predictor.graph import counts, describe, program_graph
-from rasp import sops
-from rasp.inputs import sample_inputs
-from rasp.program import Program
+from rasp.language import sops
+from rasp.language.inputs import sample_inputs
+from rasp.language.program import Program
 
 LINEAR = {"+", "-", "neg", "pos"}
 

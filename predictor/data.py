@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from predictor.tasks import Example, Task, make_examples
-from rasp.inputs import token_key as key
-from rasp.program import Program
+from rasp.language.inputs import token_key as key
+from rasp.language.program import Program
 
 PAD = 0
 UNKNOWN = -1

@@ -16,10 +16,10 @@ import jax
 import numpy as np
 
 from predictor.data import Encoding, key, padded
-from rasp.inputs import same_value
+from rasp.language.inputs import same_value
 from predictor.tasks import Example, Task, make_examples
-from rasp.errors import RaspError
-from rasp.program import Program
+from grammar.errors import RaspError
+from rasp.language.program import Program
 
 EVAL_SEED = 20_240_101  # evaluation inputs depend on the task and the length, not the training seed
 

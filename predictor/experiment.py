@@ -18,7 +18,7 @@ from predictor.data import Encoding, padded, row_length
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets
 from predictor.tasks import Task, make_examples
 from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
-from rasp.program import Program
+from rasp.language.program import Program
 
 GENERALIZED = 0.5  # mean held-out EM at or above which a task counts as length-generalized
 FITTED = 0.9  # mean train-length EM below which a run did not learn the task at all

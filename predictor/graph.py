@@ -1,7 +1,7 @@
 """The program graph: one networkx DiGraph of a program's operations, shared by the analysis,
 its report and the drawing.
 
-Nodes are the s-op and selector nodes of `rasp.sops` (by identity), with attributes: `kind`
+Nodes are the s-op and selector nodes of `rasp.language.sops` (by identity), with attributes: `kind`
 (tokens, indices, length, constant, map, select, and, or, not, aggregate, selector_width),
 `op`, `name`, `line`, `col`, `value` ("s-op" or "selector"), and, once a compiled model is
 attached, `encoding`, `layer` and `sublayer`. Edges run from inputs to the operations that
@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from rasp import sops
+from rasp.language import sops
 
 KINDS = {
     sops.Tokens: "tokens", sops.Indices: "indices", sops.Length: "length", sops.Full: "constant",

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from predictor.analysis import THRESHOLD, Analysis
-from rasp.errors import RaspError
+from grammar.errors import RaspError
 
 
 def show(analysis: Analysis, program_name: str, console: Console | None = None) -> None:

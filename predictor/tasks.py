@@ -22,9 +22,9 @@ from pathlib import Path
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable
 
-from rasp.errors import RaspError
-from rasp.inputs import token_key
-from rasp.program import Program, load_program
+from grammar.errors import RaspError
+from rasp.language.inputs import token_key
+from rasp.language.program import Program, load_program
 
 FRAMINGS = ("per-position", "autoregressive")
 DIGITS = list("0123456789")

@@ -25,8 +25,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from predictor import model as transformer
 from predictor.data import Encoding
 from predictor.tasks import Example, Task, make_examples
-from rasp.errors import RaspError
-from rasp.program import Program
+from grammar.errors import RaspError
+from rasp.language.program import Program
 
 
 @dataclass(frozen=True)

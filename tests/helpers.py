@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasp.program import Program, from_text
+from rasp.language.program import Program, from_text
 
 
 def run(text: str, inputs: list[Any], output: str | None = None, causal: bool | None = None) -> list[list[Any]]:

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from predictor.analysis import RULES, analyze
-from rasp.program import from_text, load_program
+from rasp.language.program import from_text, load_program
 
 
 def rules_of(text: str, vocab=None, causal=None) -> list[str]:
@@ -92,7 +92,7 @@ def test_growth_is_measured_by_compiling():
 
 
 def rasp(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_cli_json_and_graph(tmp_path):

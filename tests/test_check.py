@@ -1,4 +1,4 @@
-"""`rasp.testing`, `rasp check` and the pytest plugin."""
+"""`rasp.faces.testing`, `rasp check` and the pytest plugin."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import textwrap
 import pytest
 from hypothesis import given, settings
 
-from rasp.program import from_text
-from rasp.testing import Disagreement, assert_agrees, find_counterexample, inputs
+from rasp.language.program import from_text
+from rasp.faces.testing import Disagreement, assert_agrees, find_counterexample, inputs
 
 pytest_plugins = ["pytester"]
 
@@ -23,7 +23,7 @@ reverse = flip if length < 7 else tokens;
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp.cli", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=300)
 
 

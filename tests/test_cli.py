@@ -10,7 +10,7 @@ import pytest
 
 
 def rasp(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp.cli", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], input=stdin,
                           capture_output=True, text=True, timeout=120)
 
 

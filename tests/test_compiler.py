@@ -12,8 +12,8 @@ from hypothesis import given, settings, strategies as st
 from compiler import CompileError, compile_program
 from compiler import model as saved
 from compiler.runner import Runner
-from rasp.errors import RaspError
-from rasp.program import from_text, load_program
+from grammar.errors import RaspError
+from rasp.language.program import from_text, load_program
 
 # library program -> (vocabulary, maximum length) small enough to compile in seconds
 COMPILABLE = {
@@ -82,7 +82,7 @@ def test_compiled_equals_interpreted_at_every_length(name):
 
 
 def test_every_library_program_is_compiled_or_refused_with_a_reason():
-    from rasp import library
+    from rasp.language import library
 
     for name in library.names():
         if name in COMPILABLE:

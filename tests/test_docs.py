@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rasp.examples import examples_in, matches
-from rasp.program import from_text
+from rasp.language.examples import examples_in, matches
+from rasp.language.program import from_text
 
 DOCS = Path(__file__).parent.parent / "docs"
 BLOCK = re.compile(r"```rasp\n(.*?)```", re.DOTALL)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rasp.errors import RaspError
-from rasp.program import from_text, load_program
+from grammar.errors import RaspError
+from rasp.language.program import from_text, load_program
 
 # (program, input to run or None, words the message must contain, line, column)
 BAD_PROGRAMS = [

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rasp import build, library
-from rasp.errors import RaspError
-from rasp.program import from_text
+from rasp.language import build, library
+from grammar.errors import RaspError
+from rasp.language.program import from_text
 
 PIECES = [
     "select", "aggregate", "selector_width", "tokens", "indices", "length", "tokens_int",

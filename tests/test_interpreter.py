@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from helpers import run, run1, value
-from rasp.program import from_text
+from rasp.language.program import from_text
 
 CLASSIC = """
 hist = selector_width(select(tokens, tokens, ==));
@@ -190,13 +190,13 @@ def test_load_exports_public_names(tmp_path):
     (tmp_path / "lib.rasp").write_text("def twice(x) { return x * 2; }\n_hidden = 3;\nlib_sop = tokens_int + 1;\n")
     main = tmp_path / "main.rasp"
     main.write_text('load "lib";\nx = twice(lib_sop);\n')
-    from rasp.program import load_program
+    from rasp.language.program import load_program
 
     assert load_program(str(main)).run([[1, 2]]) == [[4, 6]]
 
 
 def test_library_programs_load_each_other():
-    from rasp.program import load_program
+    from rasp.language.program import load_program
 
     assert load_program("most_frequent").run([list("abcbb")]) == [["b"] * 5]
 
@@ -223,7 +223,7 @@ def test_batch_results_do_not_depend_on_batching(batch):
 def test_large_batches_are_chunked_without_changing_results(n, seed):
     import random
 
-    from rasp import program as program_module
+    from rasp.language import program as program_module
 
     rng = random.Random(seed)
     batch = [[rng.randint(0, 5) for _ in range(n)] for _ in range(30)]
@@ -240,7 +240,7 @@ def test_large_batches_are_chunked_without_changing_results(n, seed):
 def test_a_default_of_another_type_matters_only_where_used():
     # tokens[0] is an aggregate with the default 0; no position uses it, so strings stay strings
     assert run1("x = tokens[0] + tokens[-1];", "abc") == ["ac"] * 3
-    from rasp.errors import RaspError
+    from grammar.errors import RaspError
 
     with pytest.raises(RaspError, match=r"cannot apply '\+' to 0 and 'a' \(on input 1 'abc' at position 0\)"):
         run1('x = aggregate(select(indices, indices - 1, ==), tokens, 0) + tokens;', "abc")

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from hypothesis import given, strategies as st
 
-from rasp import library
-from rasp.program import load_program
+from rasp.language import library
+from rasp.language.program import load_program
 
 LENGTHS = range(1, 33)
 

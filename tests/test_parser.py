@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grammar.parser import parse, parse_expression
-from rasp import ast
+from grammar import ast
 
 
 def shape(e: ast.Expr):

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from rasp.repl import Session, complete
+from rasp.faces.repl import Session, complete
 
 
 def session(text: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp.cli", "repl"], input=text, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", "repl"], input=text, capture_output=True,
                           text=True, timeout=120, cwd=cwd)
 
 
@@ -102,7 +102,7 @@ def test_the_terminal_session_keeps_history_completes_names_and_handles_ctrl_c(t
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from rasp.repl import completer, interactive
+    from rasp.faces.repl import completer, interactive
 
     monkeypatch.setenv("RASP_HISTORY", str(tmp_path / "history"))
     lines: list[str] = []

@@ -77,7 +77,7 @@ def test_a_killed_command_resumes_when_rerun(tmp_path, trivial):
     import signal
     import time
 
-    command = [sys.executable, "-m", "rasp.cli", "train", trivial.program, "--vocab", "ab", "--train-lengths",
+    command = [sys.executable, "-m", "rasp.faces.cli", "train", trivial.program, "--vocab", "ab", "--train-lengths",
                "1-4", "--heldout-lengths", "5-6", "--steps", "400", "--batch-size", "8", "--eval-examples", "20",
                "--no-compiled", "--json"]
     whole = json.loads(subprocess.run(command + ["--runs", str(tmp_path / "whole")], capture_output=True,
@@ -200,7 +200,7 @@ def test_a_program_that_cannot_compile_says_why():
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from rasp.errors import RaspError, Source, Span
+from grammar.errors import RaspError, Source, Span
 
 MAX_INPUT_LENGTH = 4096
 

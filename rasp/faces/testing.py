@@ -1,7 +1,7 @@
 """Property-based testing of RASP programs with Hypothesis.
 
     from hypothesis import given
-    from rasp.testing import inputs, assert_agrees
+    from rasp.faces.testing import inputs, assert_agrees
 
     @given(inputs("abc", min_len=1, max_len=12))
     def test_my_sort(tokens):
@@ -22,9 +22,9 @@ from typing import Any, Callable, Sequence
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from rasp.errors import RaspError
-from rasp.inputs import same_value
-from rasp.program import Program, load_program
+from grammar.errors import RaspError
+from rasp.language.inputs import same_value
+from rasp.language.program import Program, load_program
 
 Reference = Callable[[list[Any]], Sequence[Any]]
 

@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grammar.parser import parse
-from rasp import ast, sops
-from rasp.build import Builder, Function
-from rasp.check import Checker, Scope, _root_scope
-from rasp.display import show_sequence, show_value
-from rasp.errors import RaspError, Source
-from rasp.execute import ExecError, execute
-from rasp.inputs import input_kind, parse_input, tokens_array
-from rasp.program import Program, _check_loader, _loader
+from grammar import ast
+from rasp.language import sops
+from rasp.language.build import Builder, Function
+from rasp.language.check import Checker, Scope, _root_scope
+from rasp.faces.display import show_sequence, show_value
+from grammar.errors import RaspError, Source
+from rasp.language.execute import ExecError, execute
+from rasp.language.inputs import input_kind, parse_input, tokens_array
+from rasp.language.program import Program, _check_loader, _loader
 
 COMMANDS = {
     "set example X": "the running example: a string (hello) or a JSON list ([3, 1, 2])",

@@ -1,8 +1,8 @@
 """S-ops and selectors as a graph of operations: what a program computes, for every input.
 
-`rasp.build` walks the AST once and produces these nodes; plain values (numbers, lists,
+`rasp.language.build` walks the AST once and produces these nodes; plain values (numbers, lists,
 functions) are computed on the way, loops are unrolled, functions inlined. What is left
-depends on the input only, so the same graph is executed on any batch (`rasp.execute`),
+depends on the input only, so the same graph is executed on any batch (`rasp.language.execute`),
 lowered to tracr (`compiler/`), and analysed (`predictor/`). Each node keeps the span of
 the source that made it.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
-from rasp.errors import Span
+from grammar.errors import Span
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 

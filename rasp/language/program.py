@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from grammar.parser import parse
-from rasp import ast, library, sops
-from rasp.build import Builder, Env
-from rasp.check import check
-from rasp.errors import RaspError, Span
-from rasp.execute import ExecError, execute
-from rasp.inputs import input_kind, tokens_array
+from grammar import ast
+from rasp.language import library, sops
+from rasp.language.build import Builder, Env
+from rasp.language.check import check
+from grammar.errors import RaspError, Span
+from rasp.language.execute import ExecError, execute
+from rasp.language.inputs import input_kind, tokens_array
 
 MAX_CELLS = 2**24  # selector cells (batch * n * n) executed at once; larger batches are chunked
 

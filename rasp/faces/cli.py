@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from rasp.errors import RaspError
+from grammar.errors import RaspError
 
 EXIT_ERROR = 2
 
@@ -71,7 +71,7 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from rasp.program import load_program
+    from rasp.language.program import load_program
 
     try:
         lengths = tuple(int(x) for x in args.lengths.split(","))
@@ -286,8 +286,8 @@ def load_reference(spec: str) -> Callable[[list[Any]], Any]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from rasp.program import load_program
-    from rasp.testing import find_counterexample
+    from rasp.language.program import load_program
+    from rasp.faces.testing import find_counterexample
 
     if args.min_len < 0 or args.max_len < max(args.min_len, 1):
         raise RaspError(f"lengths {args.min_len}-{args.max_len}: need 0 <= --min-len <= --max-len, --max-len >= 1")
@@ -325,7 +325,7 @@ def _add_repl(sub: argparse._SubParsersAction) -> None:
                        description="An interactive RASP session: every new s-op is shown on a running "
                                    "example, every selector as a matrix. With standard input not a "
                                    "terminal, reads statements from it. Type help inside for commands.")
-    p.set_defaults(handler=lambda args: __import__("rasp.repl").repl.main())
+    p.set_defaults(handler=lambda args: __import__("rasp.faces.repl").faces.repl.main())
 
 
 def _add_list(sub: argparse._SubParsersAction) -> None:
@@ -350,7 +350,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def read_inputs(args: argparse.Namespace) -> list[list[Any]]:
-    from rasp.inputs import parse_input
+    from rasp.language.inputs import parse_input
 
     if args.input is not None:
         return [parse_input(text, f"<input {i + 1}>") for i, text in enumerate(args.input)]
@@ -370,7 +370,7 @@ def read_inputs(args: argparse.Namespace) -> list[list[Any]]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rasp.program import load_program
+    from rasp.language.program import load_program
 
     program = load_program(args.program, args.output)
     inputs = read_inputs(args)
@@ -382,7 +382,7 @@ def _run(args: argparse.Namespace) -> int:
         for tokens, out in zip(inputs, outputs):
             print(json.dumps({"input": tokens, "output": out}, ensure_ascii=False))
     else:
-        from rasp.display import outputs_table
+        from rasp.faces.display import outputs_table
 
         outputs_table(program, inputs, outputs)
     return 0
@@ -406,7 +406,7 @@ def _run_model(args: argparse.Namespace, program: Any, inputs: list[list[Any]]) 
 
 
 def parse_vocab(text: str) -> list[Any]:
-    from rasp.inputs import parse_input
+    from rasp.language.inputs import parse_input
 
     vocab = parse_input(text, "<vocab>")
     if not vocab:
@@ -418,7 +418,7 @@ def parse_vocab(text: str) -> list[Any]:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from rasp.program import load_program
+    from rasp.language.program import load_program
 
     vocab = parse_vocab(args.vocab)
     if args.max_len < 1:
@@ -444,7 +444,7 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from rasp import library
+    from rasp.language import library
 
     rows = [(name, library.summary(name)) for name in library.names()]
     if args.json:

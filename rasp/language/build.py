@@ -14,9 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from rasp import ast, builtins, sops
-from rasp.builtins import OpToken, kind_name
-from rasp.errors import RaspError, Span
+from grammar import ast
+from rasp.language import builtins, sops
+from rasp.language.builtins import OpToken, kind_name
+from grammar.errors import RaspError, Span
 
 MAX_CALL_DEPTH = 100
 MAX_STEPS = 2_000_000
@@ -418,8 +419,8 @@ class Builder:
 
     def _apply_to_input(self, value: sops.Value, args: list[Any], call: ast.Call) -> Any:
         """`hist("hello")`: run an s-op (or selector) on one input, as the classic REPL does."""
-        from rasp.inputs import tokens_array  # the executor is only needed here
-        from rasp.execute import ExecError, execute
+        from rasp.language.inputs import tokens_array  # the executor is only needed here
+        from rasp.language.execute import ExecError, execute
 
         if len(args) != 1:
             raise RaspError("an s-op is applied to one input, e.g. hist(\"hello\")", call.span)

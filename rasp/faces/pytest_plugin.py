@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from rasp.errors import RaspError
-from rasp.examples import Example, examples_in, matches
+from grammar.errors import RaspError
+from rasp.language.examples import Example, examples_in, matches
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -45,8 +45,8 @@ class RaspExample(pytest.Item):
         self.error = error
 
     def runtest(self) -> None:
-        from rasp.display import show_sequence
-        from rasp.program import load_program
+        from rasp.faces.display import show_sequence
+        from rasp.language.program import load_program
 
         if self.error is not None:
             raise self.error

@@ -12,8 +12,9 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Callable, Iterator
 
-from rasp import ast, builtins
-from rasp.errors import RaspError, Span
+from grammar import ast
+from rasp.language import builtins
+from grammar.errors import RaspError, Span
 
 # (name in a load statement, where it is) -> the parsed file
 CheckLoader = Callable[[str, Span], ast.Program]
@@ -90,7 +91,7 @@ def top_level_names(program: ast.Program) -> dict[str, ast.FuncDef | None]:
 
 @lru_cache(maxsize=1)
 def _root_scope() -> Scope:
-    from rasp.build import prelude_tree
+    from rasp.language.build import prelude_tree
 
     root = Scope()
     for name in builtins.CONSTANTS:

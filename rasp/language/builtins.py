@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from rasp import ast, sops
-from rasp.errors import RaspError
+from grammar import ast
+from rasp.language import sops
+from grammar.errors import RaspError
 
 RANGE_LIMIT = 1_000_000
 

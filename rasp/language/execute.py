@@ -14,8 +14,8 @@ import operator
 
 import numpy as np
 
-from rasp import sops
-from rasp.sops import Value
+from rasp.language import sops
+from rasp.language.sops import Value
 
 
 class ExecError(Exception):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from rasp.display import outputs_table
-from rasp.program import load_program
+from rasp.faces.display import outputs_table
+from rasp.language.program import load_program
 
 SAMPLES = [
     ("sort", ["hello", [5, 3, 9, 1, 3]]),
@@ -34,7 +34,7 @@ def main() -> None:
                   "and did the analysis predict it?\n"
                   "The full suite is [cyan]rasp experiment[/cyan]; this is [cyan]rasp experiment demo --seeds 1 "
                   "--out experiment-demo[/cyan].\n")
-    from rasp.cli import main as cli
+    from rasp.faces.cli import main as cli
 
     raise SystemExit(cli(["experiment", "demo", "--seeds", "1", "--out", "experiment-demo"]))
 

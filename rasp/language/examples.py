@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rasp.errors import RaspError, Source, Span
-from rasp.inputs import parse_input, same_value
+from grammar.errors import RaspError, Source, Span
+from rasp.language.inputs import parse_input, same_value
 
 EXAMPLE = re.compile(r"^[ \t]*#[ \t]*example(?:[ \t]+(?P<name>[A-Za-z_]\w*))?[ \t]*:(?P<body>.*)$", re.MULTILINE)
 

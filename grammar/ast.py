@@ -1,7 +1,7 @@
 """The typed syntax tree of a .rasp file. Every node knows where it came from.
 
 This is the program's one representation: the interpreter, the compiler and the
-analysis all read these nodes (through `rasp.build`, which turns them into a graph of
+analysis all read these nodes (through `rasp.language.build`, which turns them into a graph of
 s-ops and selectors).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rasp.errors import Source, Span
+from grammar.errors import Source, Span
 
 
 @dataclass(frozen=True, kw_only=True)
