@@ -20,7 +20,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from predictor import model as transformer
+from predictor import transformer
 from predictor.tasks import find_task
 from predictor.train import TrainConfig, make_step, optimizer, train
 from timing import best_of, parser

@@ -10,10 +10,8 @@ refuses models that would not fit before any weight is built.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from compiler.lower import CompileError
@@ -27,13 +25,6 @@ class CompileResult:
     verification: Any  # compiler.verify.Verification or None
     seconds: float
     estimate: Any
-
-
-def source_digest(path: str) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return ""
 
 
 def _quiet_tracr() -> None:
@@ -73,7 +64,7 @@ def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None
     from rasp import __version__
 
     meta = {"program": {"path": program.path, "output": program.output_name,
-                        "sha256": source_digest(program.path)},
+                        "sha256": program.digest},
             "version": __version__}
     model = assemble.to_model(assembled, graph, craft_model, allocation, sink_node, info, list(vocab),
                               max_len, causal, meta)
@@ -83,5 +74,5 @@ def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None
     checked = None
     if verify:
         checked = verifying.verify(program, model, categorical, samples, seed,
-                                   distinct="distinct" in program.tree.pragmas)
+                                   distinct=program.tree.distinct)
     return CompileResult(model, checked, time.perf_counter() - start, size)

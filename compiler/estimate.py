@@ -6,13 +6,13 @@ milliseconds); building the weights of a too-large model would take minutes and 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import networkx as nx
 from tracr.compiler import nodes
 from tracr.rasp import rasp as tr
 
+from rasp.language.machine import total_memory
 from compiler.lower import MAX_TABLE_WORK, CompileError, Info
 
 
@@ -29,14 +29,6 @@ class Estimate:
     @property
     def bytes(self) -> int:
         return self.parameters * 4
-
-
-def total_memory() -> int:
-    """This machine's RAM in bytes (8 GiB when it cannot be read)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 * 2**30
 
 
 def memory_budget() -> int:

@@ -8,6 +8,7 @@ s-ops and selectors).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from grammar.errors import Source, Span
 
@@ -148,21 +149,29 @@ class ForLoop(Stmt):
     body: tuple[Stmt, ...]
 
 
-PRAGMAS = ("causal", "distinct")
+class Pragma(str, Enum):
+    """What a `# rasp: ...` line may say about the whole file."""
+
+    CAUSAL = "causal"  # run every selector causally
+    DISTINCT = "distinct"  # the program expects inputs whose tokens are all different
 
 
 @dataclass(frozen=True)
-class Program:
-    """A parsed file. `pragmas` come from `# rasp: ...` lines: `causal` (run causally) and
-    `distinct` (the program expects inputs whose tokens are all different)."""
+class Module:
+    """A parsed file (or the statements typed into a REPL): its statements, its text, and the
+    pragmas of its `# rasp: ...` lines."""
 
     statements: tuple[Stmt, ...]
     source: Source
-    pragmas: frozenset[str] = frozenset()
+    pragmas: frozenset[Pragma] = frozenset()
 
     @property
     def causal(self) -> bool:
-        return "causal" in self.pragmas
+        return Pragma.CAUSAL in self.pragmas
+
+    @property
+    def distinct(self) -> bool:
+        return Pragma.DISTINCT in self.pragmas
 
     @property
     def path(self) -> str:

@@ -43,7 +43,7 @@ def _lark() -> Lark:
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 
-def parse(text: str, path: str = "<string>") -> ast.Program:
+def parse(text: str, path: str = "<string>") -> ast.Module:
     """Parse a whole .rasp file."""
     source = Source(path, text)
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
@@ -55,15 +55,15 @@ def parse(text: str, path: str = "<string>") -> ast.Program:
     except UnexpectedInput as e:
         raise _syntax_error(e, source) from None
     try:
-        statements = _Builder(source).transform(tree)
+        statements = _ToAst(source).transform(tree)
     except VisitError as e:  # an error raised while building a node
         if isinstance(e.orig_exc, RaspError):
             raise e.orig_exc from None
         raise
-    return ast.Program(tuple(statements), source, _pragmas(source))
+    return ast.Module(tuple(statements), source, _pragmas(source))
 
 
-def _pragmas(source: Source) -> frozenset[str]:
+def _pragmas(source: Source) -> frozenset[ast.Pragma]:
     """Words of `# rasp: causal, distinct` lines."""
     found = set()
     for match in _PRAGMA.finditer(source.text):
@@ -71,11 +71,12 @@ def _pragmas(source: Source) -> frozenset[str]:
         for word in re.split(r"[\s,]+", match.group(1).strip()):
             if not word:
                 continue
-            if word not in ast.PRAGMAS:
+            known = [p.value for p in ast.Pragma]
+            if word not in known:
                 col = match.start(1) + match.group(1).index(word) - match.start() + 1
-                raise RaspError(f"unknown pragma '{word}' (known: {', '.join(ast.PRAGMAS)})",
+                raise RaspError(f"unknown pragma '{word}' (known: {', '.join(known)})",
                                 Span(source, line, col))
-            found.add(word)
+            found.add(ast.Pragma(word))
     return frozenset(found)
 
 
@@ -135,7 +136,7 @@ def _unquote(token: Token) -> str:
 
 
 @v_args(meta=True)
-class _Builder(Transformer_NonRecursive):
+class _ToAst(Transformer_NonRecursive):
     """Turns Lark's parse tree into `grammar.ast` nodes, bottom up, without recursion."""
 
     def __init__(self, source: Source):

@@ -21,7 +21,7 @@ import numpy as np
 
 from predictor.graph import counts, describe, program_graph
 from rasp.language import sops
-from rasp.language.inputs import sample_inputs
+from rasp.language.inputs import sample_inputs, sample_vocab
 from rasp.language.program import Program
 
 LINEAR = {"+", "-", "neg", "pos"}
@@ -83,30 +83,6 @@ class Analysis:
 # ---- facts measured by running the program -----------------------------------------------
 
 
-def default_vocab(graph: nx.DiGraph) -> list[Any]:
-    """Tokens for the sample inputs: small integers when the program reads numbers, else a few
-    letters; plus the one-character constants the program compares tokens with."""
-    numeric = any(isinstance(n, sops.Tokens) and n.view in ("tokens_int", "tokens_float") for n in graph)
-    constants: set[Any] = set()
-    for node in graph:
-        args = node.args if isinstance(node, sops.Map) else (node.value,) if isinstance(node, sops.Full) else ()
-        for a in args:
-            for v in (a if isinstance(a, tuple) else (a,)):
-                if isinstance(v, str) and len(v) == 1:
-                    constants.add(v)
-                elif isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9:
-                    constants.add(v)
-    if numeric:
-        return sorted({0, 1, 2, 3, 4, 5} | {c for c in constants if isinstance(c, int)})
-    return sorted(set("abcd") | {c for c in constants if isinstance(c, str)})
-
-
-def program_vocab(program: Program) -> list[Any]:
-    """`default_vocab` of a program's output s-op: what `rasp check` and `rasp train` sample
-    from when given no vocabulary."""
-    return default_vocab(program_graph(program.output))
-
-
 @dataclass
 class Observed:
     values_short: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= L
@@ -118,7 +94,7 @@ class Observed:
 def observe(program: Program, graph: nx.DiGraph, vocab: list[Any], causal: bool, short: int = 8,
             per_length: int = 6, seed: int = 0) -> Observed:
     rng = random.Random(seed)
-    distinct = "distinct" in program.tree.pragmas
+    distinct = program.tree.distinct
     seen = Observed()
     sops_nodes = [n for n in graph if isinstance(n, sops.SOp)]
     aggregates = [n for n in graph if isinstance(n, sops.Aggregate)]
@@ -259,7 +235,7 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
             lengths: tuple[int, ...] = (8, 16, 32), growth: bool = True) -> Analysis:
     causal = program.causal if causal is None else causal
     graph = program_graph(program.output)
-    vocab = list(vocab) if vocab else default_vocab(graph)
+    vocab = list(vocab) if vocab else sample_vocab(graph)
     seen = observe(program, graph, vocab, causal)
     findings = find(program, graph, seen, causal)
     size = counts(graph)

@@ -13,7 +13,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from predictor import model as transformer
+from predictor import transformer
 from predictor.data import Encoding, padded, row_length
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets
 from predictor.tasks import Task, make_examples
@@ -47,14 +47,12 @@ def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfi
     """Train one model and score it at every length; `compiled=True` also compiles the program
     and scores it on the same inputs (pass an earlier result to reuse it, False to skip).
     `sets` and `encoding`, when given, are reused rather than made again."""
-    from compiler import source_digest
-
     check_size(task, program, config.batch_size, pe)
     encoding = encoding or Encoding.for_task(task, program)
     model = model_for(task, program, encoding, pe)
     run_dir = None
     if runs_dir is not None:
-        run_dir = runs_dir / run_name(task, model, config, source_digest(program.path))
+        run_dir = runs_dir / run_name(task, model, config, program.digest)
     trained = train(task, program, model, config, run_dir, progress, encoding)
     sets = sets or evaluation_sets(task, program, eval_per_length)
     scores = evaluate_learned(trained.params, trained.apply, encoding, sets)

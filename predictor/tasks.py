@@ -265,10 +265,8 @@ def task_for(program_spec: str, vocab: list[Any] | None = None, **settings: Any)
     if base is None:
         program = load_program(program_spec, settings.get("output"))
         if vocab is None:
-            from predictor.analysis import program_vocab
-
-            vocab = program_vocab(program)
-        sampler = "unique" if "distinct" in program.tree.pragmas else "uniform"
+            vocab = program.sample_vocab()
+        sampler = "unique" if program.tree.distinct else "uniform"
         base = Task(Path(program.path).stem, program_spec, tuple(vocab), sampler=sampler)
     if vocab is not None:
         base = replace(base, vocab=tuple(vocab))

@@ -22,10 +22,11 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from predictor import model as transformer
+from predictor import transformer
 from predictor.data import Encoding
 from predictor.tasks import Example, Task, make_examples
 from grammar.errors import RaspError
+from rasp.language.machine import total_memory
 from rasp.language.program import Program
 
 
@@ -156,8 +157,6 @@ def activation_bytes(model: transformer.ModelConfig, batch: int, length: int) ->
 
 def refuse_if_too_large(model: transformer.ModelConfig, batch: int) -> None:
     """Refuse, before anything is built, a run whose steps would not fit in 40% of the RAM."""
-    from compiler.estimate import total_memory
-
     need, budget = activation_bytes(model, batch, model.max_len), int(0.4 * total_memory())
     if need > budget:
         raise RaspError(f"training would need about {need / 2**30:.1f} GiB at sequences of {model.max_len} tokens "
@@ -177,8 +176,6 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
           encoding: Encoding | None = None, stop_after: int | None = None) -> TrainResult:
     """Train on the task's train lengths. With `run_dir`, checkpoint there and resume from it.
     `stop_after` ends the call early at that step (as a kill would), for tests."""
-    from compiler import source_digest
-
     start = time.perf_counter()
     encoding = encoding or Encoding.for_task(task, program)
     model = model or transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len,
@@ -197,7 +194,7 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
     checkpoints, begin = None, 0
     if run_dir is not None:
         identity = {"task": task.as_dict(), "model": model.as_dict(), "train": asdict(config),
-                    "program": source_digest(program.path)}
+                    "program": program.digest}
         checkpoints = Checkpoints(run_dir, identity)
         latest = checkpoints.latest()
         if latest is not None:

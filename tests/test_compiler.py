@@ -51,7 +51,7 @@ def compiled(name: str):
 def inputs_for(draw, name: str):
     vocab, max_len = COMPILABLE[name]
     program = load_program(name)
-    distinct = "distinct" in program.tree.pragmas
+    distinct = program.tree.distinct
     batch = []
     for n in range(1, (min(max_len, len(vocab)) if distinct else max_len) + 1):
         if distinct:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from predictor import model as transformer
+from predictor import transformer
 from predictor.data import Encoding
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets, greedy
 from predictor.tasks import Task, find_task, make_examples
@@ -101,7 +101,7 @@ import json, sys
 import jax
 from predictor.tasks import Task
 from predictor.train import TrainConfig, train
-from predictor import model as transformer
+from predictor import transformer
 from predictor.data import Encoding
 task = Task("flip", sys.argv[1], ("a", "b"), train_lengths=(1, 6), heldout_lengths=(7, 8))
 program = task.load()

@@ -175,7 +175,7 @@ def parse_token(text: str | None) -> Any:
 
 
 def _train_config(args: argparse.Namespace, default_steps: int) -> Any:
-    from predictor.model import ENCODINGS as known
+    from predictor.transformer import ENCODINGS as known
     from predictor.train import TrainConfig
 
     for pe in args.pe if isinstance(args.pe, list) else [args.pe]:
@@ -298,10 +298,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.vocab:
         vocab = parse_vocab(args.vocab)
     else:
-        from predictor.analysis import program_vocab
-
-        vocab = program_vocab(program)
-    unique = args.unique or "distinct" in program.tree.pragmas
+        vocab = program.sample_vocab()
+    unique = args.unique or program.tree.distinct
     if unique and args.min_len > len(vocab):
         raise RaspError(f"--min-len {args.min_len} needs more distinct tokens than the vocabulary's {len(vocab)}")
     found, tried = find_counterexample(program, reference, vocab, args.min_len, args.max_len, unique,
@@ -389,12 +387,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_model(args: argparse.Namespace, program: Any, inputs: list[list[Any]]) -> list[list[Any]]:
-    from compiler import model as saved, source_digest
+    from compiler import model as saved
     from compiler.runner import Runner
 
     model = saved.load(args.model)
     compiled_from = model.meta.get("program", {})
-    if compiled_from.get("sha256") and compiled_from["sha256"] != source_digest(program.path):
+    if compiled_from.get("sha256") and compiled_from["sha256"] != program.digest:
         raise RaspError(f"{args.model} was compiled from another version of the program "
                         f"({compiled_from.get('path')}); compile it again")
     if compiled_from.get("output") != program.output_name:

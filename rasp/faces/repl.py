@@ -20,12 +20,12 @@ from grammar.parser import parse
 from grammar import ast
 from rasp.language import sops
 from rasp.language.build import Builder, Function
-from rasp.language.check import Checker, Scope, _root_scope
+from rasp.language.check import Checker, Scope, root_scope
 from rasp.faces.display import show_sequence, show_value
 from grammar.errors import RaspError, Source
 from rasp.language.execute import ExecError, execute
 from rasp.language.inputs import input_kind, parse_input, tokens_array
-from rasp.language.program import Program, _check_loader, _loader
+from rasp.language.program import Program, load_parsed, load_checked
 
 COMMANDS = {
     "set example X": "the running example: a string (hello) or a JSON list ([3, 1, 2])",
@@ -76,10 +76,10 @@ class Session:
 
     def __init__(self, write: Callable[[str], None] = print):
         self.write = write
-        self.builder = Builder(_loader)
+        self.builder = Builder(load_checked)
         self.env = self.builder.new_file_env()
-        self.checker = Checker(_check_loader)
-        self.scope = Scope(_root_scope())
+        self.checker = Checker(load_parsed)
+        self.scope = Scope(root_scope())
         self.example: list[Any] = list("hello")
         self.show_examples = True
         self.causal = False
@@ -246,7 +246,7 @@ class Session:
         value = self.lookup(name)
         if not isinstance(value, sops.SOp):
             raise RaspError(f"'{name}' is not an s-op")
-        tree = ast.Program((), Source("<repl>", ""), frozenset({"causal"}) if self.causal else frozenset())
+        tree = ast.Module((), Source("<repl>", ""), frozenset({ast.Pragma.CAUSAL}) if self.causal else frozenset())
         return Program(tree, self.env, name, value, self.causal)
 
     def do_show(self, rest: str) -> None:

@@ -101,7 +101,7 @@ def compare(tokens: list[Any], expected: Sequence[Any], actual: list[Any] | str,
     return None
 
 
-class Checker:
+class Agreement:
     """A program (and optionally its compiled model) against a reference, one input at a time."""
 
     def __init__(self, program: Program | str, reference: Reference, vocab: Sequence[Any],
@@ -134,7 +134,7 @@ def find_counterexample(program: Program | str, reference: Reference, vocab: Seq
                         min_len: int = 1, max_len: int = 10, unique: bool = False, examples: int = 200,
                         compiled: bool = False, output: str | None = None) -> tuple[Counterexample | None, int]:
     """(the shrunk counterexample or None, how many inputs were tried)."""
-    checker = Checker(program, reference, list(vocab), max_len, compiled, output)
+    agreement = Agreement(program, reference, list(vocab), max_len, compiled, output)
     tried = 0
 
     @settings(max_examples=examples, database=None, deadline=None, derandomize=True,
@@ -143,7 +143,7 @@ def find_counterexample(program: Program | str, reference: Reference, vocab: Seq
     def prop(tokens: list[Any]) -> None:
         nonlocal tried
         tried += 1
-        found = checker.first_difference(tokens)
+        found = agreement.first_difference(tokens)
         if found is not None:
             raise Disagreement(found)
 

@@ -27,7 +27,7 @@ PRELUDE = Path(__file__).with_name("prelude.rasp")
 
 
 @lru_cache(maxsize=1)
-def prelude_tree() -> ast.Program:
+def prelude_tree() -> ast.Module:
     from grammar.parser import parse  # the prelude is RASP too
 
     return parse(PRELUDE.read_text(), str(PRELUDE))
@@ -76,7 +76,7 @@ class Env:
 
 
 # A loader turns (name in a load statement, the file that loads it) into a parsed program.
-Loader = Callable[[str, Span], ast.Program]
+Loader = Callable[[str, Span], ast.Module]
 
 
 _PLAIN_BINARY: dict[str, Callable[[Any, Any], Any]] = {
@@ -106,7 +106,7 @@ class Builder:
 
     # ---- statements ------------------------------------------------------------------------
 
-    def run(self, program: ast.Program, env: Env) -> None:
+    def run(self, program: ast.Module, env: Env) -> None:
         for stmt in program.statements:
             self.exec(stmt, env)
 

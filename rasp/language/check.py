@@ -17,7 +17,7 @@ from rasp.language import builtins
 from grammar.errors import RaspError, Span
 
 # (name in a load statement, where it is) -> the parsed file
-CheckLoader = Callable[[str, Span], ast.Program]
+CheckLoader = Callable[[str, Span], ast.Module]
 
 
 @dataclass
@@ -71,7 +71,7 @@ def children(node: ast.Node) -> Iterator[ast.Expr]:
                     yield from (x for x in item if isinstance(x, ast.Expr))
 
 
-def top_level_names(program: ast.Program) -> dict[str, ast.FuncDef | None]:
+def top_level_names(program: ast.Module) -> dict[str, ast.FuncDef | None]:
     """Names a file binds at its top level (for loops included), with their definitions."""
     names: dict[str, ast.FuncDef | None] = {}
 
@@ -90,7 +90,7 @@ def top_level_names(program: ast.Program) -> dict[str, ast.FuncDef | None]:
 
 
 @lru_cache(maxsize=1)
-def _root_scope() -> Scope:
+def root_scope() -> Scope:
     from rasp.language.build import prelude_tree
 
     root = Scope()
@@ -110,9 +110,9 @@ class Checker:
         self.defining: list[ast.FuncDef] = []
         self.loading: list[str] = []
 
-    def program(self, program: ast.Program) -> None:
+    def program(self, program: ast.Module) -> None:
         self.loading.append(program.path)
-        self.statements(program.statements, Scope(_root_scope()))
+        self.statements(program.statements, Scope(root_scope()))
 
     def statements(self, statements: tuple[ast.Stmt, ...], scope: Scope) -> None:
         for stmt in statements:
@@ -173,7 +173,7 @@ class Checker:
         finally:
             self.loading.pop()
 
-    def _import(self, loaded: ast.Program, scope: Scope) -> None:
+    def _import(self, loaded: ast.Module, scope: Scope) -> None:
         for name, definition in top_level_names(loaded).items():
             if name.startswith("_"):
                 scope.private[name] = loaded.path
@@ -232,6 +232,6 @@ class Checker:
             builtins.check_arity(binding.function.name, n, n, len(expr.args), expr)
 
 
-def check(program: ast.Program, loader: CheckLoader) -> None:
+def check(program: ast.Module, loader: CheckLoader) -> None:
     """Raise the first `RaspError` in `program`, or return."""
     Checker(loader).program(program)

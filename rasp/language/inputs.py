@@ -12,6 +12,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from grammar.errors import RaspError, Source, Span
+from rasp.language import sops
 
 MAX_INPUT_LENGTH = 4096
 
@@ -124,3 +125,23 @@ def same_value(a: Any, b: Any, abs_tol: float = 1e-9) -> bool:
     if isinstance(a, numbers) and isinstance(b, numbers):
         return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=abs_tol)
     return token_key(a) == token_key(b)
+
+
+def sample_vocab(nodes: Iterable[sops.Value]) -> list[Any]:
+    """Tokens to sample inputs from when a user gives none: small integers when the program reads
+    numbers, else a few letters; plus the one-character constants the program compares tokens
+    with. `nodes` are a program's s-ops and selectors (e.g. `sops.walk([output])`)."""
+    nodes = list(nodes)
+    numeric = any(isinstance(n, sops.Tokens) and n.view in ("tokens_int", "tokens_float") for n in nodes)
+    constants: set[Any] = set()
+    for node in nodes:
+        args = node.args if isinstance(node, sops.Map) else (node.value,) if isinstance(node, sops.Full) else ()
+        for a in args:
+            for v in (a if isinstance(a, tuple) else (a,)):
+                if isinstance(v, str) and len(v) == 1:
+                    constants.add(v)
+                elif isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9:
+                    constants.add(v)
+    if numeric:
+        return sorted({0, 1, 2, 3, 4, 5} | {c for c in constants if isinstance(c, int)})
+    return sorted(set("abcd") | {c for c in constants if isinstance(c, str)})

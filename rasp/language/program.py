@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +22,7 @@ from rasp.language.build import Builder, Env
 from rasp.language.check import check
 from grammar.errors import RaspError, Span
 from rasp.language.execute import ExecError, execute
-from rasp.language.inputs import input_kind, tokens_array
+from rasp.language.inputs import input_kind, sample_vocab, tokens_array
 
 MAX_CELLS = 2**24  # selector cells (batch * n * n) executed at once; larger batches are chunked
 
@@ -49,19 +50,19 @@ def resolve(name: str, beside: Path | None = None) -> Path | None:
 
 
 @lru_cache(maxsize=256)
-def _parse_file(path: str, mtime: float) -> ast.Program:
+def _parse_file(path: str, mtime: float) -> ast.Module:
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     return parse(text, path)
 
 
-def parse_file(path: Path) -> ast.Program:
+def parse_file(path: Path) -> ast.Module:
     """Parse (and check) a file, cached until it changes."""
     try:
         mtime = path.stat().st_mtime
     except OSError as e:
         raise RaspError(f"cannot read {path}: {e.strerror}") from None
     program = _parse_file(str(path), mtime)
-    check(program, loader=_check_loader)
+    check(program, loader=load_parsed)
     return program
 
 
@@ -75,12 +76,12 @@ def _find(name: str, span: Span) -> Path:
     return path
 
 
-def _loader(name: str, span: Span) -> ast.Program:
+def load_checked(name: str, span: Span) -> ast.Module:
     """For the builder: the loaded file, parsed and checked."""
     return parse_file(_find(name, span))
 
 
-def _check_loader(name: str, span: Span) -> ast.Program:
+def load_parsed(name: str, span: Span) -> ast.Module:
     """For the checker: the loaded file, parsed (it is checked when it is built)."""
     path = _find(name, span)
     return _parse_file(str(path), path.stat().st_mtime)
@@ -90,7 +91,7 @@ def _check_loader(name: str, span: Span) -> ast.Program:
 class Program:
     """A built program: its syntax tree, its top-level scope, and the s-op it outputs."""
 
-    tree: ast.Program
+    tree: ast.Module
     env: Env
     output_name: str
     output: sops.SOp
@@ -99,6 +100,16 @@ class Program:
     @property
     def path(self) -> str:
         return self.tree.path
+
+    @property
+    def digest(self) -> str:
+        """The SHA-256 of the program's file ("" for text that has no file): compiled models and
+        training runs record it, to tell when the program has changed since."""
+        return source_digest(self.path)
+
+    def sample_vocab(self) -> list[Any]:
+        """Tokens to sample inputs from when the user gives none (see `inputs.sample_vocab`)."""
+        return sample_vocab(sops.walk([self.output]))
 
     @property
     def display_name(self) -> str:
@@ -165,6 +176,14 @@ class Program:
             raise RaspError(message, e.node.span) from None
 
 
+def source_digest(path: str) -> str:
+    """The SHA-256 of a file's bytes, or "" when it cannot be read."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def _short(tokens: list[Any]) -> str:
     if all(isinstance(t, str) and len(t) == 1 for t in tokens):
         text = "".join(tokens)
@@ -173,16 +192,16 @@ def _short(tokens: list[Any]) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def build(tree: ast.Program) -> tuple[Builder, Env]:
-    builder = Builder(_loader)
+def build(tree: ast.Module) -> tuple[Builder, Env]:
+    builder = Builder(load_checked)
     env = builder.new_file_env()
     builder.run(tree, env)
     return builder, env
 
 
-def from_tree(tree: ast.Program, output: str | None = None) -> Program:
+def from_tree(tree: ast.Module, output: str | None = None) -> Program:
     """Build a parsed program and pick its output s-op (default: the last one it assigns)."""
-    check(tree, loader=_check_loader)
+    check(tree, loader=load_parsed)
     _, env = build(tree)
     if output is None:
         assigned = [n for n, v in env.assigned if isinstance(v, sops.SOp)]
