@@ -6,67 +6,14 @@ implementation gets the evaluated arguments and the call node (for error positio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from grammar import ast
-from rasp.language import sops
 from grammar.errors import RaspError
+from rasp.language import sops
+from rasp.language.values import Builtin, is_atom, kind_name
 
 RANGE_LIMIT = 1_000_000
-
-
-@dataclass(frozen=True)
-class OpToken:
-    """A comparison operator passed as an argument (`==` in `select(k, q, ==)`)."""
-
-    op: str
-
-
-@dataclass(frozen=True)
-class Builtin:
-    name: str
-    min_args: int
-    max_args: int  # -1: any number
-    impl: Callable[[list[Any], ast.Call], Any]
-    takes_operator: int | None = None  # index of the argument that must be an operator
-
-
-
-def check_arity(name: str, low: int, high: int, given: int, call: ast.Call) -> None:
-    """`high` < 0 means no upper limit."""
-    if given < low or (high >= 0 and given > high):
-        want = f"{low}" if low == high else f"at least {low}" if high < 0 else f"{low} to {high}"
-        plural = "s" * (want != "1")
-        raise RaspError(f"{name} takes {want} argument{plural}, but {given} "
-                        f"{'was' if given == 1 else 'were'} given", call.span)
-
-
-def kind_name(value: Any) -> str:
-    """How a value is named in messages."""
-    if isinstance(value, sops.SOp):
-        return "an s-op"
-    if isinstance(value, sops.Selector):
-        return "a selector"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a dict"
-    if isinstance(value, OpToken):
-        return f"the operator '{value.op}'"
-    if callable(value) or hasattr(value, "params"):
-        return "a function"
-    return "a value"
-
-
-def is_atom(value: Any) -> bool:
-    return isinstance(value, (bool, int, float, str))
 
 
 def as_sop(value: Any, node: ast.Expr, what: str) -> sops.SOp:
@@ -213,9 +160,9 @@ FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
 
 CONSTANTS = ("True", "False", "indices", "length", *sops.TOKEN_VIEWS, "tokens_asis")
 
-# Names a program may not assign (`tokens` and `length` may be re-bound, as in classic RASP).
-RESERVED = frozenset({"True", "False", "indices", "tokens_str", "tokens_int", "tokens_float",
-                      "tokens_bool", "tokens_asis"})
+# Names a program may not assign: the constants, but for `tokens` and `length`, which may be
+# re-bound as in classic RASP.
+RESERVED = frozenset(CONSTANTS) - {"tokens", "length"}
 
 
 def constant(name: str) -> Any:

@@ -1,5 +1,6 @@
 """Static checks on the AST, before anything is built or run: unknown names, private names
-used across `load`, argument counts, recursion, assignments to built-in names.
+used across `load`, argument counts, recursion, assignments to built-in names, load cycles
+(the rules themselves are in `rules`).
 
 Names follow the file's order: a name is known from the statement that binds it on, and
 a function sees the names bound before its `def` (LANGUAGE.md section 5).
@@ -13,8 +14,11 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from grammar import ast
-from rasp.language import builtins
 from grammar.errors import RaspError, Span
+from rasp.language import builtins
+from rasp.language.env import prelude_tree
+from rasp.language.rules import check_arity, check_assignable, check_not_loading
+from rasp.language.values import Builtin
 
 # (name in a load statement, where it is) -> the parsed file
 CheckLoader = Callable[[str, Span], ast.Module]
@@ -23,7 +27,7 @@ CheckLoader = Callable[[str, Span], ast.Module]
 @dataclass
 class Binding:
     function: ast.FuncDef | None = None  # a user function (for argument counts)
-    builtin: builtins.Builtin | None = None
+    builtin: Builtin | None = None
 
 
 class Scope:
@@ -91,8 +95,6 @@ def top_level_names(program: ast.Module) -> dict[str, ast.FuncDef | None]:
 
 @lru_cache(maxsize=1)
 def root_scope() -> Scope:
-    from rasp.language.build import prelude_tree
-
     root = Scope()
     for name in builtins.CONSTANTS:
         root.names[name] = Binding()
@@ -123,14 +125,14 @@ class Checker:
             for value in stmt.values:
                 self.expr(value, scope)
             for name, span in zip(stmt.targets, stmt.target_spans):
-                self._bindable(name, span)
+                check_assignable(name, span)
                 scope.names[name] = self._alias(stmt, scope)
         elif isinstance(stmt, ast.ExprStmt):
             self.expr(stmt.expr, scope)
         elif isinstance(stmt, ast.FuncDef):
-            self._bindable(stmt.name, stmt.span)
+            check_assignable(stmt.name, stmt.span)
             for p in stmt.params:
-                self._bindable(p, stmt.span)
+                check_assignable(p, stmt.span)
             if len(set(stmt.params)) != len(stmt.params):
                 raise RaspError(f"function '{stmt.name}' names a parameter twice", stmt.span)
             scope.names[stmt.name] = Binding(function=stmt)
@@ -147,7 +149,7 @@ class Checker:
         elif isinstance(stmt, ast.ForLoop):
             self.expr(stmt.iterable, scope)
             for name in stmt.targets:
-                self._bindable(name, stmt.span)
+                check_assignable(name, stmt.span)
                 scope.names[name] = Binding()
             self.statements(stmt.body, scope)
         elif isinstance(stmt, ast.Load):
@@ -159,14 +161,9 @@ class Checker:
             return scope.find(stmt.values[0].id) or Binding()
         return Binding()
 
-    def _bindable(self, name: str, span: Span) -> None:
-        if name in builtins.RESERVED:
-            raise RaspError(f"'{name}' is a built-in name and cannot be assigned", span)
-
     def _load(self, stmt: ast.Load, scope: Scope) -> None:
         loaded = self.loader(stmt.name, stmt.span)
-        if loaded.path in self.loading:
-            raise RaspError(f"load cycle: '{stmt.name}' is already being loaded", stmt.span)
+        check_not_loading(self.loading, loaded.path, stmt.span)
         self.loading.append(loaded.path)
         try:
             self._import(loaded, scope)
@@ -179,9 +176,17 @@ class Checker:
                 scope.private[name] = loaded.path
             else:
                 scope.names[name] = Binding(function=definition)
-        for stmt in loaded.statements:
-            if isinstance(stmt, ast.Load):  # names a loaded file loads are visible too
+        self._follow_loads(loaded.statements, scope)
+
+    def _follow_loads(self, statements: tuple[ast.Stmt, ...], scope: Scope) -> None:
+        """Follow every load a loaded file makes, so that a cycle is found here, wherever
+        the loads sit, and not while building. Names a file loads at its top level are
+        visible to its loader; the others are only checked for cycles."""
+        for stmt in statements:
+            if isinstance(stmt, ast.Load):
                 self._load(stmt, scope)
+            elif isinstance(stmt, (ast.ForLoop, ast.FuncDef)):
+                self._follow_loads(stmt.body, Scope(scope))
 
     # ---- expressions
 
@@ -225,11 +230,9 @@ class Checker:
         if binding is None:
             return  # reported as an unknown name
         if binding.builtin is not None:
-            b = binding.builtin
-            builtins.check_arity(b.name, b.min_args, b.max_args, len(expr.args), expr)
+            check_arity(binding.builtin, expr)
         elif binding.function is not None and binding.function not in self.defining:
-            n = len(binding.function.params)
-            builtins.check_arity(binding.function.name, n, n, len(expr.args), expr)
+            check_arity(binding.function, expr)
 
 
 def check(program: ast.Module, loader: CheckLoader) -> None:
