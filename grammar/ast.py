@@ -8,7 +8,7 @@ s-ops and selectors).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from grammar.errors import Source, Span
 
@@ -149,7 +149,7 @@ class ForLoop(Stmt):
     body: tuple[Stmt, ...]
 
 
-class Pragma(str, Enum):
+class Pragma(StrEnum):
     """What a `# rasp: ...` line may say about the whole file."""
 
     CAUSAL = "causal"  # run every selector causally

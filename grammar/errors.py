@@ -63,3 +63,29 @@ class RaspError(Exception):
 
     def __str__(self) -> str:
         return self.format()
+
+
+class SettingError(RaspError):
+    """A setting a caller chose cannot be used (a batch too large for the machine, an end token
+    the program never gives, an unknown positional encoding).
+
+    The message speaks of values. Where it tells the user what to change, it writes the setting
+    as a placeholder, `{batch_size}`, and `settings` gives the library's plain words for each
+    ("the batch size"); a face renders the placeholders its own way with `naming` (the command
+    line with its flags), so no layer below the faces needs to know how a setting is spelled.
+    """
+
+    def __init__(self, template: str, settings: dict[str, str], span: Span | None = None):
+        self.template = template
+        self.settings = dict(settings)
+        super().__init__(self._render(self.settings), span)
+
+    def _render(self, names: dict[str, str]) -> str:
+        text = self.template
+        for setting, words in self.settings.items():
+            text = text.replace("{" + setting + "}", names.get(setting, words))
+        return text
+
+    def naming(self, names: dict[str, str]) -> RaspError:
+        """The same error with each setting called by `names` (those it lacks keep their words)."""
+        return RaspError(self._render(names), self.span)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import networkx as nx
 import numpy as np
@@ -61,13 +61,50 @@ class Finding:
     source: str = ""
 
 
+class Size(TypedDict):
+    """How big the program is: operations counted in its graph, layers and heads once compiled."""
+
+    selects: int
+    aggregates: int
+    selector_widths: int
+    maps: int
+    selector_combinations: int  # and / or / not of selectors
+    operations: int  # selects + aggregates + selector widths + maps
+    layers: NotRequired[int]  # of the model compiled at the smallest growth length
+    heads: NotRequired[int]
+
+
+class GrowthRow(TypedDict):
+    """The model compiled at one maximum length."""
+
+    max_len: int
+    residual_width: int
+    parameters: int
+    layers: int
+    heads: int
+    meta: Any  # the compiled model's metadata (its layout places graph nodes in layers)
+
+
+class Growth(TypedDict):
+    """How the compiled model grows with the maximum length: fitted exponents of n."""
+
+    available: bool  # False when fewer than two lengths compiled (then `reason` says why)
+    reason: NotRequired[str]
+    lengths: NotRequired[list[int]]  # the maximum lengths compiled
+    compiled: NotRequired[list[GrowthRow]]
+    residual_width_exponent: NotRequired[float]  # width ~ n^this
+    parameters_exponent: NotRequired[float]  # parameters ~ n^this
+    stopped: NotRequired[str | None]  # why compiling stopped before the last length, if it did
+    growing_sops: NotRequired[list[str]]  # s-ops that take more values on longer inputs
+
+
 @dataclass
 class Analysis:
     score: float
     generalizes: bool
     findings: list[Finding]
-    size: dict[str, Any]
-    growth: dict[str, Any]
+    size: Size
+    growth: Growth
     factors: dict[str, float]
     vocab: list[Any]
     causal: bool
@@ -204,31 +241,31 @@ def find(program: Program, graph: nx.DiGraph, seen: Observed, causal: bool) -> l
 # ---- size and growth -----------------------------------------------------------------------
 
 
-def measure_growth(program: Program, vocab: list[Any], causal: bool, lengths: tuple[int, ...]) -> dict[str, Any]:
+def measure_growth(program: Program, vocab: list[Any], causal: bool, lengths: tuple[int, ...]) -> Growth:
     """Compile (without verification) at each maximum length; fit width and parameters ~ n^slope."""
     from compiler import CompileError, compile_program
 
-    rows = []
+    rows: list[GrowthRow] = []
     for n in lengths:
         try:
             result = compile_program(program, vocab, n, causal=causal, verify=False)
         except CompileError as e:
             if len(rows) < 2:
-                return {"available": False, "reason": f"at max length {n}: {e.message}",
-                        "lengths": list(lengths), "compiled": rows}
+                return Growth(available=False, reason=f"at max length {n}: {e.message}",
+                              lengths=list(lengths), compiled=rows)
             stopped = f"stopped at max length {n}: {e.message}"
             break
         model = result.model
-        rows.append({"max_len": n, "residual_width": model.meta["layout"]["residual_width"],
-                     "parameters": model.parameter_count(), "layers": model.num_layers,
-                     "heads": sum(model.meta["layout"]["heads_per_layer"]), "meta": model.meta})
+        rows.append(GrowthRow(max_len=n, residual_width=model.meta["layout"]["residual_width"],
+                              parameters=model.parameter_count(), layers=model.num_layers,
+                              heads=sum(model.meta["layout"]["heads_per_layer"]), meta=model.meta))
     else:
         stopped = None
     logs = np.log([r["max_len"] for r in rows])
     fit = lambda key: float(np.polyfit(logs, np.log([r[key] for r in rows]), 1)[0]) if len(rows) > 1 else 0.0
-    return {"available": True, "lengths": [r["max_len"] for r in rows], "compiled": rows,
-            "residual_width_exponent": round(fit("residual_width"), 3),
-            "parameters_exponent": round(fit("parameters"), 3), "stopped": stopped}
+    return Growth(available=True, lengths=[r["max_len"] for r in rows], compiled=rows,
+                  residual_width_exponent=round(fit("residual_width"), 3),
+                  parameters_exponent=round(fit("parameters"), 3), stopped=stopped)
 
 
 def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | None = None,
@@ -238,10 +275,11 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
     vocab = list(vocab) if vocab else sample_vocab(graph)
     seen = observe(program, graph, vocab, causal)
     findings = find(program, graph, seen, causal)
-    size = counts(graph)
-    size["operations"] = size["selects"] + size["aggregates"] + size["selector_widths"] + size["maps"]
-    grown = measure_growth(program, vocab, causal, lengths) if growth else {"available": False,
-                                                                          "reason": "not measured"}
+    counted = counts(graph)
+    size = Size(**counted, operations=counted["selects"] + counted["aggregates"] + counted["selector_widths"]
+                + counted["maps"])
+    grown = measure_growth(program, vocab, causal, lengths) if growth else Growth(available=False,
+                                                                                  reason="not measured")
     if grown.get("compiled"):
         first = grown["compiled"][0]
         size.update(layers=first["layers"], heads=first["heads"])

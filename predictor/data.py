@@ -54,7 +54,7 @@ class Encoding:
         examples = [e for n in task.lengths for e in make_examples(task, program, n, per_length, rng)]
         prompts = [t for e in examples for t in e.prompt] + list(task.vocab)
         targets = [t for e in examples for t in e.target]
-        autoregressive = task.framing == "autoregressive"
+        autoregressive = task.autoregressive
         longest = max(row_length(e, autoregressive) for e in examples)
         if autoregressive:
             vocab = Vocabulary(prompts + targets)

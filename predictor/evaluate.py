@@ -17,6 +17,7 @@ import numpy as np
 
 from predictor.data import Encoding, key, padded
 from rasp.language.inputs import same_value
+from predictor.records import CompiledScores
 from predictor.tasks import Example, Task, make_examples
 from grammar.errors import RaspError
 from rasp.language.program import Program
@@ -82,14 +83,14 @@ def greedy(params: Any, forward: Any, encoding: Encoding, examples: list[Example
 # ---- the compiled model beside it ---------------------------------------------------------
 
 
-def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example]]) -> dict[str, Any]:
-    """The compiled program (at the longest held-out length) on the same inputs:
-    {"em_by_length": {n: em}} or {"error": why it could not be compiled}."""
+def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example]]) -> CompiledScores:
+    """The compiled program (at the longest held-out length) on the same inputs, or why it could
+    not be compiled."""
     from compiler import compile_program
     from compiler.runner import Runner
 
     examples = [e for group in sets.values() for e in group]
-    autoregressive = task.framing == "autoregressive"
+    autoregressive = task.autoregressive
     tokens = list(task.vocab) + [t for e in examples for t in e.prompt]
     if autoregressive:
         tokens += [t for e in examples for t in e.target]
@@ -98,7 +99,7 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
     try:
         compiled = compile_program(program, vocab, longest, causal=program.causal, verify=False)
     except RaspError as e:
-        return {"error": e.message}
+        return CompiledScores(error=e.message)
     runner = Runner(compiled.model)
     result: dict[int, float] = {}
     for n, group in sets.items():
@@ -113,9 +114,9 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
             outputs = runner.run([e.prompt for e in group])
             correct = [[same_value(o, t, abs_tol=1e-3) for o, t in zip(out, e.target)] for out, e in zip(outputs, group)]
         result[n] = score(correct)["em"]
-    return {"em_by_length": result, "layers": compiled.model.num_layers,
-            "parameters": compiled.model.parameter_count(), "max_len": longest,
-            "seconds": round(compiled.seconds, 2)}
+    return CompiledScores(em_by_length=result, layers=compiled.model.num_layers,
+                          parameters=compiled.model.parameter_count(), max_len=longest,
+                          seconds=round(compiled.seconds, 2))
 
 
 __all__ = ["evaluation_sets", "evaluate_learned", "evaluate_compiled"]

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from predictor import transformer
 from predictor.data import Encoding, padded, row_length
+from predictor.records import RunRecord, SuiteResult, SuiteSettings, SummaryRow, TaskRecord
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets
 from predictor.tasks import Task, make_examples
 from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
@@ -36,14 +37,14 @@ def check_size(task: Task, program: Program, batch_size: int, pe: str) -> None:
     """Refuse a task too large for this machine from two examples at the longest held-out
     length, before the many examples the encoding and evaluation need are made."""
     sample = make_examples(task, program, task.heldout_lengths[1], 2, random.Random(0))
-    longest = padded(max(row_length(e, task.framing == "autoregressive") for e in sample) + 8)
+    longest = padded(max(row_length(e, task.autoregressive) for e in sample) + 8)
     refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe), batch_size)
 
 
 def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfig, runs_dir: Path | None,
                        eval_per_length: int = 100, progress: bool = True,
                        sets: dict | None = None, compiled: dict | None | bool = True,
-                       encoding: Encoding | None = None) -> dict[str, Any]:
+                       encoding: Encoding | None = None) -> RunRecord:
     """Train one model and score it at every length; `compiled=True` also compiles the program
     and scores it on the same inputs (pass an earlier result to reuse it, False to skip).
     `sets` and `encoding`, when given, are reused rather than made again."""
@@ -62,7 +63,7 @@ def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfi
     heldout_lengths = list(range(task.heldout_lengths[0], task.heldout_lengths[1] + 1))
     em = {n: s["em"] for n, s in scores.items()}
     compiled_em = compiled.get("em_by_length") if isinstance(compiled, dict) else None
-    return {
+    return RunRecord(**{
         "task": task.name, "program": program.display_name, "output": program.output_name,
         "framing": task.framing, "pe": pe, "seed": config.seed, "steps": config.steps,
         "train_lengths": train_lengths, "heldout_lengths": heldout_lengths,
@@ -79,7 +80,7 @@ def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfi
         "parameters": transformer.parameter_count(trained.params),
         "model": model.as_dict(), "train": asdict(config), "task_settings": task.as_dict(),
         "run_dir": str(run_dir) if run_dir else None,
-    }
+    })
 
 
 def mean(values: Any) -> float:
@@ -93,7 +94,7 @@ def sd(values: list[float]) -> float:
 
 def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], config: TrainConfig, out_dir: Path,
               eval_per_length: int = 100, progress: bool = True,
-              say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+              say: Callable[[str], None] = lambda _: None) -> SuiteResult:
     """Every task x encoding x seed; returns what `predictor.results.write` writes."""
     from predictor.analysis import analyze
 
@@ -101,7 +102,8 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], config: Train
     for task in tasks:
         for pe in pes:
             check_size(task, programs[task.name], config.batch_size, pe)
-    runs, tasks_out = [], []
+    runs: list[RunRecord] = []
+    tasks_out: list[TaskRecord] = []
     total, done = len(tasks) * len(pes) * len(seeds), 0
     for task in tasks:
         program = programs[task.name]
@@ -110,8 +112,8 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], config: Train
         sets = evaluation_sets(task, program, eval_per_length)
         compiled = evaluate_compiled(task, program, sets)
         encoding = Encoding.for_task(task, program)
-        tasks_out.append({"task": task.as_dict(), "score": analysis.score, "predicted": analysis.generalizes,
-                          "findings": [f.rule for f in analysis.findings], "compiled": compiled})
+        tasks_out.append(TaskRecord(task=task.as_dict(), score=analysis.score, predicted=analysis.generalizes,
+                                    findings=[f.rule for f in analysis.findings], compiled=compiled))
         for pe in pes:
             for seed in seeds:
                 done += 1
@@ -121,12 +123,12 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], config: Train
                 runs.append(run)
                 say(f"  EM {run['train_em']:.2f} at train lengths, {run['heldout_em']:.2f} held out"
                     f" ({run['train_seconds']:.0f} s)")
-    return {"tasks": tasks_out, "runs": runs, "summary": summarize(tasks_out, runs, pes),
-            "settings": {"seeds": seeds, "pes": pes, "train": asdict(config), "eval_examples_per_length": eval_per_length,
-                         "generalized_if_heldout_em_at_least": GENERALIZED, "fitted_if_train_em_at_least": FITTED}}
+    settings = SuiteSettings(seeds=seeds, pes=pes, train=asdict(config), eval_examples_per_length=eval_per_length,
+                             generalized_if_heldout_em_at_least=GENERALIZED, fitted_if_train_em_at_least=FITTED)
+    return SuiteResult(tasks=tasks_out, runs=runs, summary=summarize(tasks_out, runs, pes), settings=settings)
 
 
-def summarize(tasks: list[dict[str, Any]], runs: list[dict[str, Any]], pes: list[str]) -> list[dict[str, Any]]:
+def summarize(tasks: list[TaskRecord], runs: list[RunRecord], pes: list[str]) -> list[SummaryRow]:
     """One row per task and encoding: EM as mean and sd over seeds, and whether the prediction held."""
     rows = []
     for t in tasks:
@@ -138,7 +140,7 @@ def summarize(tasks: list[dict[str, Any]], runs: list[dict[str, Any]], pes: list
             train_em, heldout_em = [r["train_em"] for r in mine], [r["heldout_em"] for r in mine]
             fitted = mean(train_em) >= FITTED
             generalized = mean(heldout_em) >= GENERALIZED
-            rows.append({
+            rows.append(SummaryRow(**{
                 "task": name, "pe": pe, "score": round(t["score"], 4), "predicted": t["predicted"],
                 "train_em_mean": mean(train_em), "train_em_sd": sd(train_em),
                 "heldout_em_mean": mean(heldout_em), "heldout_em_sd": sd(heldout_em),
@@ -146,5 +148,5 @@ def summarize(tasks: list[dict[str, Any]], runs: list[dict[str, Any]], pes: list
                 "compiled_error": t["compiled"].get("error"),
                 "fitted": fitted, "generalized": generalized,
                 "held": (t["predicted"] == generalized) if fitted else None,
-            })
+            }))
     return rows

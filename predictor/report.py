@@ -60,7 +60,7 @@ def draw(graph: nx.DiGraph, path: str) -> None:
         Path(path).write_text(to_dot(graph))
         return
     if suffix not in (".png", ".svg"):
-        raise RaspError(f"--graph {path}: use a .png, .svg or .dot file name")
+        raise RaspError(f"cannot draw the graph to {path}: use a .png, .svg or .dot file name")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -7,12 +7,12 @@ import csv
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 from predictor.experiment import FITTED, GENERALIZED
+from predictor.records import RunRecord, SuiteResult
 
 
-def write(result: dict[str, Any], out_dir: Path, command: str) -> list[Path]:
+def write(result: SuiteResult, out_dir: Path, command: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     result = {"command": command, **result}
     paths = [out_dir / "results.json", out_dir / "results.csv", out_dir / "report.md",
@@ -25,7 +25,7 @@ def write(result: dict[str, Any], out_dir: Path, command: str) -> list[Path]:
     return paths
 
 
-def write_csv(result: dict[str, Any], path: Path) -> None:
+def write_csv(result: SuiteResult, path: Path) -> None:
     predicted = {t["task"]["name"]: t for t in result["tasks"]}
     with path.open("w", newline="") as f:
         w = csv.writer(f)
@@ -46,7 +46,7 @@ def pm(mean: float, sd: float) -> str:
     return f"{mean:.2f} ± {sd:.2f}"
 
 
-def markdown(result: dict[str, Any]) -> str:
+def markdown(result: SuiteResult) -> str:
     s = result["settings"]
     rows = result["summary"]
     judged = [r for r in rows if r["held"] is not None]
@@ -85,7 +85,7 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plot_lengths(result: dict[str, Any], path: Path) -> None:
+def plot_lengths(result: SuiteResult, path: Path) -> None:
     """EM against length, one panel per task: a line per encoding (mean over seeds, band of
     +- sd), the compiled model dashed, the last train length dotted."""
     import matplotlib
@@ -128,7 +128,7 @@ def plot_lengths(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_scores(result: dict[str, Any], path: Path) -> None:
+def plot_scores(result: SuiteResult, path: Path) -> None:
     """The analysis score against the measured held-out EM, one point per task and encoding."""
     import matplotlib
 
@@ -153,7 +153,7 @@ def plot_scores(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def show_run(run: dict[str, Any]) -> None:
+def show_run(run: RunRecord) -> None:
     """`rasp train`'s table: EM and token accuracy at every length, the compiled model beside."""
     from rich.console import Console
     from rich.table import Table
@@ -178,7 +178,7 @@ def show_run(run: dict[str, Any]) -> None:
         console.print(f"resumed from the checkpoint at step {run['resumed_from']} in {run['run_dir']}")
 
 
-def show_summary(result: dict[str, Any]) -> None:
+def show_summary(result: SuiteResult) -> None:
     from rich.console import Console
     from rich.table import Table
 

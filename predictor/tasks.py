@@ -20,13 +20,32 @@ from __future__ import annotations
 import random
 from pathlib import Path
 from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
 from typing import Any, Callable
 
-from grammar.errors import RaspError
+from grammar.errors import RaspError, SettingError
 from rasp.language.inputs import token_key
 from rasp.language.program import Program, load_program
 
-FRAMINGS = ("per-position", "autoregressive")
+class Framing(StrEnum):
+    """How a program becomes a learning task (see the module's docstring)."""
+
+    PER_POSITION = "per-position"
+    AUTOREGRESSIVE = "autoregressive"
+
+
+class Sampler(StrEnum):
+    """How inputs are drawn; each name's function below says what it draws."""
+
+    UNIFORM = "uniform"
+    UNIQUE = "unique"
+    COUNT_RANGE = "count-range"
+    DIGIT_SUM = "digit-sum"
+    HINTED_SUM = "hinted-sum"
+    DYCK = "dyck"
+
+
+FRAMINGS = tuple(Framing)
 DIGITS = list("0123456789")
 
 
@@ -77,19 +96,19 @@ def dyck(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
     return out
 
 
-SAMPLERS: dict[str, Callable[[random.Random, int, list[Any]], list[Any]]] = {
-    "uniform": uniform, "unique": unique, "count-range": count_range, "digit-sum": digit_sum,
-    "hinted-sum": hinted_sum, "dyck": dyck,
+SAMPLERS: dict[Sampler, Callable[[random.Random, int, list[Any]], list[Any]]] = {
+    Sampler.UNIFORM: uniform, Sampler.UNIQUE: unique, Sampler.COUNT_RANGE: count_range,
+    Sampler.DIGIT_SUM: digit_sum, Sampler.HINTED_SUM: hinted_sum, Sampler.DYCK: dyck,
 }
 
 
-def sampler_limit(sampler: str, vocab: list[Any]) -> int | None:
+def sampler_limit(sampler: Sampler, vocab: list[Any]) -> int | None:
     """The largest size the sampler can draw from this vocabulary (None: no limit)."""
-    if sampler == "unique":
+    if sampler is Sampler.UNIQUE:
         return len(vocab)
-    if sampler == "count-range":
+    if sampler is Sampler.COUNT_RANGE:
         return max(vocab) - min(vocab) + 1
-    if sampler == "hinted-sum":
+    if sampler is Sampler.HINTED_SUM:
         return len([t for t in vocab if t not in DIGITS and t not in ("+", "=", ".")])
     return None
 
@@ -102,14 +121,22 @@ class Task:
     name: str
     program: str  # a library name or a path
     vocab: tuple
-    framing: str = "per-position"
-    sampler: str = "uniform"
+    framing: Framing = Framing.PER_POSITION
+    sampler: Sampler = Sampler.UNIFORM
     train_lengths: tuple[int, int] = (1, 10)
     heldout_lengths: tuple[int, int] = (11, 20)
     output: str | None = None  # the output s-op (default: the program's last)
     separator: Any = None  # appended to the input before the output (autoregressive)
     end: Any = None  # the token that ends the output (autoregressive)
     description: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "framing", _member(Framing, self.framing, "framing"))
+        object.__setattr__(self, "sampler", _member(Sampler, self.sampler, "sampler"))
+
+    @property
+    def autoregressive(self) -> bool:
+        return self.framing is Framing.AUTOREGRESSIVE
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -126,18 +153,23 @@ class Task:
         """The program, with the task's settings checked against it: clear errors, up front."""
         check_settings(self)
         program = load_program(self.program, self.output)
-        if self.framing == "autoregressive":
+        if self.autoregressive:
             program = replace(program, causal=True)
         probe(self, program)
         return program
 
 
+def _member(kind: type[StrEnum], name: str, setting: str) -> Any:
+    """The member a name stands for, or a SettingError listing the known names."""
+    try:
+        return kind(name)
+    except ValueError:
+        known = ", ".join(kind)
+        raise SettingError(f"unknown {setting} '{name}' (known: {known})", {}) from None
+
+
 def check_settings(task: Task) -> None:
     (a, b), (c, d) = task.train_lengths, task.heldout_lengths
-    if task.framing not in FRAMINGS:
-        raise RaspError(f"unknown framing '{task.framing}' (use {' or '.join(FRAMINGS)})")
-    if task.sampler not in SAMPLERS:
-        raise RaspError(f"unknown sampler '{task.sampler}' (samplers: {', '.join(SAMPLERS)})")
     if not task.vocab:
         raise RaspError("the vocabulary is empty")
     if a < 1 or b < a:
@@ -147,9 +179,10 @@ def check_settings(task: Task) -> None:
     if c <= b:
         raise RaspError(f"held-out lengths {c}-{d} must all be longer than the train lengths {a}-{b} "
                         f"(start them at {b + 1} or more)")
-    if task.framing == "autoregressive" and task.end is None:
-        raise RaspError("the autoregressive framing needs the token that ends the output (--end)")
-    if task.sampler in ("count-range",) and not all(isinstance(t, int) and not isinstance(t, bool) for t in task.vocab):
+    if task.autoregressive and task.end is None:
+        raise SettingError("the autoregressive framing needs the token that ends the output ({end})",
+                           {"end": "the end token"})
+    if task.sampler is Sampler.COUNT_RANGE and not all(isinstance(t, int) and not isinstance(t, bool) for t in task.vocab):
         raise RaspError(f"the {task.sampler} sampler needs an integer vocabulary, e.g. [0, 1, ..., 30]")
     limit = sampler_limit(task.sampler, list(task.vocab))
     if limit is not None and d > limit:
@@ -169,7 +202,7 @@ def make_examples(task: Task, program: Program, size: int, count: int, rng: rand
     """`count` fresh examples of one size, labelled by the interpreter."""
     draw = SAMPLERS[task.sampler]
     inputs = [draw(rng, size, list(task.vocab)) for _ in range(count)]
-    if task.framing == "per-position":
+    if not task.autoregressive:
         return [Example(size, x, y) for x, y in zip(inputs, program.run(inputs))]
     prompts = [x + ([] if task.separator is None else [task.separator]) for x in inputs]
     return [Example(size, p, t) for p, t in zip(prompts, generate(program, prompts, task.end, 4 * size + 8))]
@@ -193,8 +226,9 @@ def generate(program: Program, prompts: list[list[Any]], end: Any, limit: int) -
                 still.append(i)
         live = still
     if live:
-        raise RaspError(f"{program.display_name} did not give the end token {end!r} within {limit} "
-                        f"tokens on {prompts[live[0]]}: check --end and --separator")
+        raise SettingError(f"{program.display_name} did not give the end token {end!r} within {limit} "
+                           f"tokens on {prompts[live[0]]}: " + "check {end} and {separator}",
+                           {"end": "the end token", "separator": "the separator"})
     return outputs
 
 
@@ -206,8 +240,12 @@ def probe(task: Task, program: Program, per_length: int = 4) -> None:
         try:
             make_examples(task, program, size, per_length, rng)
         except RaspError as e:
-            raise RaspError(f"task '{task.name}' cannot use {program.display_name} with vocabulary "
-                            f"{list(task.vocab)} (sampler {task.sampler}, length {size}): {e.message}") from None
+            message = (f"task '{task.name}' cannot use {program.display_name} with vocabulary "
+                       f"{list(task.vocab)} (sampler {task.sampler}, length {size}): {e.message}")
+            if isinstance(e, SettingError):
+                prefix = message[:len(message) - len(e.message)]
+                raise SettingError(prefix + e.template, e.settings) from None
+            raise RaspError(message) from None
 
 
 # ---- the default suite: the tasks of Zhou et al. 2024, plus four more ------------------------
@@ -266,7 +304,7 @@ def task_for(program_spec: str, vocab: list[Any] | None = None, **settings: Any)
         program = load_program(program_spec, settings.get("output"))
         if vocab is None:
             vocab = program.sample_vocab()
-        sampler = "unique" if program.tree.distinct else "uniform"
+        sampler = Sampler.UNIQUE if program.tree.distinct else Sampler.UNIFORM
         base = Task(Path(program.path).stem, program_spec, tuple(vocab), sampler=sampler)
     if vocab is not None:
         base = replace(base, vocab=tuple(vocab))
@@ -318,5 +356,5 @@ def task_from_dict(d: dict[str, Any]) -> Task:
     return Task(**d)
 
 
-__all__ = ["Task", "Example", "SUITE", "DEMO", "SUITES", "SAMPLERS", "FRAMINGS", "make_examples",
+__all__ = ["Task", "Example", "Framing", "Sampler", "SUITE", "DEMO", "SUITES", "SAMPLERS", "FRAMINGS", "make_examples",
            "find_task", "task_for", "task_from_dict", "load_suite"]

@@ -25,7 +25,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from predictor import transformer
 from predictor.data import Encoding
 from predictor.tasks import Example, Task, make_examples
-from grammar.errors import RaspError
+from grammar.errors import SettingError
 from rasp.language.machine import total_memory
 from rasp.language.program import Program
 
@@ -117,8 +117,8 @@ class Checkpoints:
         run_dir.mkdir(parents=True, exist_ok=True)
         stamp = run_dir / "run.json"
         if stamp.exists() and json.loads(stamp.read_text()) != identity:
-            raise RaspError(f"{run_dir} holds checkpoints of a different run; remove it or choose "
-                            "another --run-dir")
+            raise SettingError(f"{run_dir} holds checkpoints of a different run; remove it, or choose "
+                               "another {runs}", {"runs": "folder for runs"})
         stamp.write_text(json.dumps(identity, indent=1, default=str))
         options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
         self.manager = ocp.CheckpointManager((run_dir / "checkpoints").absolute(), options=options)
@@ -159,9 +159,9 @@ def refuse_if_too_large(model: transformer.ModelConfig, batch: int) -> None:
     """Refuse, before anything is built, a run whose steps would not fit in 40% of the RAM."""
     need, budget = activation_bytes(model, batch, model.max_len), int(0.4 * total_memory())
     if need > budget:
-        raise RaspError(f"training would need about {need / 2**30:.1f} GiB at sequences of {model.max_len} tokens "
-                        f"and batch {batch}; about {budget / 2**30:.1f} GiB can be used here: lower --batch-size "
-                        "or the lengths")
+        raise SettingError(f"training would need about {need / 2**30:.1f} GiB at sequences of {model.max_len} "
+                           f"tokens and batch {batch}; about {budget / 2**30:.1f} GiB can be used here: "
+                           "lower {batch_size} or the lengths", {"batch_size": "the batch size"})
 
 
 def data_parallel() -> tuple[NamedSharding, NamedSharding, int]:
@@ -183,8 +183,8 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
     refuse_if_too_large(model, config.batch_size)
     batch_sharding, replicated, devices = data_parallel()
     if config.batch_size % devices:
-        raise RaspError(f"the batch size {config.batch_size} must be a multiple of the {devices} devices "
-                        "it is split over")
+        raise SettingError(f"{{batch_size}} ({config.batch_size}) must be a multiple of the {devices} devices "
+                           "it is split over", {"batch_size": "the batch size"})
     net = transformer.build(model)
     opt = optimizer(config)
     first = encoding.batch(training_examples(task, program, config.seed, 0, 2))

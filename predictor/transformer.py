@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-ENCODINGS = ("nope", "learned", "sinusoidal", "rotary", "alibi", "t5")
+from predictor.encodings import ENCODINGS, PositionalEncoding, positional_encoding
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,14 @@ class ModelConfig:
     classes: int  # output classes
     max_len: int  # the longest sequence the model will see (sizes the learned position table)
     causal: bool = True
-    pe: str = "rotary"
+    pe: PositionalEncoding = PositionalEncoding.ROTARY
     layers: int = 2
     heads: int = 4
     d_model: int = 64
     mlp_ratio: int = 4
+
+    def __post_init__(self):
+        object.__setattr__(self, "pe", positional_encoding(self.pe))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -99,18 +102,18 @@ class Transformer(hk.Module):
         t = ids.shape[1]
         init = hk.initializers.TruncatedNormal(0.02)
         x = hk.Embed(c.vocab_size, c.d_model, w_init=init, name="embed")(ids)
-        if c.pe == "learned":
+        if c.pe is PositionalEncoding.LEARNED:
             x = x + hk.get_parameter("positions", (c.max_len, c.d_model), init=init)[:t]
-        elif c.pe == "sinusoidal":
+        elif c.pe is PositionalEncoding.SINUSOIDAL:
             x = x + jnp.asarray(sinusoids(t, c.d_model))
         pos = jnp.arange(t)
         mask = pos[None, None, None, :] < lengths[:, None, None, None]  # (batch, 1, 1, keys)
         if c.causal:
             mask = mask & (pos[:, None] >= pos[None, :])[None, None]
         bias = None
-        if c.pe == "alibi":
+        if c.pe is PositionalEncoding.ALIBI:
             bias = alibi_bias(t, c.heads, c.causal)
-        elif c.pe == "t5":
+        elif c.pe is PositionalEncoding.T5:
             table = hk.get_parameter("relative_bias", (32, c.heads), init=jnp.zeros)
             bias = jnp.transpose(table[t5_buckets(t, c.causal)], (2, 0, 1))
         for layer in range(c.layers):
@@ -127,7 +130,7 @@ class Transformer(hk.Module):
             return hk.Linear(c.d_model, name=f"{name}_{what}")(x).reshape(b, t, c.heads, head_dim)
 
         q, k, v = project("q"), project("k"), project("v")
-        if c.pe == "rotary":
+        if c.pe is PositionalEncoding.ROTARY:
             q, k = rotate(q), rotate(k)
         logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(head_dim)
         if bias is not None:
@@ -149,8 +152,6 @@ def layer_norm(x: jax.Array, name: str) -> jax.Array:
 
 def build(config: ModelConfig) -> hk.Transformed:
     """`init(rng, ids, lengths)` and `apply(params, None, ids, lengths)` for this config."""
-    if config.pe not in ENCODINGS:
-        raise ValueError(f"unknown positional encoding {config.pe!r}")
     return hk.transform(lambda ids, lengths: Transformer(config)(ids, lengths))
 
 

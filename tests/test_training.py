@@ -260,3 +260,14 @@ def test_train_json_has_the_documented_keys(trivial, tmp_path):
     assert set(result["compiled_em_by_length"]) == {"2", "3", "4", "5"}
     assert all(v == 1.0 for v in result["compiled_em_by_length"].values())
     assert (result["steps"], result["seed"]) == (20, 7)
+
+
+def test_library_errors_speak_of_values_and_the_command_line_names_its_flags():
+    from grammar.errors import SettingError
+    from predictor.train import refuse_if_too_large
+
+    with pytest.raises(SettingError) as raised:
+        refuse_if_too_large(transformer.ModelConfig(8, 8, 100_000), 4096)
+    assert "lower the batch size or the lengths" in raised.value.message
+    assert "--" not in raised.value.message
+    assert "lower --batch-size or the lengths" in raised.value.naming({"batch_size": "--batch-size"}).message

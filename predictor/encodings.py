@@ -1,0 +1,31 @@
+"""The positional encodings a learned model can use (the schemes compared by Kazemnejad et al.,
+NeurIPS 2023). Kept apart from the model so that the command line can list them without JAX."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from grammar.errors import SettingError
+
+
+class PositionalEncoding(StrEnum):
+    """How the model knows where a token is."""
+
+    NOPE = "nope"  # no positional information (a causal mask still orders tokens)
+    LEARNED = "learned"  # a learned absolute position table
+    SINUSOIDAL = "sinusoidal"  # fixed absolute sinusoids
+    ROTARY = "rotary"  # queries and keys rotated by position
+    ALIBI = "alibi"  # a linear distance penalty per head
+    T5 = "t5"  # learned relative-distance buckets per head
+
+
+ENCODINGS = tuple(PositionalEncoding)
+
+
+def positional_encoding(name: str) -> PositionalEncoding:
+    """The encoding a name stands for, or a SettingError that lists the known ones."""
+    try:
+        return PositionalEncoding(name)
+    except ValueError:
+        known = ", ".join(ENCODINGS)
+        raise SettingError(f"unknown positional encoding '{name}' (use one of {known})", {}) from None
