@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from grammar.errors import RaspError
-from rasp.language.inputs import same_value
+from rasp.language.inputs import same_value, token_key
 from rasp.language.program import Program, load_program
 
 Reference = Callable[[list[Any]], Sequence[Any]]
@@ -32,7 +32,8 @@ Reference = Callable[[list[Any]], Sequence[Any]]
 def inputs(vocab: Sequence[Any] | str, min_len: int = 1, max_len: int = 10,
            unique: bool = False) -> st.SearchStrategy[list[Any]]:
     """Inputs of every length from `min_len` to `max_len` over `vocab` (a list of tokens, or a
-    string of one-character tokens); with `unique`, no token twice (so at most len(vocab) long).
+    string of one-character tokens); with `unique`, no token twice (so at most as long as `vocab` has
+    tokens the program can tell apart: `1` and `1.0` are one token, `1` and `"1"` two).
     Shrinks towards shorter inputs and earlier vocabulary tokens."""
     tokens = list(vocab)
     if not tokens:
@@ -40,15 +41,12 @@ def inputs(vocab: Sequence[Any] | str, min_len: int = 1, max_len: int = 10,
     if min_len < 0 or max_len < min_len:
         raise ValueError(f"lengths {min_len}-{max_len}: need 0 <= min_len <= max_len")
     if unique:
-        if min_len > len(tokens):
-            raise ValueError(f"cannot draw {min_len} distinct tokens from {len(tokens)}")
-        return st.lists(st.sampled_from(tokens), min_size=min_len, max_size=min(max_len, len(tokens)),
-                        unique_by=_token_key)
+        distinct = len({token_key(t) for t in tokens})  # tokens the program can tell apart
+        if min_len > distinct:
+            raise ValueError(f"cannot draw {min_len} distinct tokens from {distinct}")
+        return st.lists(st.sampled_from(tokens), min_size=min_len, max_size=min(max_len, distinct),
+                        unique_by=token_key)
     return st.lists(st.sampled_from(tokens), min_size=min_len, max_size=max_len)
-
-
-def _token_key(token: Any) -> tuple[str, Any]:
-    return (type(token).__name__, token)
 
 
 @dataclass
@@ -109,11 +107,14 @@ class Agreement:
         self.program = load_program(program, output) if isinstance(program, str) else program
         self.reference = reference
         self.runner = None
+        self.tolerance = 0.0  # how far a compiled model's numbers may stray from the interpreter's
         if compiled:
             from compiler import compile_program
             from compiler.runner import Runner
+            from compiler.verify import NUMERICAL_TOLERANCE
 
             self.runner = Runner(compile_program(self.program, list(vocab), max_len, verify=False).model)
+            self.tolerance = NUMERICAL_TOLERANCE
 
     def first_difference(self, tokens: list[Any]) -> Counterexample | None:
         try:
@@ -126,7 +127,8 @@ class Agreement:
             actual = f"error: {e.message}"
         found = compare(tokens, expected, actual, "interpreter")
         if found is None and self.runner is not None and tokens:
-            found = compare(tokens, expected, self.runner.run([list(tokens)])[0], "compiled model", 1e-3)
+            found = compare(tokens, expected, self.runner.run([list(tokens)])[0], "compiled model",
+                            self.tolerance)
         return found
 
 

@@ -1,0 +1,108 @@
+"""A REPL session, one typed line at a time: statements gather until they are complete, then run
+and each name they bind is shown; a line starting with a command word is a command.
+
+The session knows nothing of terminals: it takes lines through `feed` and prints through `write`,
+so the terminal, a pipe and the tests drive it alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from grammar import ast
+from grammar.errors import RaspError
+from rasp.faces.repl.commands import Commands, command_in
+from rasp.faces.repl.example import Example
+from rasp.faces.repl.workspace import Workspace
+
+
+def complete(text: str) -> bool:
+    """Whether the input so far ends a statement: brackets closed, not inside a string, and the
+    last code character a `;` or a `}`."""
+    depth, quote, last = 0, "", ""
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            while i < len(text) and text[i] != "\n":
+                i += 1
+            continue
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        if not c.isspace() and not quote:
+            last = c
+        i += 1
+    return not quote and depth <= 0 and last in (";", "}")
+
+
+class Session:
+    """The REPL's state; `feed` takes one line and prints what it did through `write`."""
+
+    def __init__(self, write: Callable[[str], None] = print):
+        self.write = write
+        self.workspace = Workspace()
+        self.example = Example()
+        self.commands = Commands(self.workspace, self.example, write)
+        self.buffer: list[str] = []  # the lines of a statement not yet complete
+
+    @property
+    def pending(self) -> bool:
+        """Whether a statement is open (the terminal prompts `..` instead of `>>`)."""
+        return bool(self.buffer)
+
+    def names(self) -> list[str]:
+        """Every name in scope (for completion)."""
+        return self.workspace.names()
+
+    def feed(self, line: str) -> bool:
+        """Take one line; False when the session should end."""
+        if not self.buffer:
+            command = command_in(line)
+            if command:
+                return self.commands.run(*command)
+            if not line.strip() or line.strip().startswith("#"):
+                return True
+        self.buffer.append(line)
+        text = "\n".join(self.buffer)
+        if complete(text):
+            self.buffer.clear()
+            self.run(text)
+        return True
+
+    def finish(self) -> None:
+        """End of input: run whatever is left (an unfinished statement is an error)."""
+        if self.buffer and "\n".join(self.buffer).strip():
+            text = "\n".join(self.buffer)
+            self.buffer.clear()
+            self.run(text)
+
+    def abandon(self) -> None:
+        """Drop the statement being typed (Ctrl-C)."""
+        self.buffer.clear()
+
+    def run(self, text: str) -> None:
+        """Run one complete input, showing what each statement bound; an error is printed and the
+        session goes on."""
+        try:
+            for stmt, bound in self.workspace.run(text):
+                self.report(stmt, bound)
+        except RaspError as e:
+            self.write(e.format())
+
+    def report(self, stmt: ast.Stmt, bound: list[tuple[str, Any]]) -> None:
+        if isinstance(stmt, ast.Load):
+            shown = ", ".join(name for name, _ in bound) or "nothing"
+            self.write(f'loaded "{stmt.name}": {shown}')
+            return
+        for name, value in dict(bound).items():  # a loop shows each name once, with its last value
+            for line in self.example.describe(name or "out", value, self.workspace.causal, self.example.shown):
+                self.write(line)
