@@ -43,12 +43,12 @@ def main() -> int:
         verify_time, _ = timed(lambda: compile_program(program, vocab, n, verify=True))
         our_compile, result = timed(lambda: compile_program(program, vocab, n, verify=False))
         their_compile, _ = timed(lambda: compiling.compile_rasp_to_model(make(), vocab=set(vocab), max_seq_len=n,
-                                                                          compiler_bos=result.model.meta["bos"]))
+                                                                          compiler_bos=result.model.meta.bos))
         model, tracr_model = result.model, result.model.tracr
         rng = random.Random(0)
         inputs = [[rng.choice(vocab) for _ in range(rng.randint(1, n))] for _ in range(args.inputs)]
         runner = Runner(model)
-        bos = model.meta["bos"]
+        bos = model.meta.bos
         runner.run(inputs)  # warm-up: compile every shape once, for both sides
         for length in range(1, n + 1):
             tracr_model.apply([bos] + [vocab[0]] * length)

@@ -3,28 +3,40 @@
     from compiler import compile_program
     compiled = compile_program(load_program("sort"), vocab=list("abc"), max_len=8)
 
-Passes: `lower` (our graph to tracr RASP, value sets, encodings, fused selectors), `assemble`
-(tracr blocks, layers, weights, our arrays), `verify` (against the interpreter). `estimate`
+Passes, each output named: `lower` (our graph to tracr RASP, value sets, encodings, fused
+selectors: `Lowered`), `assemble.extract` (tracr's graph with our value sets: `Extracted`),
+`assemble.assemble` (blocks, layers, weights: `Assembled`), `assemble.to_model` (our arrays and
+`ModelMeta`: `CompiledModel`), `verify` (against the interpreter: `Verification`). `estimate`
 refuses models that would not fit before any weight is built.
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
-from compiler.lower import CompileError
+from compiler.errors import CompileError
+
+if TYPE_CHECKING:
+    from compiler.estimate import Estimate
+    from compiler.model import CompiledModel
+    from compiler.verify import Verification
+    from rasp.language.program import Program
 
 __all__ = ["CompileError", "CompileResult", "compile_program"]
 
+RECURSION_LIMIT = 20_000  # tracr's own graph passes recurse once per operation on a path
 
-@dataclass
+
+@dataclass(frozen=True)
 class CompileResult:
-    model: Any  # compiler.model.CompiledModel
-    verification: Any  # compiler.verify.Verification or None
-    seconds: float
-    estimate: Any
+    model: CompiledModel
+    verification: Verification | None  # None when not asked for
+    seconds: float  # the whole compile, verification included
+    estimate: Estimate  # the size predicted before building
 
 
 def _quiet_tracr() -> None:
@@ -35,11 +47,23 @@ def _quiet_tracr() -> None:
     logging.set_verbosity(logging.ERROR)
 
 
-def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None = None,
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    """Room for tracr's recursive passes (depth-first searches over the graph) on programs
+    thousands of operations deep; our own passes do not recurse. Restored afterwards."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bool | None = None,
                     verify: bool = True, samples: int = 256, seed: int = 0) -> CompileResult:
     """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position."""
     from compiler import assemble, estimate, lower, verify as verifying
-    from rasp.language import sops
+    from compiler.meta import ProgramSource
     from rasp.language.program import Program
 
     assert isinstance(program, Program)
@@ -49,30 +73,22 @@ def compile_program(program, vocab: list[Any], max_len: int, causal: bool | None
         raise CompileError("the vocabulary is empty")
     if max_len < 1:
         raise CompileError("the maximum length must be at least 1")
-    causal = program.causal if causal is None else causal
-    sink, info = lower.lower(program.output, list(vocab), max_len)
-    graph, sources, sink_node = assemble.extract(sink, info)
-    size = estimate.estimate(graph, sink.label, info, len(vocab), max_len)
+    target = assemble.Target(list(vocab), max_len, program.causal if causal is None else causal)
+    lowered = lower.lower(program.output, target.vocab, max_len)
+    extracted = assemble.extract(lowered)
+    size = estimate.estimate(extracted.graph, lowered.info, len(vocab), max_len)
     estimate.refuse_if_too_large(size, len(vocab), max_len)
     try:
-        assembled, craft_model, allocation = assemble.assemble(graph, sources, sink_node, info, list(vocab),
-                                                               max_len, causal)
+        with _deep_recursion():
+            built = assemble.assemble(extracted, lowered, target)
     except (ValueError, AssertionError, NotImplementedError, KeyError, TypeError, IndexError) as e:
         # a failure inside tracr's own passes: say so plainly instead of a traceback
         raise CompileError(f"tracr could not assemble this model ({type(e).__name__}: {e}); try another "
                            "maximum length, and please report it", program.output.span) from e
-    from rasp import __version__
-
-    meta = {"program": {"path": program.path, "output": program.output_name,
-                        "sha256": program.digest},
-            "version": __version__}
-    model = assemble.to_model(assembled, graph, craft_model, allocation, sink_node, info, list(vocab),
-                              max_len, causal, meta)
-    model.tracr = assembled  # for benchmarks and tests that compare with tracr's own apply
-    categorical = [e.origin for e in info.values()
-                   if isinstance(e.origin, sops.Aggregate) and e.encoding == "categorical"]
+    source = ProgramSource(program.path, program.output_name, program.digest)
+    model = assemble.to_model(built, extracted, lowered, target, source)
     checked = None
     if verify:
-        checked = verifying.verify(program, model, categorical, samples, seed,
+        checked = verifying.verify(program, model, lowered.categorical_aggregates(), samples, seed,
                                    distinct=program.tree.distinct)
     return CompileResult(model, checked, time.perf_counter() - start, size)

@@ -1,23 +1,58 @@
-"""Pass 3: tracr graph with blocks to weights, then to our `CompiledModel` (arrays + metadata).
+"""Pass 2 and 3: the lowered program to tracr's graph with blocks, to weights, then to our
+`CompiledModel` (arrays + metadata).
 
-tracr allocates blocks to layers and assembles the residual stream; we then take its parameters
-as plain arrays, add the explicit unembedding matrix, and record where every s-op of the
-program lives (layer, sublayer, residual dimensions).
+`extract` gives tracr's graph with our value sets on it; `assemble` gives every node its block
+(`compiler.blocks`) and lets tracr allocate blocks to layers and build the residual stream;
+`to_model` takes tracr's parameters as plain arrays, adds the explicit unembedding matrix, and
+records where every s-op of the program lives (layer, sublayer, residual dimensions).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import networkx as nx
 import numpy as np
+from tracr.compiler import assemble as tracr_assemble
 from tracr.compiler import craft_graph_to_model, craft_model_to_transformer, nodes, rasp_to_graph
 from tracr.craft import transformers
 from tracr.rasp import rasp as tr
 
 from compiler.blocks import add_blocks, set_value_sets
-from compiler.lower import CompileError, Info
+from compiler.errors import CompileError
+from compiler.lowered import Lowered
+from compiler.meta import Layout, ModelMeta, OutputSpec, ProgramSource, SOpPlacement
 from compiler.model import CompiledModel
 from rasp.language import sops
+from rasp.language.sops import Encoding
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a model is compiled for."""
+
+    vocab: list[Any]  # the input tokens
+    max_len: int  # the longest input
+    causal: bool  # each position sees only those before it
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """tracr's graph of the lowered program (pass 2's input), our value sets on every node."""
+
+    graph: nx.DiGraph  # node id -> tracr's node data (`tracr.compiler.nodes`: EXPR, VALUE_SET, ...)
+    sources: list[nodes.Node]  # the nodes nothing feeds: tokens and indices
+    sink: nodes.Node  # the output's node
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """tracr's model of the graph (pass 3's input)."""
+
+    model: tracr_assemble.AssembledTransformerModel  # haiku parameters, config, input encoder
+    craft: transformers.SeriesWithResiduals  # the blocks, in the order tracr stacks them
+    allocation: dict[int, int]  # graph node id -> tracr's layer number (see `_module_names`)
 
 
 def special_tokens(vocab: list[Any]) -> tuple[str, str]:
@@ -28,35 +63,36 @@ def special_tokens(vocab: list[Any]) -> tuple[str, str]:
     return bos, pad
 
 
-def extract(sink: tr.SOp, info: dict[str, Info]):
+def extract(lowered: Lowered) -> Extracted:
     """tracr's graph of the program, with our value sets on it."""
-    extracted = rasp_to_graph.extract_rasp_graph(sink)
+    extracted = rasp_to_graph.extract_rasp_graph(lowered.sink)
     graph = extracted.graph
     if tr.tokens.label not in graph.nodes:
         raise CompileError("this program never reads its input tokens, so there is nothing to compile "
                            "(tracr needs the tokens to build a model)")
-    set_value_sets(graph, info)
-    return graph, extracted.sources, extracted.sink
+    set_value_sets(graph, lowered.info)
+    return Extracted(graph, list(extracted.sources), extracted.sink)
 
 
-def assemble(graph, sources, sink_node, info: dict[str, Info], vocab: list[Any], max_len: int, causal: bool):
+def assemble(extracted: Extracted, lowered: Lowered, target: Target) -> Assembled:
     """The tracr model, from blocks allocated to layers."""
-    bos, pad = special_tokens(vocab)
-    add_blocks(graph, info, bos, causal, max_len)
+    graph, sources = extracted.graph, extracted.sources
+    bos, pad = special_tokens(target.vocab)
+    add_blocks(graph, lowered.info, bos, target.causal, target.max_len)
     allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
     craft_model = craft_graph_to_model.craft_graph_to_model(graph, sources)
-    assembled = craft_model_to_transformer.craft_model_to_transformer(
-        craft_model=craft_model, graph=graph, sink=sink_node, max_seq_len=max_len,
-        compiler_bos=bos, compiler_pad=pad, causal=causal)
-    key_size = assembled.model_config.key_size
-    for name, params in assembled.params.items():  # undo the 1/sqrt(key size) of the logits
+    model = craft_model_to_transformer.craft_model_to_transformer(
+        craft_model=craft_model, graph=graph, sink=extracted.sink, max_seq_len=target.max_len,
+        compiler_bos=bos, compiler_pad=pad, causal=target.causal)
+    key_size = model.model_config.key_size
+    for name, params in model.params.items():  # undo the 1/sqrt(key size) of the logits
         if name.endswith("/attn/query"):
             params["w"] = params["w"] * np.sqrt(key_size)
             params["b"] = params["b"] * np.sqrt(key_size)
-    return assembled, craft_model, allocation
+    return Assembled(model, craft_model, allocation)
 
 
-def _module_names(graph, allocation: dict[int, int]) -> dict[int, str]:
+def _module_names(graph: nx.DiGraph, allocation: dict[int, int]) -> dict[int, str]:
     """tracr's layer numbers (attention even, MLP odd, with gaps) to model sublayers
     "L/attn" or "L/mlp", assigned the way tracr's assembler assigns its blocks."""
     used = set()
@@ -76,49 +112,54 @@ def _module_names(graph, allocation: dict[int, int]) -> dict[int, str]:
     return names
 
 
-def to_model(assembled, graph, craft_model, allocation, sink_node, info: dict[str, Info],
-             vocab: list[Any], max_len: int, causal: bool, program_meta: dict[str, Any]) -> CompiledModel:
-    config = assembled.model_config
+def _arrays(built: Assembled, extracted: Extracted) -> dict[str, np.ndarray]:
+    """tracr's parameters under our names, and the unembedding as an explicit matrix."""
+    params, config = built.model.params, built.model.model_config
     arrays: dict[str, np.ndarray] = {
-        "token_embed": np.asarray(assembled.params["token_embed"]["embeddings"], dtype=np.float32),
-        "pos_embed": np.asarray(assembled.params["pos_embed"]["embeddings"], dtype=np.float32),
+        "token_embed": np.asarray(params["token_embed"]["embeddings"], dtype=np.float32),
+        "pos_embed": np.asarray(params["pos_embed"]["embeddings"], dtype=np.float32),
     }
     for i in range(config.num_layers):
         for part in ("query", "key", "value", "linear"):
-            p = assembled.params[f"transformer/layer_{i}/attn/{part}"]
+            p = params[f"transformer/layer_{i}/attn/{part}"]
             arrays[f"layer{i}.attn.{part}.w"] = np.asarray(p["w"], dtype=np.float32)
             arrays[f"layer{i}.attn.{part}.b"] = np.asarray(p["b"], dtype=np.float32)
         for part in ("linear_1", "linear_2"):
-            p = assembled.params[f"transformer/layer_{i}/mlp/{part}"]
+            p = params[f"transformer/layer_{i}/mlp/{part}"]
             arrays[f"layer{i}.mlp.{part}.w"] = np.asarray(p["w"], dtype=np.float32)
             arrays[f"layer{i}.mlp.{part}.b"] = np.asarray(p["b"], dtype=np.float32)
-    labels = list(assembled.residual_labels)
-    output_dirs = [str(d) for d in sink_node[nodes.OUTPUT_BASIS]]
+    labels = list(built.model.residual_labels)
+    output_dirs = [str(d) for d in extracted.sink[nodes.OUTPUT_BASIS]]
     unembed = np.zeros((len(labels), len(output_dirs)), dtype=np.float32)
     for j, label in enumerate(output_dirs):
         unembed[labels.index(label), j] = 1.0
     arrays["unembed"] = unembed
+    return arrays
 
-    sink_info = info[sink_node[nodes.EXPR].label]
-    output: dict[str, Any] = {"name": program_meta["program"]["output"], "encoding": sink_info.encoding}
-    if sink_info.encoding == "categorical":
-        output["values"] = [d.value for d in sink_node[nodes.OUTPUT_BASIS]]
-    encoding_map = assembled.input_encoder.encoding_map
-    tokens = [t for t, _ in sorted(encoding_map.items(), key=lambda kv: kv[1])]
 
-    names = _module_names(graph, allocation)
+def _layout(built: Assembled, names: dict[int, str]) -> Layout:
+    config = built.model.model_config
     heads_per_layer = [0] * config.num_layers
     mlp_per_layer = [0] * config.num_layers
-    for layer_no, block in zip(sorted(names), craft_model.blocks):
+    for layer_no, block in zip(sorted(names), built.craft.blocks):
         layer = int(names[layer_no].split("/")[0])
         if isinstance(block, transformers.MLP):
             mlp_per_layer[layer] = block.fst.output_space.num_dims
         else:
             heads_per_layer[layer] = len(list(block.as_multi().heads()))
-    sop_rows = []
-    for node_id, layer in sorted(allocation.items(), key=lambda kv: kv[1]):
+    return Layout(num_layers=config.num_layers, num_heads=config.num_heads, key_size=config.key_size,
+                  mlp_hidden_size=config.mlp_hidden_size, residual_width=len(built.model.residual_labels),
+                  heads_per_layer=heads_per_layer, mlp_hidden_per_layer=mlp_per_layer)
+
+
+def _placements(built: Assembled, extracted: Extracted, lowered: Lowered,
+                names: dict[int, str]) -> list[SOpPlacement]:
+    """Where each of the program's s-ops is computed and held, in the order they are computed."""
+    graph, labels = extracted.graph, list(built.model.residual_labels)
+    rows = []
+    for node_id, layer in sorted(built.allocation.items(), key=lambda kv: kv[1]):
         expr = graph.nodes[node_id][nodes.EXPR]
-        entry = info.get(getattr(expr, "label", ""))
+        entry = lowered.info.get(getattr(expr, "label", ""))
         if entry is None or entry.origin is None:
             continue
         block = graph.nodes[node_id].get(nodes.MODEL_BLOCK)
@@ -127,23 +168,33 @@ def to_model(assembled, graph, craft_model, allocation, sink_node, info: dict[st
         where = names.get(layer + 1 if finishes_later else layer)
         dims = [i for i, l in enumerate(labels) if l == expr.label or l.startswith(expr.label + ":")]
         span = entry.origin.span
-        sop_rows.append({
-            "name": entry.origin.label or sops.operation_name(entry.origin),
-            "operation": sops.operation_name(entry.origin),
-            "line": span.line if span else None, "col": span.col if span else None,
-            "layer": None if where is None else int(where.split("/")[0]),
-            "sublayer": None if where is None else where.split("/")[1],
-            "encoding": entry.encoding, "values": len(entry.values),
-            "residual_dims": [dims[0], dims[-1]] if dims else [],
-        })
-    meta = {
-        "vocab": list(vocab), "max_len": max_len, "causal": causal,
-        "bos": assembled.input_encoder.bos_token, "pad": assembled.input_encoder.pad_token,
-        "tokens": tokens, "output": output, "residual_labels": labels,
-        "layout": {"num_layers": config.num_layers, "num_heads": config.num_heads,
-                   "key_size": config.key_size, "mlp_hidden_size": config.mlp_hidden_size,
-                   "residual_width": len(labels), "heads_per_layer": heads_per_layer,
-                   "mlp_hidden_per_layer": mlp_per_layer},
-        "sops": sop_rows, **program_meta,
-    }
-    return CompiledModel(arrays, meta)
+        rows.append(SOpPlacement(
+            name=entry.origin.label or sops.operation_name(entry.origin),
+            operation=sops.operation_name(entry.origin),
+            line=span.line if span else None, col=span.col if span else None,
+            layer=None if where is None else int(where.split("/")[0]),
+            sublayer=None if where is None else where.split("/")[1],
+            encoding=entry.encoding, values=len(entry.values),
+            residual_dims=[dims[0], dims[-1]] if dims else []))
+    return rows
+
+
+def to_model(built: Assembled, extracted: Extracted, lowered: Lowered, target: Target,
+             source: ProgramSource) -> CompiledModel:
+    """Our model: tracr's weights as arrays, and what they compute (`ModelMeta`)."""
+    from rasp import __version__
+
+    sink_info = lowered.info[extracted.sink[nodes.EXPR].label]
+    values = None
+    if sink_info.encoding is Encoding.CATEGORICAL:
+        values = [d.value for d in extracted.sink[nodes.OUTPUT_BASIS]]
+    encoder = built.model.input_encoder
+    names = _module_names(extracted.graph, built.allocation)
+    meta = ModelMeta(
+        vocab=list(target.vocab), max_len=target.max_len, causal=target.causal,
+        bos=encoder.bos_token, pad=encoder.pad_token,
+        tokens=[t for t, _ in sorted(encoder.encoding_map.items(), key=lambda kv: kv[1])],
+        output=OutputSpec(source.output, sink_info.encoding, values),
+        residual_labels=list(built.model.residual_labels), layout=_layout(built, names),
+        sops=_placements(built, extracted, lowered, names), program=source, version=__version__)
+    return CompiledModel(_arrays(built, extracted), meta, tracr=built.model)

@@ -18,7 +18,7 @@ from tracr.craft import bases, transformers, vectorspace_fns
 from tracr.craft.chamber import categorical_mlp, numerical_mlp, selector_width
 from tracr.rasp import rasp as tr
 
-from compiler.lower import Info
+from compiler.lowered import Info
 
 SOFTMAX_COLDNESS = 100.0
 MAX_SHARPNESS = 1e6  # beyond this, float32 rounding of the input flips the discretising MLPs

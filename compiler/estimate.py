@@ -12,16 +12,21 @@ import networkx as nx
 from tracr.compiler import nodes
 from tracr.rasp import rasp as tr
 
+from compiler.errors import CompileError
+from compiler.lowered import Helper, Info
+from compiler.tables import MAX_TABLE_WORK
 from rasp.language.machine import total_memory
-from compiler.lower import MAX_TABLE_WORK, CompileError, Info
+from rasp.language.sops import Encoding
 
 
-@dataclass
+@dataclass(frozen=True)
 class Estimate:
-    residual_width: int
+    """The model's size, from value sets and depth alone."""
+
+    residual_width: int  # dimensions of the residual stream
     layers: int
-    key_size: int
-    mlp_hidden: int
+    key_size: int  # the largest head's
+    mlp_hidden: int  # the largest MLP's
     parameters: int
     largest: Info | None  # the s-op that contributes most to the size
     work: int = 0  # attention-score and MLP-table entries tracr fills one Python call at a time
@@ -36,7 +41,7 @@ def memory_budget() -> int:
     return int(total_memory() * 0.4) // 4
 
 
-def estimate(graph: nx.DiGraph, sink_label: str, info: dict[str, Info], vocab_size: int, max_len: int) -> Estimate:
+def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len: int) -> Estimate:
     width = vocab_size + 2 + max_len + 1
     key_size = 1
     mlp_hidden = 1
@@ -46,11 +51,11 @@ def estimate(graph: nx.DiGraph, sink_label: str, info: dict[str, Info], vocab_si
     for label, entry in info.items():
         if label not in graph.nodes or label in ("tokens", "indices"):
             continue
-        dims = len(entry.values) if entry.encoding == "categorical" else 1
+        dims = len(entry.values) if entry.encoding is Encoding.CATEGORICAL else 1
         width += dims
         expr = graph.nodes[label][nodes.EXPR]
         hidden = len(entry.table) if entry.table else 0
-        if isinstance(expr, tr.Map) and info[expr.inner.label].encoding == "numerical":
+        if isinstance(expr, tr.Map) and info[expr.inner.label].encoding is Encoding.NUMERICAL:
             hidden = 2 * len(info[expr.inner.label].values)
             work += hidden * hidden  # tracr builds these one identity matrix per direction
         if isinstance(expr, tr.SelectorWidth):
@@ -84,7 +89,7 @@ def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
         origin = est.largest.origin
         span = origin.span if origin is not None else est.largest.span
         what = (f"{origin.label!r}" if origin is not None and origin.label else
-                "the pairing of a selector's keys or queries" if est.largest.role.startswith("(") else
+                "the pairing of a selector's keys or queries" if est.largest.helper is Helper.PAIRING else
                 "an s-op")
         culprit = f"; the largest part is {what} with {len(est.largest.values):,} values"
     if est.bytes <= budget:

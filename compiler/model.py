@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from compiler.meta import ModelMeta
 from grammar.errors import RaspError
 
 FORMAT = "lengthwise-compiled-model"
@@ -29,27 +30,29 @@ class CompiledModel:
 
     `arrays` holds `token_embed` (tokens x D), `pos_embed` (max_len + 1 x D), `unembed`
     (D x outputs) and, per layer i, `layer{i}.attn.{query,key,value,linear}.{w,b}` and
-    `layer{i}.mlp.{linear_1,linear_2}.{w,b}`. `meta` is JSON-ready.
+    `layer{i}.mlp.{linear_1,linear_2}.{w,b}`. `meta` says what they compute and how to use them.
     """
 
     arrays: dict[str, np.ndarray]
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: ModelMeta
+    tracr: Any = field(default=None, repr=False, compare=False)  # tracr's own model, for
+    # benchmarks and tests that compare with its `apply`; never saved
 
     @property
     def vocab(self) -> list[Any]:
-        return self.meta["vocab"]
+        return self.meta.vocab
 
     @property
     def max_len(self) -> int:
-        return self.meta["max_len"]
+        return self.meta.max_len
 
     @property
     def causal(self) -> bool:
-        return self.meta["causal"]
+        return self.meta.causal
 
     @property
     def num_layers(self) -> int:
-        return self.meta["layout"]["num_layers"]
+        return self.meta.layout.num_layers
 
     def parameter_count(self) -> int:
         return int(sum(a.size for a in self.arrays.values()))
@@ -64,7 +67,7 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
 
 
 def save(model: CompiledModel, path: str | Path) -> None:
-    meta = dict(model.meta, format=FORMAT, format_version=FORMAT_VERSION,
+    meta = dict(model.meta.to_json(), format=FORMAT, format_version=FORMAT_VERSION,
                 arrays={k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in model.arrays.items()},
                 sha256=_digest(model.arrays))
     blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
@@ -94,29 +97,30 @@ def load(path: str | Path) -> CompiledModel:
                     raise RaspError(f"{where}: damaged model file: array {name!r} has shape "
                                     f"{list(array.shape)} {array.dtype}, expected {spec['shape']} {spec['dtype']}")
                 arrays[name] = array
+            checksum = meta.get("sha256")
+            for key in ("arrays", "sha256", "format", "format_version"):
+                meta.pop(key, None)
+            model = CompiledModel(arrays, ModelMeta.from_json(meta))
     except FileNotFoundError:
         raise RaspError(f"{where}: no such file") from None
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError,
             UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RaspError(f"{where}: not a readable compiled model ({type(e).__name__}: {e})") from None
-    if _digest(arrays) != meta.get("sha256"):
+    if _digest(arrays) != checksum:
         raise RaspError(f"{where}: damaged model file: the weights do not match their checksum")
-    for key in ("arrays", "sha256", "format", "format_version"):
-        meta.pop(key, None)
-    model = CompiledModel(arrays, meta)
     _check_layout(model, where)
     return model
 
 
 def _check_layout(model: CompiledModel, where: str) -> None:
     """The arrays fit together: the runner can use them without a shape error."""
-    a, layout = model.arrays, model.meta.get("layout", {})
+    a = model.arrays
     try:
         width = a["token_embed"].shape[1]
-        ok = (a["token_embed"].shape[0] == len(model.meta["tokens"])
+        ok = (a["token_embed"].shape[0] == len(model.meta.tokens)
               and a["pos_embed"].shape == (model.max_len + 1, width)
               and a["unembed"].shape[0] == width
-              and all(a[f"layer{i}.attn.query.w"].shape[0] == width for i in range(layout["num_layers"])))
+              and all(a[f"layer{i}.attn.query.w"].shape[0] == width for i in range(model.num_layers)))
     except (KeyError, IndexError, TypeError):
         ok = False
     if not ok:

@@ -1,40 +1,76 @@
-"""The compile report: for people (rich tables) and for scripts (a JSON-ready dict)."""
+"""The compile report: for people (rich tables) and for scripts (`CompileReport`, the JSON that
+`rasp compile` prints when asked for JSON)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from compiler.meta import SOpRowJSON
 
-def as_dict(result: Any, saved: str | None = None) -> dict[str, Any]:
-    model = result.model
-    meta, layout = model.meta, model.meta["layout"]
+if TYPE_CHECKING:
+    from compiler import CompileResult
+
+
+class VerificationReport(TypedDict):
+    """How the compiled model was checked against the interpreter."""
+
+    inputs: int  # random inputs compared
+    skipped: int  # sampled inputs the interpreter itself rejects
+    min_length: int
+    max_length: int
+    agree: bool  # always true: a disagreement fails the compile
+
+
+class CompileReport(TypedDict):
+    """One compile, JSON-ready."""
+
+    program: str | None  # the program's path
+    output: str  # the s-op compiled
+    vocab: list[Any]  # the input tokens
+    max_len: int
+    causal: bool
+    layers: int
+    heads_per_layer: list[int]
+    mlp_hidden_per_layer: list[int]
+    residual_width: int
+    parameters: int
+    output_encoding: str  # "categorical" or "numerical"
+    sops: list[SOpRowJSON]  # where each of the program's s-ops lives
+    verification: VerificationReport | None  # None: not verified
+    seconds: float  # compile time, verification included
+    saved: str | None  # the file the model was saved to
+
+
+def as_dict(result: CompileResult, saved: str | None = None) -> CompileReport:
+    meta = result.model.meta
+    layout = meta.layout
     check = result.verification
-    return {
-        "program": meta["program"]["path"],
-        "output": meta["program"]["output"],
-        "vocab": meta["vocab"],
-        "max_len": meta["max_len"],
-        "causal": meta["causal"],
-        "layers": layout["num_layers"],
-        "heads_per_layer": layout["heads_per_layer"],
-        "mlp_hidden_per_layer": layout["mlp_hidden_per_layer"],
-        "residual_width": layout["residual_width"],
-        "parameters": model.parameter_count(),
-        "output_encoding": meta["output"]["encoding"],
-        "sops": meta["sops"],
-        "verification": None if check is None else {
-            "inputs": check.inputs, "skipped": check.skipped,
-            "min_length": check.lengths[0], "max_length": check.lengths[1], "agree": True},
-        "seconds": round(result.seconds, 3),
-        "saved": saved,
-    }
+    return CompileReport(
+        program=meta.program.path,
+        output=meta.program.output,
+        vocab=meta.vocab,
+        max_len=meta.max_len,
+        causal=meta.causal,
+        layers=layout.num_layers,
+        heads_per_layer=layout.heads_per_layer,
+        mlp_hidden_per_layer=layout.mlp_hidden_per_layer,
+        residual_width=layout.residual_width,
+        parameters=result.model.parameter_count(),
+        output_encoding=meta.output.encoding.value,
+        sops=[row.to_json() for row in meta.sops],
+        verification=None if check is None else VerificationReport(
+            inputs=check.inputs, skipped=check.skipped,
+            min_length=check.lengths[0], max_length=check.lengths[1], agree=True),
+        seconds=round(result.seconds, 3),
+        saved=saved,
+    )
 
 
-def show(report: dict[str, Any], console: Console | None = None) -> None:
+def show(report: CompileReport, console: Console | None = None) -> None:
     console = console or Console()
     mode = "causal" if report["causal"] else "not causal"
     console.print(Text(f"{report['program']} → {report['output']}", style="bold"))
@@ -56,7 +92,7 @@ def show(report: dict[str, Any], console: Console | None = None) -> None:
     console.print(sop_table)
     check = report["verification"]
     if check is None:
-        console.print("[yellow]not verified[/yellow] (--no-verify)")
+        console.print("[yellow]not verified[/yellow] (verification was skipped)")
     else:
         skipped = f"; {check['skipped']} sampled inputs skipped (the interpreter rejects them)" if check["skipped"] else ""
         console.print(f"[green]verified[/green]: equal to the interpreter on {check['inputs']} random inputs "

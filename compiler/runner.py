@@ -14,6 +14,8 @@ import numpy as np
 
 from compiler.model import CompiledModel
 from grammar.errors import RaspError
+from rasp.language.inputs import token_key
+from rasp.language.sops import Encoding
 
 BATCH_BUCKET = 64  # batches are padded to a multiple of this, so few shapes are compiled
 LENGTH_BUCKET = 16  # and their width to a multiple of this
@@ -36,8 +38,8 @@ def slim(model: CompiledModel) -> dict[str, np.ndarray]:
     rows and columns contribute exactly nothing, so cutting them changes no result and most
     of the work. Index arrays (`.in`, `.out`, `.dims`) say which dimensions remain.
     """
-    a, layout = model.arrays, model.meta["layout"]
-    heads, key_size = layout["num_heads"], layout["key_size"]
+    a, layout = model.arrays, model.meta.layout
+    heads, key_size = layout.num_heads, layout.key_size
     out: dict[str, np.ndarray] = {"token_embed": a["token_embed"], "pos_embed": a["pos_embed"]}
     rows = _used(a["unembed"], 1)
     out["unembed.rows"], out["unembed.w"] = rows, a["unembed"][rows]
@@ -146,18 +148,18 @@ class Runner:
         import jax.numpy as jnp
 
         self.model = model
-        layout = model.meta["layout"]
+        meta = model.meta
         slimmed = _as_gathers(slim(model))
         index = {k: v for k, v in slimmed.items() if k.endswith((".in", ".out", ".rows", ".dims", ".pick", ".has"))}
-        self.forward = _forward_fn(layout["num_layers"], layout["num_heads"], layout["key_size"],
+        self.forward = _forward_fn(meta.layout.num_layers, meta.layout.num_heads, meta.layout.key_size,
                                    model.causal, index)
         self.arrays = {k: jnp.asarray(v) for k, v in slimmed.items() if k not in index}
-        self.token_ids = {_key(t): i for i, t in enumerate(model.meta["tokens"])}
-        self.bos_id = self.token_ids[_key(model.meta["bos"])]
-        self.pad_id = self.token_ids[_key(model.meta["pad"])]
-        output = model.meta["output"]
-        self.categorical = output["encoding"] == "categorical"
-        self.output_values = output.get("values", [])
+        # tokens are told apart as everywhere else (`token_key`): 1 and 1.0 are one token, "1" another
+        self.token_ids = {token_key(t): i for i, t in enumerate(meta.tokens)}
+        self.bos_id = self.token_ids[token_key(meta.bos)]
+        self.pad_id = self.token_ids[token_key(meta.pad)]
+        self.categorical = meta.output.encoding is Encoding.CATEGORICAL
+        self.output_values = meta.output.values or []
 
     def check(self, inputs: list[list[Any]]) -> None:
         """Inputs the model cannot take give a clear error naming the input."""
@@ -166,7 +168,7 @@ class Runner:
                 raise RaspError(f"input {number} has {len(tokens)} tokens; this model was compiled "
                                 f"for at most {self.model.max_len}")
             for position, token in enumerate(tokens):
-                if _key(token) not in self.token_ids or token in (self.model.meta["bos"], self.model.meta["pad"]):
+                if token_key(token) not in self.token_ids or token in (self.model.meta.bos, self.model.meta.pad):
                     raise RaspError(f"input {number}: token {token!r} at position {position} is not in the "
                                     f"model's vocabulary {self.model.vocab}")
 
@@ -178,7 +180,7 @@ class Runner:
         ids[:, 0] = self.bos_id
         lengths = np.zeros(rows, dtype=np.int32)
         for i, tokens in enumerate(inputs):
-            ids[i, 1:len(tokens) + 1] = [self.token_ids[_key(t)] for t in tokens]
+            ids[i, 1:len(tokens) + 1] = [self.token_ids[token_key(t)] for t in tokens]
             lengths[i] = len(tokens)
         return ids, lengths
 
@@ -190,7 +192,7 @@ class Runner:
 
     def batches(self, inputs: list[list[Any]]) -> list[list[int]]:
         """Input numbers grouped by length into batches whose attention fits in memory."""
-        heads = max(1, self.model.meta["layout"]["num_heads"])
+        heads = max(1, self.model.meta.layout.num_heads)
         order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
         groups: list[list[int]] = []
         for i in order:
@@ -215,8 +217,3 @@ class Runner:
                 else:
                     results[i] = values[:, 0].astype(float).tolist()
         return results
-
-
-def _key(token: Any) -> tuple[str, Any]:
-    """Tokens as dictionary keys that keep 1, 1.0, True and "1" apart."""
-    return (type(token).__name__, token)

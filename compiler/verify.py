@@ -10,21 +10,26 @@ from typing import Any
 
 import numpy as np
 
-from compiler.lower import CompileError
+from compiler.errors import CompileError
 from compiler.model import CompiledModel
 from compiler.runner import Runner
 from rasp.language import sops
 from rasp.language.inputs import sample_inputs
 from rasp.language.program import Program
+from rasp.language.sops import Encoding
 
+# How far a compiled model's number may be from the interpreter's (relative to it, absolute below
+# 1). The one home of this rule: whoever compares a compiled model's outputs uses it.
 NUMERICAL_TOLERANCE = 1e-3
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verification:
+    """What the check compared."""
+
     inputs: int  # inputs compared
     skipped: int  # sampled inputs the interpreter itself rejects (outside the program's domain)
-    lengths: tuple[int, int]
+    lengths: tuple[int, int]  # the shortest and longest input compared
 
 
 def sample_for_verification(vocab: list[Any], max_len: int, count: int, distinct: bool,
@@ -45,7 +50,7 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
                            "(does the program need a particular kind of input? see docs/compiler.md)")
     _check_single_selection(program, categorical_aggregates, inputs, causal)
     actual = Runner(model).run(inputs)
-    numerical = model.meta["output"]["encoding"] == "numerical"
+    numerical = model.meta.output.encoding is Encoding.NUMERICAL
     for tokens, want, got in zip(inputs, expected, actual):
         for position, (w, g) in enumerate(zip(want, got)):
             same = (abs(float(w) - float(g)) <= NUMERICAL_TOLERANCE * max(1.0, abs(float(w))))\

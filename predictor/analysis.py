@@ -19,7 +19,8 @@ from typing import Any, NotRequired, TypedDict
 import networkx as nx
 import numpy as np
 
-from predictor.graph import counts, describe, program_graph
+from compiler.meta import ModelMeta
+from predictor.graph import attach_layout, counts, describe, program_graph
 from rasp.language import sops
 from rasp.language.inputs import sample_inputs, sample_vocab
 from rasp.language.program import Program
@@ -82,7 +83,6 @@ class GrowthRow(TypedDict):
     parameters: int
     layers: int
     heads: int
-    meta: Any  # the compiled model's metadata (its layout places graph nodes in layers)
 
 
 class Growth(TypedDict):
@@ -241,31 +241,35 @@ def find(program: Program, graph: nx.DiGraph, seen: Observed, causal: bool) -> l
 # ---- size and growth -----------------------------------------------------------------------
 
 
-def measure_growth(program: Program, vocab: list[Any], causal: bool, lengths: tuple[int, ...]) -> Growth:
-    """Compile (without verification) at each maximum length; fit width and parameters ~ n^slope."""
+def measure_growth(program: Program, vocab: list[Any], causal: bool, lengths: tuple[int, ...]
+                   ) -> tuple[Growth, ModelMeta | None]:
+    """Compile (without verification) at each maximum length; fit width and parameters ~ n^slope.
+    Also returns the metadata of the first model compiled (its layout places the graph's nodes)."""
     from compiler import CompileError, compile_program
 
     rows: list[GrowthRow] = []
+    first: ModelMeta | None = None
     for n in lengths:
         try:
             result = compile_program(program, vocab, n, causal=causal, verify=False)
         except CompileError as e:
             if len(rows) < 2:
                 return Growth(available=False, reason=f"at max length {n}: {e.message}",
-                              lengths=list(lengths), compiled=rows)
+                              lengths=list(lengths), compiled=rows), first
             stopped = f"stopped at max length {n}: {e.message}"
             break
         model = result.model
-        rows.append(GrowthRow(max_len=n, residual_width=model.meta["layout"]["residual_width"],
+        rows.append(GrowthRow(max_len=n, residual_width=model.meta.layout.residual_width,
                               parameters=model.parameter_count(), layers=model.num_layers,
-                              heads=sum(model.meta["layout"]["heads_per_layer"]), meta=model.meta))
+                              heads=sum(model.meta.layout.heads_per_layer)))
+        first = first or model.meta
     else:
         stopped = None
     logs = np.log([r["max_len"] for r in rows])
     fit = lambda key: float(np.polyfit(logs, np.log([r[key] for r in rows]), 1)[0]) if len(rows) > 1 else 0.0
     return Growth(available=True, lengths=[r["max_len"] for r in rows], compiled=rows,
                   residual_width_exponent=round(fit("residual_width"), 3),
-                  parameters_exponent=round(fit("parameters"), 3), stopped=stopped)
+                  parameters_exponent=round(fit("parameters"), 3), stopped=stopped), first
 
 
 def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | None = None,
@@ -278,16 +282,13 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
     counted = counts(graph)
     size = Size(**counted, operations=counted["selects"] + counted["aggregates"] + counted["selector_widths"]
                 + counted["maps"])
-    grown = measure_growth(program, vocab, causal, lengths) if growth else Growth(available=False,
-                                                                                  reason="not measured")
+    grown, layout = (measure_growth(program, vocab, causal, lengths) if growth
+                     else (Growth(available=False, reason="not measured"), None))
     if grown.get("compiled"):
         first = grown["compiled"][0]
         size.update(layers=first["layers"], heads=first["heads"])
-        from predictor.graph import attach_layout
-
-        attach_layout(graph, first["meta"])
-    for row in grown.get("compiled", []):
-        row.pop("meta", None)
+    if layout is not None:
+        attach_layout(graph, layout)
     grown["growing_sops"] = sorted({describe(n) for n in graph if isinstance(n, sops.SOp) and growing(seen, n)})
     factors = {rule: RULES[rule].weight ** sum(1 for f in findings if f.rule == rule) for rule in RULES}
     factors["description_length"] = math.exp(-max(0, size["operations"] - FREE_OPERATIONS) / FREE_OPERATIONS)

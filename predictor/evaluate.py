@@ -88,6 +88,7 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
     not be compiled."""
     from compiler import compile_program
     from compiler.runner import Runner
+    from compiler.verify import NUMERICAL_TOLERANCE
 
     examples = [e for group in sets.values() for e in group]
     autoregressive = task.autoregressive
@@ -108,11 +109,11 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
             # target exactly when, fed the target's own prefix, it predicts every next token:
             # one run per input instead of one per generated token.
             outputs = runner.run([e.prompt + e.target[:-1] for e in group])
-            correct = [[same_value(o, t, abs_tol=1e-3) for o, t in zip(out[len(e.prompt) - 1:], e.target)]
+            correct = [[same_value(o, t, abs_tol=NUMERICAL_TOLERANCE) for o, t in zip(out[len(e.prompt) - 1:], e.target)]
                        for out, e in zip(outputs, group)]
         else:
             outputs = runner.run([e.prompt for e in group])
-            correct = [[same_value(o, t, abs_tol=1e-3) for o, t in zip(out, e.target)] for out, e in zip(outputs, group)]
+            correct = [[same_value(o, t, abs_tol=NUMERICAL_TOLERANCE) for o, t in zip(out, e.target)] for out, e in zip(outputs, group)]
         result[n] = score(correct)["em"]
     return CompiledScores(em_by_length=result, layers=compiled.model.num_layers,
                           parameters=compiled.model.parameter_count(), max_len=longest,

@@ -2,29 +2,21 @@
 its report and the drawing.
 
 Nodes are the s-op and selector nodes of `rasp.language.sops` (by identity), with attributes: `kind`
-(tokens, indices, length, constant, map, select, and, or, not, aggregate, selector_width),
-`op`, `name`, `line`, `col`, `value` ("s-op" or "selector"), and, once a compiled model is
+(a `sops.Operation`: tokens, indices, length, constant, map, select, and, or, not, aggregate,
+selector_width),
+`op`, `name`, `line`, `col`, `value` (a `values.Kind`: s-op or selector), and, once a compiled model is
 attached, `encoding`, `layer` and `sublayer`. Edges run from inputs to the operations that
 read them.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import networkx as nx
 
+from compiler.meta import ModelMeta
 from rasp.language import sops
-
-KINDS = {
-    sops.Tokens: "tokens", sops.Indices: "indices", sops.Length: "length", sops.Full: "constant",
-    sops.Map: "map", sops.Aggregate: "aggregate", sops.SelectorWidth: "selector_width",
-    sops.Select: "select", sops.SelectAnd: "and", sops.SelectOr: "or", sops.SelectNot: "not",
-}
-
-
-def kind(node: sops.Value) -> str:
-    return KINDS[type(node)]
+from rasp.language.sops import Operation
+from rasp.language.values import Kind
 
 
 def describe(node: sops.Value) -> str:
@@ -33,19 +25,19 @@ def describe(node: sops.Value) -> str:
         return node.label
     if isinstance(node, sops.Map):
         return f"({node.op})"
-    if isinstance(node, sops.Aggregate) and node.reduce != "mean":
+    if isinstance(node, sops.Aggregate) and node.reduce != sops.Reduce.MEAN:
         return f"aggregate_{node.reduce}"
-    return kind(node)
+    return node.operation
 
 
 def program_graph(output: sops.SOp) -> nx.DiGraph:
     graph = nx.DiGraph()
     for node in sops.walk([output]):
         span = node.span
-        graph.add_node(node, kind=kind(node), name=describe(node),
+        graph.add_node(node, kind=node.operation, name=describe(node),
                        op=getattr(node, "op", None) if not isinstance(node, sops.Aggregate) else node.reduce,
                        line=span.line if span else None, col=span.col if span else None,
-                       value="selector" if isinstance(node, sops.Selector) else "s-op",
+                       value=Kind.SELECTOR if isinstance(node, sops.Selector) else Kind.SOP,
                        encoding=getattr(node, "encoding", None), layer=None, sublayer=None)
         for child in node.inputs():
             graph.add_edge(child, node)
@@ -53,16 +45,16 @@ def program_graph(output: sops.SOp) -> nx.DiGraph:
     return graph
 
 
-def attach_layout(graph: nx.DiGraph, compiled_meta: dict[str, Any]) -> None:
-    """Copy each s-op's layer, sublayer and encoding from a compiled model's report."""
-    by_position = {(row["line"], row["col"], row["operation"]): row for row in compiled_meta.get("sops", [])}
+def attach_layout(graph: nx.DiGraph, compiled: ModelMeta) -> None:
+    """Copy each s-op's layer, sublayer and encoding from a compiled model's metadata."""
+    by_position = {(row.line, row.col, row.operation): row for row in compiled.sops}
     for node, data in graph.nodes(data=True):
         row = by_position.get((data["line"], data["col"], sops.operation_name(node)))
         if row is not None:
-            data.update(encoding=row["encoding"], layer=row["layer"], sublayer=row["sublayer"])
+            data.update(encoding=row.encoding, layer=row.layer, sublayer=row.sublayer)
     # a selector lives in the attention head of the aggregate or selector width that reads it
     for node in reversed(list(nx.topological_sort(graph))):
-        if graph.nodes[node]["value"] == "selector":
+        if graph.nodes[node]["value"] is Kind.SELECTOR:
             layers = [graph.nodes[s]["layer"] for s in graph.successors(node) if graph.nodes[s]["layer"] is not None]
             if layers:
                 graph.nodes[node].update(layer=min(layers), sublayer="attn")
@@ -71,9 +63,9 @@ def attach_layout(graph: nx.DiGraph, compiled_meta: dict[str, Any]) -> None:
 def counts(graph: nx.DiGraph) -> dict[str, int]:
     kinds = [d["kind"] for _, d in graph.nodes(data=True)]
     return {
-        "selects": kinds.count("select"),
-        "aggregates": kinds.count("aggregate"),
-        "selector_widths": kinds.count("selector_width"),
-        "maps": kinds.count("map"),
-        "selector_combinations": kinds.count("and") + kinds.count("or") + kinds.count("not"),
+        "selects": kinds.count(Operation.SELECT),
+        "aggregates": kinds.count(Operation.AGGREGATE),
+        "selector_widths": kinds.count(Operation.SELECTOR_WIDTH),
+        "maps": kinds.count(Operation.MAP),
+        "selector_combinations": sum(kinds.count(k) for k in (Operation.AND, Operation.OR, Operation.NOT)),
     }

@@ -136,3 +136,38 @@ def test_library_code_names_no_command_line_flags():
 def test_modules_stay_small(name):
     lines = len(modules()[name].read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines"
+
+
+LAYERS = ("rasp.faces", "predictor", "compiler", "rasp.language", "grammar")  # as in pyproject.toml
+
+
+def layer_imports() -> dict[tuple[str, str], int]:
+    """How many module-to-module imports run from each layer to each other one."""
+    import grimp
+
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+
+    def layer(module: str) -> str:
+        return next((name for name in LAYERS if module == name or module.startswith(name + ".")), module)
+
+    found: dict[tuple[str, str], int] = {}
+    for module in graph.modules:
+        for imported in graph.find_modules_directly_imported_by(module):
+            pair = (layer(module), layer(imported))
+            if pair[0] != pair[1]:
+                found[pair] = found.get(pair, 0) + 1
+    return found
+
+
+def test_every_import_between_layers_runs_down():
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    upward = [pair for pair in layer_imports() if pair[0] in rank and pair[1] in rank
+              and rank[pair[0]] > rank[pair[1]]]
+    assert not upward
+
+
+if __name__ == "__main__":  # print the imports between layers (docs/architecture.md)
+    sys.path.insert(0, str(ROOT))
+    for (source, target), count in sorted(layer_imports().items(), key=lambda kv: (LAYERS.index(kv[0][0])
+                                                                                  if kv[0][0] in LAYERS else 9, kv[0][1])):
+        print(f"{source:>14} -> {target:<14} {count:3d} imports")

@@ -3,7 +3,11 @@ length; tracr's own library, compiled by tracr, agrees with ours; saved models r
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 from compiler import CompileError, compile_program
 from compiler import model as saved
 from compiler.runner import Runner
+from compiler.verify import NUMERICAL_TOLERANCE
 from grammar.errors import RaspError
 from rasp.language.program import from_text, load_program
 
@@ -76,7 +81,7 @@ def test_compiled_equals_interpreted_at_every_length(name):
             return  # outside the program's domain (the interpreter rejects it)
         got = runner.run(batch)
         for tokens, want, have in zip(batch, expected, got):
-            assert have == pytest.approx(want, abs=1e-3), f"{name} on {tokens}"
+            assert have == pytest.approx(want, abs=NUMERICAL_TOLERANCE), f"{name} on {tokens}"
 
     check()
 
@@ -94,7 +99,7 @@ def test_every_library_program_is_compiled_or_refused_with_a_reason():
 
 def test_composite_selector_sort_with_ties_is_one_head_per_layer():
     model = compiled("sort").model
-    assert model.meta["layout"]["num_heads"] == 1
+    assert model.meta.layout.num_heads == 1
     assert Runner(model).run([list("cabba")]) == [list("aabbc")]
 
 
@@ -179,7 +184,7 @@ def test_save_then_load_gives_bit_identical_outputs(tmp_path):
     loaded = saved.load(path)
     batch = [list("(()"), list("())()("), list(")")]
     assert np.array_equal(Runner(model).raw(batch), Runner(loaded).raw(batch))
-    assert loaded.meta == {k: v for k, v in model.meta.items()}
+    assert loaded.meta == model.meta
 
 
 def test_damaged_and_foreign_files_are_rejected(tmp_path):
@@ -261,7 +266,7 @@ def test_tracr_library_compiled_by_tracr_agrees_with_ours(case):
     batch = [[rng.choice(vocab) for _ in range(rng.randint(1, max_len))] for _ in range(40)]
     for tokens, got in zip(batch, ours.run(batch)):
         expected = theirs.apply(["BOS", *tokens]).decoded[1:]
-        assert got == pytest.approx(expected, abs=1e-3), tokens
+        assert got == pytest.approx(expected, abs=NUMERICAL_TOLERANCE), tokens
 
 
 def test_value_sets_mixing_types_compile():
@@ -269,3 +274,40 @@ def test_value_sets_mixing_types_compile():
     program = from_text("x = tokens[0] + tokens[-1];", path="ends.rasp")
     result = compile_program(program, list("ab"), 4, samples=32)
     assert Runner(result.model).run([list("abb"), list("b")]) == [["ab"] * 3, ["bb"]]
+
+
+# ---- programs thousands of operations deep ----------------------------------------------------
+
+DEEP = """
+same = select(tokens, tokens, ==);
+before = select(indices, indices, <=);
+s = same;
+for i in range(1000) { s = s or same; s = s and before; }
+y = selector_width(s);
+"""
+
+DEEP_SCRIPT = """
+import json, sys
+limit = sys.getrecursionlimit()
+assert limit < 2000, limit  # else this test would prove nothing
+from compiler import compile_program
+from compiler.runner import Runner
+from rasp.language.program import from_text
+program = from_text(sys.argv[1], path="deep.rasp")
+result = compile_program(program, list("ab"), 5, samples=32)
+batch = [list("abab"), list("bba")]
+print(json.dumps({"compiled": Runner(result.model).run(batch), "interpreted": program.run(batch),
+                  "layers": result.model.num_layers, "limit_after": sys.getrecursionlimit() == limit}))
+"""
+
+
+def test_a_program_thousands_of_operations_deep_compiles_as_a_library_call():
+    """2,000 unrolled steps (each a selector combination the lowering folds into one head), in a
+    fresh interpreter: this suite's conftest raises the recursion limit, a library caller does not."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", DEEP_SCRIPT, DEEP], capture_output=True, text=True,
+                          cwd=root, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["compiled"] == result["interpreted"] == [[1, 1, 2, 2], [1, 2, 1]]
+    assert result["layers"] <= 2 and result["limit_after"]  # a pairing MLP, then one head

@@ -10,11 +10,57 @@ the source that made it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
+from enum import StrEnum
+from typing import Any, ClassVar, Iterator
 
 from grammar.errors import Span
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+class Encoding(StrEnum):
+    """How a compiled model holds an s-op in its residual stream (LANGUAGE.md section 7)."""
+
+    CATEGORICAL = "categorical"  # one dimension per value, one-hot
+    NUMERICAL = "numerical"  # one dimension holding the number
+
+
+class Reduce(StrEnum):
+    """What an aggregate makes of the values its selector picks."""
+
+    MEAN = "mean"  # classic RASP: the average (or the one value, for non-numbers)
+    MAX = "max"  # RASP-L: the largest
+    MIN = "min"  # RASP-L: the smallest
+
+
+class TokenView(StrEnum):
+    """The input tokens as given, or read as one type (the names are the language's)."""
+
+    TOKENS = "tokens"
+    STR = "tokens_str"
+    INT = "tokens_int"
+    FLOAT = "tokens_float"
+    BOOL = "tokens_bool"
+
+
+TOKEN_VIEWS = tuple(view.value for view in TokenView)
+
+
+class Operation(StrEnum):
+    """What a node does: the one vocabulary the program graph, the analysis and the compile
+    report name nodes by (each node class below says which it is)."""
+
+    TOKENS = "tokens"
+    INDICES = "indices"
+    LENGTH = "length"
+    CONSTANT = "constant"
+    MAP = "map"
+    AGGREGATE = "aggregate"
+    SELECTOR_WIDTH = "selector_width"
+    SELECT = "select"
+    AND = "and"
+    OR = "or"
+    NOT = "not"
 
 
 @dataclass(eq=False)
@@ -23,6 +69,7 @@ class Value:
 
     span: Span | None = field(default=None, kw_only=True, repr=False)
     label: str | None = field(default=None, kw_only=True)
+    operation: ClassVar[Operation]
 
     def inputs(self) -> tuple[Value, ...]:
         """The s-op and selector nodes this one reads."""
@@ -31,12 +78,17 @@ class Value:
 
 @dataclass(eq=False)
 class SOp(Value):
-    """One value per position. `encoding` is "numerical", "categorical" or None (let the compiler pick)."""
+    """One value per position. `encoding` is the one `numerical(...)` or `categorical(...)` asked
+    for, or None (let the compiler pick)."""
 
-    encoding: str | None = field(default=None, kw_only=True)
+    encoding: Encoding | None = field(default=None, kw_only=True)
 
-    def with_encoding(self, encoding: str) -> SOp:
-        return replace(self, encoding=encoding)
+    def __post_init__(self) -> None:
+        if self.encoding is not None:
+            self.encoding = Encoding(self.encoding)
+
+    def with_encoding(self, encoding: Encoding | str) -> SOp:
+        return replace(self, encoding=Encoding(encoding))
 
 
 @dataclass(eq=False)
@@ -46,27 +98,30 @@ class Selector(Value):
 
 # ---- primitive s-ops ------------------------------------------------------------------
 
-TOKEN_VIEWS = ("tokens", "tokens_str", "tokens_int", "tokens_float", "tokens_bool")
-
-
 @dataclass(eq=False)
 class Tokens(SOp):
-    view: str = "tokens"  # one of TOKEN_VIEWS
+    operation: ClassVar[Operation] = Operation.TOKENS
+    view: TokenView = TokenView.TOKENS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.view = TokenView(self.view)
 
 
 @dataclass(eq=False)
 class Indices(SOp):
-    pass
+    operation: ClassVar[Operation] = Operation.INDICES
 
 
 @dataclass(eq=False)
 class Length(SOp):
-    pass
+    operation: ClassVar[Operation] = Operation.LENGTH
 
 
 @dataclass(eq=False)
 class Full(SOp):
     """A plain value at every position (`select(indices, 0, ==)` makes one of 0)."""
+    operation: ClassVar[Operation] = Operation.CONSTANT
 
     value: Any = None
 
@@ -79,6 +134,7 @@ class Map(SOp):
     `neg`, `pos`, `not`, `indicator`, `round`, `abs`, `ifelse` (cond, then, else) and `in`
     (s-op, list of plain values).
     """
+    operation: ClassVar[Operation] = Operation.MAP
 
     op: str = ""
     args: tuple[Any, ...] = ()
@@ -89,12 +145,17 @@ class Map(SOp):
 
 @dataclass(eq=False)
 class Aggregate(SOp):
-    """`reduce` is "mean" (classic RASP), or "max" / "min" (RASP-L)."""
+    """The `reduce` of the values `selector` picks for each query; `default` where it picks none."""
+    operation: ClassVar[Operation] = Operation.AGGREGATE
 
     selector: Selector = None  # type: ignore[assignment]
     values: SOp = None  # type: ignore[assignment]
     default: Any = 0
-    reduce: str = "mean"
+    reduce: Reduce = Reduce.MEAN
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.reduce = Reduce(self.reduce)
 
     def inputs(self) -> tuple[Value, ...]:
         return (self.selector, self.values)
@@ -102,6 +163,7 @@ class Aggregate(SOp):
 
 @dataclass(eq=False)
 class SelectorWidth(SOp):
+    operation: ClassVar[Operation] = Operation.SELECTOR_WIDTH
     selector: Selector = None  # type: ignore[assignment]
 
     def inputs(self) -> tuple[Value, ...]:
@@ -114,6 +176,7 @@ class SelectorWidth(SOp):
 @dataclass(eq=False)
 class Select(Selector):
     """Entry [q][k] is `keys[k] op queries[q]`."""
+    operation: ClassVar[Operation] = Operation.SELECT
 
     keys: SOp = None  # type: ignore[assignment]
     queries: SOp = None  # type: ignore[assignment]
@@ -125,6 +188,7 @@ class Select(Selector):
 
 @dataclass(eq=False)
 class SelectAnd(Selector):
+    operation: ClassVar[Operation] = Operation.AND
     left: Selector = None  # type: ignore[assignment]
     right: Selector = None  # type: ignore[assignment]
 
@@ -134,6 +198,7 @@ class SelectAnd(Selector):
 
 @dataclass(eq=False)
 class SelectOr(Selector):
+    operation: ClassVar[Operation] = Operation.OR
     left: Selector = None  # type: ignore[assignment]
     right: Selector = None  # type: ignore[assignment]
 
@@ -143,6 +208,7 @@ class SelectOr(Selector):
 
 @dataclass(eq=False)
 class SelectNot(Selector):
+    operation: ClassVar[Operation] = Operation.NOT
     inner: Selector = None  # type: ignore[assignment]
 
     def inputs(self) -> tuple[Value, ...]:
@@ -153,14 +219,14 @@ def operation_name(node: Value) -> str:
     """What a node does, in the words reports use ("map +", "aggregate", "selector_width")."""
     if isinstance(node, Map):
         return f"map {node.op}"
-    if isinstance(node, Aggregate):
-        return "aggregate" if node.reduce == "mean" else f"aggregate_{node.reduce}"
-    return {"SelectorWidth": "selector_width", "Tokens": "tokens", "Indices": "indices",
-            "Length": "length", "Full": "constant"}.get(type(node).__name__, type(node).__name__.lower())
+    if isinstance(node, Aggregate) and node.reduce != Reduce.MEAN:
+        return f"aggregate_{node.reduce}"
+    return node.operation
 
 
-def walk(outputs: list[Value] | tuple[Value, ...]) -> Iterator[Value]:
-    """Every node that `outputs` depend on, each once, inputs before the nodes that read them.
+def walk(outputs: list[Value] | tuple[Value, ...], only: type[Value] = Value) -> Iterator[Value]:
+    """Every node that `outputs` depend on, each once, inputs before the nodes that read them
+    (children left to right); through inputs of type `only` (`Selector`: one selector's tree).
 
     Iterative, so graphs thousands of operations deep (unrolled loops) are fine.
     """
@@ -177,5 +243,5 @@ def walk(outputs: list[Value] | tuple[Value, ...]) -> Iterator[Value]:
                 continue
             stack.append((node, True))
             for child in reversed(node.inputs()):
-                if id(child) not in seen:
+                if id(child) not in seen and isinstance(child, only):
                     stack.append((child, False))

@@ -59,13 +59,13 @@ def _run_model(args: argparse.Namespace, program: Any, inputs: list[list[Any]]) 
     from compiler.runner import Runner
 
     model = saved.load(args.model)
-    compiled_from = model.meta.get("program", {})
-    if compiled_from.get("sha256") and compiled_from["sha256"] != program.digest:
+    compiled_from = model.meta.program
+    if compiled_from.sha256 and compiled_from.sha256 != program.digest:
         raise RaspError(f"{args.model} was compiled from another version of the program "
-                        f"({compiled_from.get('path')}); compile it again")
-    if compiled_from.get("output") != program.output_name:
-        raise RaspError(f"{args.model} computes '{compiled_from.get('output')}', not "
-                        f"'{program.output_name}'; pass --output {compiled_from.get('output')}")
+                        f"({compiled_from.path}); compile it again")
+    if compiled_from.output != program.output_name:
+        raise RaspError(f"{args.model} computes '{compiled_from.output}', not "
+                        f"'{program.output_name}'; pass --output {compiled_from.output}")
     if args.causal and not model.causal:
         raise RaspError(f"{args.model} was compiled without --causal")
     return Runner(model).run(inputs)
