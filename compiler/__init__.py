@@ -62,7 +62,8 @@ def _deep_recursion() -> Iterator[None]:
 def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bool | None = None,
                     verify: bool = True, samples: int = 256, seed: int = 0) -> CompileResult:
     """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position."""
-    from compiler import assemble, estimate, lower, verify as verifying
+    from compiler import assemble, estimate, lower
+    from compiler import verify as verifying
     from compiler.meta import ProgramSource
     from rasp.language.program import Program
 

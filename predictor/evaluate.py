@@ -15,11 +15,11 @@ from typing import Any
 import jax
 import numpy as np
 
+from grammar.errors import RaspError
 from predictor.data import Encoding, key, padded
-from rasp.language.inputs import same_value
 from predictor.records import CompiledScores
 from predictor.tasks import Example, Task, make_examples
-from grammar.errors import RaspError
+from rasp.language.inputs import same_value
 from rasp.language.program import Program
 
 EVAL_SEED = 20_240_101  # evaluation inputs depend on the task and the length, not the training seed

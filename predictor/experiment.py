@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 from predictor import transformer
 from predictor.data import Encoding, padded, row_length
-from predictor.records import RunRecord, SuiteResult, SuiteSettings, SummaryRow, TaskRecord
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets
+from predictor.records import RunRecord, SuiteResult, SuiteSettings, SummaryRow, TaskRecord
 from predictor.tasks import Task, make_examples
 from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
 from rasp.language.program import Program

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from predictor.analysis import THRESHOLD, Analysis
 from grammar.errors import RaspError
+from predictor.analysis import THRESHOLD, Analysis
 
 
 def show(analysis: Analysis, program_name: str, console: Console | None = None) -> None:

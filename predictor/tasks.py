@@ -18,14 +18,15 @@ operand for the addition samplers; how many numbers to count for `count`).
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Callable
 
 from grammar.errors import RaspError, SettingError
 from rasp.language.inputs import token_key
 from rasp.language.program import Program, load_program
+
 
 class Framing(StrEnum):
     """How a program becomes a learning task (see the module's docstring)."""

@@ -22,10 +22,10 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from grammar.errors import SettingError
 from predictor import transformer
 from predictor.data import Encoding
 from predictor.tasks import Example, Task, make_examples
-from grammar.errors import SettingError
 from rasp.language.machine import total_memory
 from rasp.language.program import Program
 

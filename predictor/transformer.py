@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from predictor.encodings import ENCODINGS, PositionalEncoding, positional_encoding
+from predictor.encodings import PositionalEncoding, positional_encoding
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,4 @@
-import sys
-
 from hypothesis import HealthCheck, settings
-
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
 
 settings.register_profile(
     "default", deadline=None, max_examples=25,

@@ -10,8 +10,8 @@ import textwrap
 import pytest
 from hypothesis import given, settings
 
-from rasp.language.program import from_text
 from rasp.faces.testing import Disagreement, assert_agrees, find_counterexample, inputs
+from rasp.language.program import from_text
 
 pytest_plugins = ["pytester"]
 

@@ -5,10 +5,11 @@ positioned message)."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rasp.language import build, library
 from grammar.errors import RaspError
+from rasp.language import build, library
 from rasp.language.program import from_text
 
 PIECES = [

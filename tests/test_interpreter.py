@@ -1,9 +1,10 @@
 """The interpreter against the classic REPL's semantics (LANGUAGE.md sections 2 to 7)."""
 
 import pytest
-from hypothesis import given, strategies as st
-
 from helpers import run, run1, value
+from hypothesis import given
+from hypothesis import strategies as st
+
 from rasp.language.program import from_text
 
 CLASSIC = """

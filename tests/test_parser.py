@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grammar.parser import parse, parse_expression
 from grammar import ast
+from grammar.parser import parse, parse_expression
 
 
 def shape(e: ast.Expr):

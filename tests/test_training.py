@@ -13,10 +13,12 @@ from dataclasses import replace
 import jax
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from predictor import transformer
 from predictor.data import Encoding
+from predictor.encodings import ENCODINGS
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets, greedy
 from predictor.tasks import Task, find_task, make_examples
 from predictor.train import TrainConfig, train
@@ -125,7 +127,7 @@ def test_four_devices_give_the_losses_of_one(trivial):
     np.testing.assert_allclose(four["losses"], one["losses"], rtol=2e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("pe", transformer.ENCODINGS)
+@pytest.mark.parametrize("pe", ENCODINGS)
 @pytest.mark.parametrize("causal", [True, False])
 def test_positional_encodings_respect_masks(pe, causal):
     """A causal model's output at a position ignores later tokens; every model ignores padding."""
@@ -226,8 +228,8 @@ def test_bad_options_get_clear_errors(args, message):
 
 
 def test_the_experiment_writes_its_report(trivial, tmp_path):
-    from predictor.experiment import run_suite
     from predictor import results
+    from predictor.experiment import run_suite
 
     suite = [trivial, replace(trivial, name="flip_short", train_lengths=(1, 2), heldout_lengths=(3, 4))]
     result = run_suite(suite, [0, 1], ["alibi"], TrainConfig(steps=30, batch_size=16, warmup=5), tmp_path,

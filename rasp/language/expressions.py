@@ -248,8 +248,8 @@ class Expressions:
 
     def _apply_to_input(self, value: sops.Value, args: list[Any], call: ast.Call) -> Any:
         """`hist("hello")`: run an s-op (or selector) on one input, as the classic REPL does."""
-        from rasp.language.inputs import tokens_array  # the executor is only needed here
         from rasp.language.execute import ExecError, execute
+        from rasp.language.inputs import tokens_array  # the executor is only needed here
 
         if len(args) != 1:
             raise RaspError("an s-op is applied to one input, e.g. hist(\"hello\")", call.span)

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from grammar.parser import parse
 from grammar import ast
+from grammar.errors import RaspError, Span
+from grammar.parser import parse
 from rasp.language import library, sops
 from rasp.language.build import Builder, Env
 from rasp.language.check import check
-from grammar.errors import RaspError, Span
 from rasp.language.execute import ExecError, execute
 from rasp.language.inputs import input_kind, sample_vocab, tokens_array
 

@@ -14,7 +14,6 @@ from typing import Callable
 from grammar.errors import RaspError, SettingError
 from rasp.faces.cli import checking, programs, training
 
-
 EXIT_ERROR = 2
 
 # How the command line spells the settings that library errors name (see SettingError).

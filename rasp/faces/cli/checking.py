@@ -67,8 +67,8 @@ def load_reference(spec: str) -> Callable[[list[Any]], Any]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from rasp.language.program import load_program
     from rasp.faces.testing import find_counterexample
+    from rasp.language.program import load_program
 
     if args.min_len < 0 or args.max_len < max(args.min_len, 1):
         raise RaspError(f"lengths {args.min_len}-{args.max_len}: need 0 <= --min-len <= --max-len, --max-len >= 1")

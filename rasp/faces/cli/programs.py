@@ -100,7 +100,8 @@ def _compile(args: argparse.Namespace) -> int:
     if args.samples < 1:
         raise RaspError("--samples must be at least 1")
     program = load_program(args.program, args.output)
-    from compiler import compile_program, model as saved, report
+    from compiler import compile_program, report
+    from compiler import model as saved
 
     result = compile_program(program, vocab, args.max_len, causal=True if args.causal else None,
                              verify=not args.no_verify, samples=args.samples, seed=args.seed)
