@@ -24,9 +24,6 @@ class Helper(StrEnum):
     CONVERSION = "conversion"  # an s-op's values again, in the other encoding
     PAIRING = "pairing"  # several s-ops as one of tuples: a selector's keys or queries, a table's inputs
 
-    def __str__(self) -> str:
-        return self.value
-
 
 @dataclass
 class Info:
