@@ -15,7 +15,7 @@ from tracr.rasp import rasp as tr
 from compiler.errors import CompileError
 from compiler.lowered import Helper, Info
 from compiler.tables import MAX_TABLE_WORK
-from rasp.language.machine import total_memory
+from rasp.language.machine import usable_memory
 from rasp.language.sops import Encoding
 
 
@@ -38,7 +38,7 @@ class Estimate:
 
 def memory_budget() -> int:
     """Bytes a compile may use: the weights are built several times over (craft, haiku, ours)."""
-    return int(total_memory() * 0.4) // 4
+    return usable_memory() // 4
 
 
 def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len: int) -> Estimate:

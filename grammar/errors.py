@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -89,3 +91,16 @@ class SettingError(RaspError):
     def naming(self, names: dict[str, str]) -> RaspError:
         """The same error with each setting called by `names` (those it lacks keep their words)."""
         return RaspError(self._render(names), self.span)
+
+
+Vocabulary = TypeVar("Vocabulary", bound=StrEnum)
+
+
+def one_of(vocabulary: type[Vocabulary], name: str, what: str) -> Vocabulary:
+    """The member of a closed vocabulary that `name` stands for, or a SettingError listing the
+    known names; `what` is how the message calls the vocabulary ("positional encoding")."""
+    try:
+        return vocabulary(name)
+    except ValueError:
+        known = ", ".join(vocabulary)
+        raise SettingError(f"unknown {what} '{name}' (use one of {known})", {}) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from grammar.errors import SettingError
+from grammar.errors import one_of
 
 
 class PositionalEncoding(StrEnum):
@@ -24,8 +24,4 @@ ENCODINGS = tuple(PositionalEncoding)
 
 def positional_encoding(name: str) -> PositionalEncoding:
     """The encoding a name stands for, or a SettingError that lists the known ones."""
-    try:
-        return PositionalEncoding(name)
-    except ValueError:
-        known = ", ".join(ENCODINGS)
-        raise SettingError(f"unknown positional encoding '{name}' (use one of {known})", {}) from None
+    return one_of(PositionalEncoding, name, "positional encoding")

@@ -1,11 +1,10 @@
 """The program graph: one networkx DiGraph of a program's operations, shared by the analysis,
 its report and the drawing.
 
-Nodes are the s-op and selector nodes of `rasp.language.sops` (by identity), with attributes: `kind`
-(a `sops.Operation`: tokens, indices, length, constant, map, select, and, or, not, aggregate,
-selector_width),
-`op`, `name`, `line`, `col`, `value` (a `values.Kind`: s-op or selector), and, once a compiled model is
-attached, `encoding`, `layer` and `sublayer`. Edges run from inputs to the operations that
+Nodes are the s-op and selector nodes of `rasp.language.sops` (by identity), with attributes:
+`kind` (a `sops.Operation`: tokens, indices, length, constant, map, select, and, or, not,
+aggregate, selector_width), `op`, `name`, `line`, `col`, `value` (a `values.Kind`: s-op or
+selector), and, once a compiled model is attached, `encoding`, `layer` and `sublayer`. Edges run from inputs to the operations that
 read them.
 """
 
@@ -25,9 +24,7 @@ def describe(node: sops.Value) -> str:
         return node.label
     if isinstance(node, sops.Map):
         return f"({node.op})"
-    if isinstance(node, sops.Aggregate) and node.reduce != sops.Reduce.MEAN:
-        return f"aggregate_{node.reduce}"
-    return node.operation
+    return sops.operation_name(node)
 
 
 def program_graph(output: sops.SOp) -> nx.DiGraph:

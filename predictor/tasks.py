@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Callable
 
-from grammar.errors import RaspError, SettingError
+from grammar.errors import RaspError, SettingError, one_of
 from rasp.language.inputs import token_key
 from rasp.language.program import Program, load_program
 
@@ -132,8 +132,8 @@ class Task:
     description: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "framing", _member(Framing, self.framing, "framing"))
-        object.__setattr__(self, "sampler", _member(Sampler, self.sampler, "sampler"))
+        object.__setattr__(self, "framing", one_of(Framing, self.framing, "framing"))
+        object.__setattr__(self, "sampler", one_of(Sampler, self.sampler, "sampler"))
 
     @property
     def autoregressive(self) -> bool:
@@ -158,15 +158,6 @@ class Task:
             program = replace(program, causal=True)
         probe(self, program)
         return program
-
-
-def _member(kind: type[StrEnum], name: str, setting: str) -> Any:
-    """The member a name stands for, or a SettingError listing the known names."""
-    try:
-        return kind(name)
-    except ValueError:
-        known = ", ".join(kind)
-        raise SettingError(f"unknown {setting} '{name}' (known: {known})", {}) from None
 
 
 def check_settings(task: Task) -> None:
@@ -241,12 +232,11 @@ def probe(task: Task, program: Program, per_length: int = 4) -> None:
         try:
             make_examples(task, program, size, per_length, rng)
         except RaspError as e:
-            message = (f"task '{task.name}' cannot use {program.display_name} with vocabulary "
-                       f"{list(task.vocab)} (sampler {task.sampler}, length {size}): {e.message}")
+            where = (f"task '{task.name}' cannot use {program.display_name} with vocabulary "
+                     f"{list(task.vocab)} (sampler {task.sampler}, length {size}): ")
             if isinstance(e, SettingError):
-                prefix = message[:len(message) - len(e.message)]
-                raise SettingError(prefix + e.template, e.settings) from None
-            raise RaspError(message) from None
+                raise SettingError(where + e.template, e.settings) from None
+            raise RaspError(where + e.message) from None
 
 
 # ---- the default suite: the tasks of Zhou et al. 2024, plus four more ------------------------

@@ -26,7 +26,7 @@ from grammar.errors import SettingError
 from predictor import transformer
 from predictor.data import Encoding
 from predictor.tasks import Example, Task, make_examples
-from rasp.language.machine import total_memory
+from rasp.language.machine import usable_memory
 from rasp.language.program import Program
 
 
@@ -157,7 +157,7 @@ def activation_bytes(model: transformer.ModelConfig, batch: int, length: int) ->
 
 def refuse_if_too_large(model: transformer.ModelConfig, batch: int) -> None:
     """Refuse, before anything is built, a run whose steps would not fit in 40% of the RAM."""
-    need, budget = activation_bytes(model, batch, model.max_len), int(0.4 * total_memory())
+    need, budget = activation_bytes(model, batch, model.max_len), usable_memory()
     if need > budget:
         raise SettingError(f"training would need about {need / 2**30:.1f} GiB at sequences of {model.max_len} "
                            f"tokens and batch {batch}; about {budget / 2**30:.1f} GiB can be used here: "

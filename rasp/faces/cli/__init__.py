@@ -17,8 +17,7 @@ from rasp.faces.cli import checking, programs, training
 EXIT_ERROR = 2
 
 # How the command line spells the settings that library errors name (see SettingError).
-FLAGS = {"batch_size": "--batch-size", "end": "--end", "separator": "--separator", "runs": "--runs",
-         "pe": "--pe", "framing": "--framing", "sampler": "--sampler", "vocab": "--vocab"}
+FLAGS = {"batch_size": "--batch-size", "end": "--end", "separator": "--separator", "runs": "--runs"}
 
 
 def _add_repl(sub: argparse._SubParsersAction) -> None:
