@@ -273,3 +273,12 @@ def test_library_errors_speak_of_values_and_the_command_line_names_its_flags():
     assert "lower the batch size or the lengths" in raised.value.message
     assert "--" not in raised.value.message
     assert "lower --batch-size or the lengths" in raised.value.naming({"batch_size": "--batch-size"}).message
+
+
+def test_a_suite_file_with_an_unknown_framing_is_refused_by_name(tmp_path):
+    suite = tmp_path / "suite.json"
+    suite.write_text('[{"name": "t", "program": "reverse", "vocab": "ab", "framing": "sideways"}]')
+    out = run_cli("experiment", str(suite))
+    assert out.returncode == 2, out.stderr
+    assert "unknown framing 'sideways' (use one of per-position, autoregressive)" in out.stderr
+    assert "Traceback" not in out.stderr
