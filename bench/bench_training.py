@@ -1,6 +1,10 @@
 """Training throughput: tokens per second of a training step, and the fraction of this
 machine's matrix-multiply peak (measured in the same run) that the step's FLOPs reach.
-Also the whole loop (fresh labelled examples from the interpreter every step) on a real task.
+Also the whole loop (fresh labelled examples every step) on a real task, and what labelling
+those examples costs next to a step: copy_unique at the paper protocol's train lengths (1-50,
+150 tokens), a batch of 64 drawn and labelled by the reference labellers
+(predictor/references.py) and by the interpreter, against one step of a 2-layer, width-64,
+1-head model on a batch of that size.
 
     python bench/bench_training.py [--steps 50] [--json]
 
@@ -11,8 +15,11 @@ best rate of a large float32 matmul on the same devices.
 from __future__ import annotations
 
 import json
+import random
 import sys
 import time
+from dataclasses import replace
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -21,8 +28,10 @@ from rich.console import Console
 from rich.table import Table
 
 from predictor import transformer
-from predictor.tasks import find_task
-from predictor.train import TrainConfig, make_step, optimizer, train
+from predictor.data import padded
+from predictor.tasks import Example, Task, find_task, make_examples
+from predictor.train import TrainConfig, make_step, optimizer, train, training_examples
+from rasp.language.program import Program
 from timing import best_of, parser
 
 SHAPES = [  # (name, layers, d_model, heads, batch, sequence length)
@@ -47,7 +56,8 @@ def step_throughput(layers: int, d: int, heads: int, batch: int, t: int, steps: 
     rng = np.random.default_rng(0)
     data = {"ids": rng.integers(1, 32, (batch, t)).astype(np.int32),
             "labels": rng.integers(1, 32, (batch, t)).astype(np.int32),
-            "mask": np.ones((batch, t), np.float32), "lengths": np.full(batch, t, np.int32)}
+            "mask": np.ones((batch, t), np.float32), "lengths": np.full(batch, t, np.int32),
+            "offsets": np.zeros(batch, np.int32)}
     params = net.init(jax.random.PRNGKey(0), data["ids"], data["lengths"])
     state = {"params": params, "opt_state": opt.init(params)}
     step = make_step(net, opt)
@@ -70,8 +80,8 @@ def step_throughput(layers: int, d: int, heads: int, batch: int, t: int, steps: 
 
 
 def whole_loop(steps: int) -> dict:
-    """`train` on the copy task: data generation by the interpreter included."""
-    task = find_task("copy_unique")
+    """`train` on the copy task (lengths 1-10): data generation included."""
+    task = replace(find_task("copy_unique"), train_lengths=(1, 10), heldout_lengths=(11, 20))
     program = task.load()
     train(task, program, config=TrainConfig(steps=5), progress=False)  # compile once
     start = time.perf_counter()
@@ -80,6 +90,45 @@ def whole_loop(steps: int) -> dict:
     tokens = steps * 64 * 2 * (sum(task.train_lengths) / 2 + 1)  # prompt and answer, mean length
     return {"tokens_per_second": tokens / seconds, "step_ms": seconds / steps * 1e3,
             "final_loss": result.losses[-1]}
+
+
+def paper_copy_task() -> Task:
+    """copy_unique at the paper protocol's lengths: train 1-50, held out to 150, 150 tokens."""
+    return replace(find_task("copy_unique"), vocab=tuple(str(i) for i in range(150)),
+                   train_lengths=(1, 50), heldout_lengths=(51, 150))
+
+
+def interpreted_examples(task: Task, program: Program, seed: int, step: int, count: int) -> list[Example]:
+    """`training_examples` (the same sizes and inputs) with every label from the interpreter."""
+    rng = random.Random(seed * 1_000_003 + step)
+    low, high = task.train_lengths
+    sizes = sorted(rng.randint(low, high) for _ in range(count))
+    examples = []
+    for size in sorted(set(sizes)):
+        examples += make_examples(task, program, size, sizes.count(size), rng, fast=False)
+    return examples
+
+
+def ms_per_batch(make: Callable[[int], Any], batches: int) -> float:
+    """Mean milliseconds of make(step) over steps 1..batches (after one call to warm up)."""
+    make(0)
+    start = time.perf_counter()
+    for k in range(1, batches + 1):
+        make(k)
+    return (time.perf_counter() - start) / batches * 1e3
+
+
+def data_versus_step(steps: int, batch: int = 64) -> dict:
+    """Drawing and labelling one batch (references, interpreter) against one training step."""
+    task = paper_copy_task()
+    program = task.load()
+    fast = ms_per_batch(lambda k: training_examples(task, program, 0, k, batch), max(steps, 10))
+    slow = ms_per_batch(lambda k: interpreted_examples(task, program, 0, k, batch), max(steps // 5, 5))
+    t = padded(2 * task.train_lengths[1] + 3)  # <bos> x <sep> y <eos> at the longest train length
+    step = step_throughput(2, 64, 1, batch, t, steps)["step_ms"]
+    return {"task": task.name, "train_lengths": list(task.train_lengths), "vocab": len(task.vocab),
+            "batch": batch, "sequence": t, "references_ms": fast, "interpreter_ms": slow, "step_ms": step,
+            "references_over_step": fast / step, "interpreter_over_step": slow / step}
 
 
 def main() -> int:
@@ -96,8 +145,9 @@ def main() -> int:
         rows.append({"model": name, "batch": batch, "length": t, **r, "peak_flops_per_second": peak,
                      "fraction_of_peak": r["flops_per_second"] / peak})
     loop = whole_loop(args.steps * 2)
+    data = data_versus_step(args.steps)
     if args.json:
-        print(json.dumps({"steps": rows, "whole_loop_copy_unique": loop}, indent=1))
+        print(json.dumps({"steps": rows, "whole_loop_copy_unique": loop, "data_versus_step": data}, indent=1))
         return 0
     table = Table("model", "params", "batch x length", "ms/step", "tokens/s", "GFLOP/s", "of matmul peak",
                   title=f"training step (matmul peak measured now: {peak / 1e9:.1f} GFLOP/s)")
@@ -107,8 +157,17 @@ def main() -> int:
                       f"{r['fraction_of_peak']:.1%}")
     out = Console(width=max(Console().width, 110))
     out.print(table)
-    out.print(f"whole loop on copy_unique (interpreter labels every step): {loop['step_ms']:.1f} ms/step, "
-                    f"{loop['tokens_per_second']:,.0f} tokens/s")
+    out.print(f"whole loop on copy_unique (fresh labelled examples every step): {loop['step_ms']:.1f} ms/step, "
+              f"{loop['tokens_per_second']:,.0f} tokens/s")
+    (low, high), n = data["train_lengths"], data["batch"]
+    costs = Table("per batch", "ms", "of a step", title=f"copy_unique, lengths {low}-{high}, {data['vocab']} tokens, "
+                  f"batch {n}: data against a step (2 x 64, 1 head, sequence {data['sequence']})")
+    costs.add_row("examples, reference labels", f"{data['references_ms']:.2f}", f"{data['references_over_step']:.1%}")
+    costs.add_row("examples, interpreter labels", f"{data['interpreter_ms']:.1f}", f"{data['interpreter_over_step']:.1%}")
+    costs.add_row("training step", f"{data['step_ms']:.2f}", "100%")
+    out.print(costs)
+    out.print(f"data / step: {data['references_over_step']:.3f} with the references, "
+              f"{data['interpreter_over_step']:.3f} with the interpreter")
     return 0
 
 

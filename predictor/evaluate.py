@@ -1,24 +1,28 @@
 """Exact match (EM) and per-token accuracy at every length, for the learned model and, on the
-same inputs, for the compiled model of the same program.
+same inputs, for the compiled model of the same program; and the error signature of the learned
+model's failures.
 
 EM counts an example right when the whole output is right: every position's label
-(per-position), or every generated token up to and including the end token (autoregressive,
-greedy decoding from the prompt, never shown the answer). Per-token accuracy is the fraction of
-output positions that are right.
+(per-position), or every output token and the end (autoregressive and answer). The learned model
+is causal, so it is scored teacher-forced, in one pass: fed the right output so far, it must
+predict every next token. For a causal, deterministic model that is exactly greedy decoding's EM:
+greedy decoding writes the right output exactly when every one of those predictions is right.
+Per-token accuracy is the fraction of output positions that are right.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any
 
 import jax
 import numpy as np
 
 from grammar.errors import RaspError
-from predictor.data import Encoding, key, padded
-from predictor.records import CompiledScores
-from predictor.tasks import Example, Task, make_examples
+from predictor.data import EOS, Encoding, key
+from predictor.records import CompiledScores, Failures
+from predictor.tasks import Example, Framing, Task, make_examples
 from rasp.language.inputs import same_value
 from rasp.language.program import Program
 
@@ -37,47 +41,66 @@ def score(correct: list[list[bool]]) -> dict[str, float]:
     return {"em": float(np.mean(rows)) if rows else 0.0, "token_accuracy": float(np.mean(cells)) if cells else 0.0}
 
 
-def evaluate_learned(params: Any, apply: Any, encoding: Encoding, sets: dict[int, list[Example]],
-                     cells: int = 2**26) -> dict[int, dict[str, float]]:
-    """EM and token accuracy of the learned model at every length (batches of at most 256
-    examples and `cells` attention scores per head)."""
+def predictions(params: Any, forward: Any, encoding: Encoding, examples: list[Example],
+                cells: int = 2**26) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each example, the model's predictions and the labels at the positions that count
+    (teacher-forced; batches of at most 256 examples and `cells` attention scores per head)."""
+    longest = max(len(e.input) + len(e.output) + 2 for e in examples)
+    size = max(1, min(256, cells // (longest * longest)))
+    out = []
+    for start in range(0, len(examples), size):
+        batch = encoding.batch(examples[start:start + size])
+        predicted = np.asarray(forward(params, batch["ids"], batch["lengths"]))
+        for r in range(len(predicted)):
+            where = batch["mask"][r] > 0
+            out.append((predicted[r][where], batch["labels"][r][where]))
+    return out
+
+
+def rows_correct(params: Any, forward: Any, encoding: Encoding, examples: list[Example]) -> list[bool]:
+    """Whether each example's whole output is right."""
+    return [bool(np.all(p == y)) for p, y in predictions(params, forward, encoding, examples)]
+
+
+def evaluate_learned(params: Any, apply: Any, encoding: Encoding,
+                     sets: dict[int, list[Example]]) -> dict[int, dict[str, Any]]:
+    """EM, token accuracy and (where some example is wrong) the failures, at every length."""
     forward = jax.jit(lambda p, ids, lengths: apply(p, None, ids, lengths).argmax(-1))
     scores = {}
     for n, examples in sets.items():
-        longest = max(len(e.prompt) + len(e.target) for e in examples)
-        batch_size = max(1, min(256, cells // (longest * longest)))
-        correct: list[list[bool]] = []
-        for start in range(0, len(examples), batch_size):
-            part = examples[start:start + batch_size]
-            if encoding.autoregressive:
-                correct += greedy(params, forward, encoding, part)
-            else:
-                batch = encoding.batch(part)
-                predicted = np.asarray(forward(params, batch["ids"], batch["lengths"]))
-                for r, e in enumerate(part):
-                    m = len(e.prompt)
-                    correct.append(list(predicted[r, :m] == batch["labels"][r, :m]))
-        scores[n] = score(correct)
+        pairs = predictions(params, forward, encoding, examples)
+        scores[n] = score([list(p == y) for p, y in pairs])
+        scores[n]["failures"] = failures(encoding, examples, pairs)
     return scores
 
 
-def greedy(params: Any, forward: Any, encoding: Encoding, examples: list[Example]) -> list[list[bool]]:
-    """Generate each example's output token by token from its prompt; compare with the target."""
-    prompts = [encoding.inputs.encode(e.prompt) for e in examples]
-    targets = [encoding.inputs.encode(e.target) for e in examples]
-    width = padded(max(len(p) + len(t) for p, t in zip(prompts, targets)))
-    ids = np.zeros((len(examples), width), np.int32)
-    for r, p in enumerate(prompts):
-        ids[r, : len(p)] = p
-    lengths = np.array([len(p) for p in prompts], np.int32)
-    steps = max(len(t) for t in targets)
-    rows = np.arange(len(examples))
-    for _ in range(steps):
-        predicted = np.asarray(forward(params, ids, lengths))
-        live = lengths < width
-        ids[rows[live], lengths[live]] = predicted[rows[live], lengths[live] - 1]
-        lengths = np.minimum(lengths + 1, width)
-    return [list(ids[r, len(p): len(p) + len(t)] == np.array(t)) for r, (p, t) in enumerate(zip(prompts, targets))]
+def failures(encoding: Encoding, examples: list[Example], pairs: list[tuple[np.ndarray, np.ndarray]]) -> Failures:
+    """How the wrong examples went wrong (see predictor.records.Failures)."""
+    first: Counter[int] = Counter()
+    offsets: Counter[int] = Counter()
+    early = late = wrong_token = 0
+    for e, (p, y) in zip(examples, pairs):
+        wrong = np.flatnonzero(p != y)
+        if not len(wrong):
+            continue
+        j = int(wrong[0])
+        first[j] += 1
+        if encoding.autoregressive and p[j] == EOS:
+            early += 1
+        elif encoding.autoregressive and y[j] == EOS:
+            late += 1
+        else:
+            wrong_token += 1
+        vocab = encoding.inputs if encoding.autoregressive else encoding.classes
+        token = vocab.decode(int(p[j]))
+        sources = [i for i, t in enumerate(e.input) if token is not None and key(t) == key(token)]
+        if sources:
+            offsets[min(sources, key=lambda i: (abs(i - j), i)) - j] += 1
+    count = sum(first.values())
+    return Failures(examples=len(examples), wrong=count,
+                    first_wrong_mean=(sum(j * c for j, c in first.items()) / count) if count else None,
+                    first_wrong=dict(sorted(first.items())), ended_early=early, ended_late=late,
+                    wrong_token=wrong_token, source_offsets=dict(sorted(offsets.items())))
 
 
 # ---- the compiled model beside it ---------------------------------------------------------
@@ -91,7 +114,7 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
     from compiler.verify import NUMERICAL_TOLERANCE
 
     examples = [e for group in sets.values() for e in group]
-    autoregressive = task.autoregressive
+    autoregressive = task.framing is Framing.AUTOREGRESSIVE
     tokens = list(task.vocab) + [t for e in examples for t in e.prompt]
     if autoregressive:
         tokens += [t for e in examples for t in e.target]
@@ -113,6 +136,8 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
                        for out, e in zip(outputs, group)]
         else:
             outputs = runner.run([e.prompt for e in group])
+            if task.framing is Framing.ANSWER:  # the answer is the value at the last position
+                outputs = [out[-1:] for out in outputs]
             correct = [[same_value(o, t, abs_tol=NUMERICAL_TOLERANCE) for o, t in zip(out, e.target)] for out, e in zip(outputs, group)]
         result[n] = score(correct)["em"]
     return CompiledScores(em_by_length=result, layers=compiled.model.num_layers,
@@ -120,4 +145,4 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
                           seconds=round(compiled.seconds, 2))
 
 
-__all__ = ["evaluation_sets", "evaluate_learned", "evaluate_compiled"]
+__all__ = ["evaluation_sets", "evaluate_learned", "evaluate_compiled", "rows_correct"]

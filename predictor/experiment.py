@@ -1,8 +1,10 @@
 """The conjecture experiment: for each task, the analysis's prediction, then models trained on
-short inputs and tested on longer ones, with the compiled model beside them.
+short inputs under a protocol (predictor/protocols.py) and tested on longer ones, with the
+compiled model beside them.
 
 `train_and_evaluate` is one run (what `rasp train` prints); `run_suite` is tasks x positional
-encodings x seeds (what `rasp experiment` writes up, through `predictor.results`).
+encodings x seeds (what `rasp experiment` writes up, through `predictor.stats` and
+`predictor.results`).
 """
 
 from __future__ import annotations
@@ -16,41 +18,70 @@ from typing import Any, Callable
 from predictor import transformer
 from predictor.data import Encoding, padded, row_length
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets
-from predictor.records import RunRecord, SuiteResult, SuiteSettings, SummaryRow, TaskRecord
-from predictor.tasks import Task, make_examples
+from predictor.protocols import Protocol, bins_for
+from predictor.records import Bin, RunRecord, SuiteResult, SuiteSettings, TaskRecord
+from predictor.stats import GENERALIZED, agreement, summarize
+from predictor.tasks import Framing, Task, make_examples
 from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
 from rasp.language.program import Program
 
-GENERALIZED = 0.5  # mean held-out EM at or above which a task counts as length-generalized
-FITTED = 0.9  # mean train-length EM below which a run did not learn the task at all
+
+def train_config(protocol: Protocol, task: str, seed: int = 0, **overrides: Any) -> TrainConfig:
+    """The training settings of one run: the protocol's (for this task), then `overrides`."""
+    p = protocol.for_task(task)
+    config = TrainConfig(steps=p.max_steps, batch_size=p.batch_size, learning_rate=p.learning_rate, warmup=p.warmup,
+                         weight_decay=p.weight_decay, seed=seed, schedule=str(p.schedule), offsets=p.offsets,
+                         check_every=p.check_every, fit_em=p.fit_em, fit_examples=p.fit_examples,
+                         checkpoint_every=max(p.check_every, 1) if p.check_every else 500)
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if config.check_every:  # checkpoints at every fit check, and never fewer than four per run
+        config = replace(config, checkpoint_every=min(config.check_every, max(1, config.steps // 4)))
+    return config
 
 
-def model_for(task: Task, program: Program, encoding: Encoding, pe: str) -> transformer.ModelConfig:
-    """The learned model's settings: causal attention unless a per-position task's program
-    reads the whole input."""
+def in_conjecture(task: Task, program: Program) -> bool:
+    """The conjecture is about decoder-only next-token models: a per-position task whose
+    program reads the whole input (bidirectional attention) lies outside it."""
+    return task.framing is not Framing.PER_POSITION or program.causal
+
+
+def model_for(task: Task, program: Program, encoding: Encoding, pe: str, protocol: Protocol) -> transformer.ModelConfig:
+    """The learned model: the protocol's size for this task; causal attention unless a
+    per-position task's program reads the whole input."""
+    p = protocol.for_task(task.name)
     causal = program.causal or encoding.autoregressive
-    return transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len,
-                                   causal=causal, pe=pe)
+    return transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len, causal=causal,
+                                   pe=pe, layers=p.layers, heads=p.heads, d_model=p.d_model)
 
 
-def check_size(task: Task, program: Program, batch_size: int, pe: str) -> None:
+def check_size(task: Task, program: Program, protocol: Protocol, batch_size: int, pe: str) -> None:
     """Refuse a task too large for this machine from two examples at the longest held-out
     length, before the many examples the encoding and evaluation need are made."""
+    p = protocol.for_task(task.name)
     sample = make_examples(task, program, task.heldout_lengths[1], 2, random.Random(0))
     longest = padded(max(row_length(e, task.autoregressive) for e in sample) + 8)
-    refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe), batch_size)
+    refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe, layers=p.layers, heads=p.heads,
+                                                d_model=p.d_model), batch_size)
 
 
-def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfig, runs_dir: Path | None,
-                       eval_per_length: int = 100, progress: bool = True,
+def prediction(program: Program) -> tuple[bool, float, list[str]]:
+    """The analysis's verdict (rasp analyze), score and findings."""
+    from predictor.analysis import analyze
+
+    analysis = analyze(program, causal=program.causal)
+    return analysis.generalizes, analysis.score, [f.rule for f in analysis.findings]
+
+
+def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str, config: TrainConfig,
+                       runs_dir: Path | None, eval_per_length: int, progress: bool = True,
                        sets: dict | None = None, compiled: dict | None | bool = True,
-                       encoding: Encoding | None = None) -> RunRecord:
+                       encoding: Encoding | None = None, predicted: tuple | None = None) -> RunRecord:
     """Train one model and score it at every length; `compiled=True` also compiles the program
     and scores it on the same inputs (pass an earlier result to reuse it, False to skip).
-    `sets` and `encoding`, when given, are reused rather than made again."""
-    check_size(task, program, config.batch_size, pe)
+    `sets`, `encoding` and `predicted` (a `prediction`), when given, are reused."""
+    check_size(task, program, protocol, config.batch_size, pe)
     encoding = encoding or Encoding.for_task(task, program)
-    model = model_for(task, program, encoding, pe)
+    model = model_for(task, program, encoding, pe, protocol)
     run_dir = None
     if runs_dir is not None:
         run_dir = runs_dir / run_name(task, model, config, program.digest)
@@ -59,18 +90,26 @@ def train_and_evaluate(task: Task, program: Program, pe: str, config: TrainConfi
     scores = evaluate_learned(trained.params, trained.apply, encoding, sets)
     if compiled is True:
         compiled = evaluate_compiled(task, program, sets)
+    if predicted is None:
+        predicted = prediction(program)
     train_lengths = list(range(task.train_lengths[0], task.train_lengths[1] + 1))
     heldout_lengths = list(range(task.heldout_lengths[0], task.heldout_lengths[1] + 1))
     em = {n: s["em"] for n, s in scores.items()}
     compiled_em = compiled.get("em_by_length") if isinstance(compiled, dict) else None
+    bins = [Bin(lengths=[a, b], em=mean(em[n] for n in range(a, b + 1)))
+            for a, b in bins_for(protocol, task.train_lengths, task.heldout_lengths)]
     return RunRecord(**{
         "task": task.name, "program": program.display_name, "output": program.output_name,
-        "framing": task.framing, "pe": pe, "seed": config.seed, "steps": config.steps,
-        "train_lengths": train_lengths, "heldout_lengths": heldout_lengths,
+        "framing": task.framing, "in_conjecture": in_conjecture(task, program),
+        "protocol": protocol.as_dict(), "pe": pe, "offsets": config.offsets, "seed": config.seed,
+        "steps": trained.steps, "max_steps": config.steps, "fitted": trained.fitted, "fit_checks": trained.checks,
+        "train_lengths": train_lengths, "heldout_lengths": heldout_lengths, "bins": bins,
         "em_by_length": em,
         "token_accuracy_by_length": {n: s["token_accuracy"] for n, s in scores.items()},
         "train_em": mean(em[n] for n in train_lengths),
         "heldout_em": mean(em[n] for n in heldout_lengths),
+        "error_signature": {n: scores[n]["failures"] for n in heldout_lengths if scores[n]["failures"]["wrong"]},
+        "predicted": predicted[0], "prediction_score": round(predicted[1], 4),
         "compiled_em_by_length": compiled_em,
         "compiled": None if not isinstance(compiled, dict) else {k: v for k, v in compiled.items() if k != "em_by_length"},
         "eval_examples_per_length": len(next(iter(sets.values()))),
@@ -88,65 +127,45 @@ def mean(values: Any) -> float:
     return float(statistics.fmean(values)) if values else 0.0
 
 
-def sd(values: list[float]) -> float:
-    return float(statistics.stdev(values)) if len(values) > 1 else 0.0
-
-
-def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], config: TrainConfig, out_dir: Path,
-              eval_per_length: int = 100, progress: bool = True,
+def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Protocol, out_dir: Path,
+              overrides: dict[str, Any] | None = None, eval_per_length: int | None = None, progress: bool = True,
               say: Callable[[str], None] = lambda _: None) -> SuiteResult:
-    """Every task x encoding x seed; returns what `predictor.results.write` writes."""
-    from predictor.analysis import analyze
-
+    """Every task x encoding x seed under the protocol (tasks already carry its lengths);
+    returns what `predictor.results.write` writes."""
+    overrides = overrides or {}
+    eval_per_length = eval_per_length or protocol.eval_per_length
     programs = {t.name: t.load() for t in tasks}  # every task's settings checked before any training
     for task in tasks:
         for pe in pes:
-            check_size(task, programs[task.name], config.batch_size, pe)
+            check_size(task, programs[task.name], protocol, overrides.get("batch_size") or protocol.batch_size, pe)
     runs: list[RunRecord] = []
     tasks_out: list[TaskRecord] = []
     total, done = len(tasks) * len(pes) * len(seeds), 0
     for task in tasks:
         program = programs[task.name]
         say(f"[bold]{task.name}[/bold]: analysis, evaluation inputs, compiled model")
-        analysis = analyze(program, causal=program.causal)
+        predicted = prediction(program)
         sets = evaluation_sets(task, program, eval_per_length)
         compiled = evaluate_compiled(task, program, sets)
         encoding = Encoding.for_task(task, program)
-        tasks_out.append(TaskRecord(task=task.as_dict(), score=analysis.score, predicted=analysis.generalizes,
-                                    findings=[f.rule for f in analysis.findings], compiled=compiled))
+        tasks_out.append(TaskRecord(task=task.as_dict(), in_conjecture=in_conjecture(task, program),
+                                    score=predicted[1], predicted=predicted[0], findings=predicted[2],
+                                    compiled=compiled))
         for pe in pes:
             for seed in seeds:
                 done += 1
                 say(f"run {done}/{total}: {task.name}, {pe}, seed {seed}")
-                run = train_and_evaluate(task, program, pe, replace(config, seed=seed), out_dir / "runs",
-                                         eval_per_length, progress, sets, compiled, encoding)
+                config = train_config(protocol, task.name, seed, **overrides)
+                run = train_and_evaluate(task, program, protocol, pe, config, out_dir / "runs", eval_per_length,
+                                         progress, sets, compiled, encoding, predicted)
                 runs.append(run)
-                say(f"  EM {run['train_em']:.2f} at train lengths, {run['heldout_em']:.2f} held out"
-                    f" ({run['train_seconds']:.0f} s)")
-    settings = SuiteSettings(seeds=seeds, pes=pes, train=asdict(config), eval_examples_per_length=eval_per_length,
-                             generalized_if_heldout_em_at_least=GENERALIZED, fitted_if_train_em_at_least=FITTED)
-    return SuiteResult(tasks=tasks_out, runs=runs, summary=summarize(tasks_out, runs, pes), settings=settings)
-
-
-def summarize(tasks: list[TaskRecord], runs: list[RunRecord], pes: list[str]) -> list[SummaryRow]:
-    """One row per task and encoding: EM as mean and sd over seeds, and whether the prediction held."""
-    rows = []
-    for t in tasks:
-        name = t["task"]["name"]
-        compiled = t["compiled"].get("em_by_length")
-        heldout = range(t["task"]["heldout_lengths"][0], t["task"]["heldout_lengths"][1] + 1)
-        for pe in pes:
-            mine = [r for r in runs if r["task"] == name and r["pe"] == pe]
-            train_em, heldout_em = [r["train_em"] for r in mine], [r["heldout_em"] for r in mine]
-            fitted = mean(train_em) >= FITTED
-            generalized = mean(heldout_em) >= GENERALIZED
-            rows.append(SummaryRow(**{
-                "task": name, "pe": pe, "score": round(t["score"], 4), "predicted": t["predicted"],
-                "train_em_mean": mean(train_em), "train_em_sd": sd(train_em),
-                "heldout_em_mean": mean(heldout_em), "heldout_em_sd": sd(heldout_em),
-                "compiled_heldout_em": mean(compiled[n] for n in heldout) if compiled else None,
-                "compiled_error": t["compiled"].get("error"),
-                "fitted": fitted, "generalized": generalized,
-                "held": (t["predicted"] == generalized) if fitted else None,
-            }))
-    return rows
+                bins = ", ".join(f"{b['lengths'][0]}-{b['lengths'][1]}: {b['em']:.2f}" for b in run["bins"])
+                say(f"  {'fitted' if run['fitted'] else 'did not fit'} in {run['steps']} steps; EM {run['train_em']:.2f}"
+                    f" at train lengths; held out {bins} ({run['train_seconds']:.0f} s)")
+    config = train_config(protocol, "", **overrides)
+    settings = SuiteSettings(protocol=protocol.as_dict(), seeds=seeds, pes=pes, train=asdict(config),
+                             eval_examples_per_length=eval_per_length, generalized_if_bin_em_at_least=GENERALIZED,
+                             fit_em=config.fit_em)
+    summary = summarize(tasks_out, runs, pes)
+    return SuiteResult(tasks=tasks_out, runs=runs, summary=summary, agreement=agreement(summary, pes[0]),
+                       settings=settings)

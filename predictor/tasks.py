@@ -10,6 +10,12 @@ Framings:
                   token: the program is run causally on the sequence so far and its value at
                   the last position is the next token, until it gives the task's end token
                   (RASP-L's next-token form, Zhou et al. 2024).
+  answer          one output token: the program's value at the last position of the whole input
+                  (majority, parity: an answer that needs the whole input, asked of a decoder).
+
+The model never sees the program's own separator and end tokens: an autoregressive or answer
+example reaches it as `<bos> input <sep> output <eos>` (see predictor/data.py), the sequences of
+Huang et al. (ICLR 2025), so separator and end are always distinct tokens.
 
 The length of an example is the size the sampler was asked for (tokens of input; digits per
 operand for the addition samplers; how many numbers to count for `count`).
@@ -24,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grammar.errors import RaspError, SettingError, one_of
+from predictor.samplers import DIGITS, SAMPLERS, Sampler, sampler_limit
 from rasp.language.inputs import token_key
 from rasp.language.program import Program, load_program
 
@@ -33,85 +40,10 @@ class Framing(StrEnum):
 
     PER_POSITION = "per-position"
     AUTOREGRESSIVE = "autoregressive"
-
-
-class Sampler(StrEnum):
-    """How inputs are drawn; each name's function below says what it draws."""
-
-    UNIFORM = "uniform"
-    UNIQUE = "unique"
-    COUNT_RANGE = "count-range"
-    DIGIT_SUM = "digit-sum"
-    HINTED_SUM = "hinted-sum"
-    DYCK = "dyck"
+    ANSWER = "answer"
 
 
 FRAMINGS = tuple(Framing)
-DIGITS = list("0123456789")
-
-
-# ---- samplers: (rng, n, vocab) -> one input of size n -------------------------------------
-
-
-def uniform(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
-    """n tokens drawn independently and uniformly from the vocabulary."""
-    return [rng.choice(vocab) for _ in range(n)]
-
-
-def unique(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
-    """n distinct tokens in random order (needs n <= vocabulary size)."""
-    return rng.sample(vocab, n)
-
-
-def count_range(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
-    """[a, b] with b - a + 1 = n, both in the (integer) vocabulary: count from a to b."""
-    low, high = min(vocab), max(vocab)
-    a = rng.randint(low, high - n + 1)
-    return [a, a + n - 1]
-
-
-def digit_sum(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
-    """Two n-digit numbers "a+b", most significant digit first (leading zeros allowed)."""
-    return uniform(rng, n, DIGITS) + ["+"] + uniform(rng, n, DIGITS)
-
-
-def hinted_sum(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
-    """Two n-digit numbers, least significant digit first, each digit after an index hint:
-    n distinct hint letters (the vocabulary's non-digits, in random order), the same hints for
-    both operands: h1 x1 h2 x2 .. + h1 y1 h2 y2 .."""
-    hints = rng.sample([t for t in vocab if t not in DIGITS and t not in ("+", "=", ".")], n)
-    a, b = uniform(rng, n, DIGITS), uniform(rng, n, DIGITS)
-    return [t for pair in zip(hints, a) for t in pair] + ["+"] + [t for pair in zip(hints, b) for t in pair]
-
-
-def dyck(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
-    """Half the inputs uniform over the vocabulary, half a random walk that never closes an
-    unopened bracket (so balanced and pending prefixes are common, not just broken ones)."""
-    if rng.random() < 0.5:
-        return uniform(rng, n, vocab)
-    out, depth = [], 0
-    for _ in range(n):
-        close = depth > 0 and rng.random() < 0.5
-        out.append(vocab[1] if close else vocab[0])
-        depth += -1 if close else 1
-    return out
-
-
-SAMPLERS: dict[Sampler, Callable[[random.Random, int, list[Any]], list[Any]]] = {
-    Sampler.UNIFORM: uniform, Sampler.UNIQUE: unique, Sampler.COUNT_RANGE: count_range,
-    Sampler.DIGIT_SUM: digit_sum, Sampler.HINTED_SUM: hinted_sum, Sampler.DYCK: dyck,
-}
-
-
-def sampler_limit(sampler: Sampler, vocab: list[Any]) -> int | None:
-    """The largest size the sampler can draw from this vocabulary (None: no limit)."""
-    if sampler is Sampler.UNIQUE:
-        return len(vocab)
-    if sampler is Sampler.COUNT_RANGE:
-        return max(vocab) - min(vocab) + 1
-    if sampler is Sampler.HINTED_SUM:
-        return len([t for t in vocab if t not in DIGITS and t not in ("+", "=", ".")])
-    return None
 
 
 # ---- tasks ---------------------------------------------------------------------------------
@@ -124,8 +56,8 @@ class Task:
     vocab: tuple
     framing: Framing = Framing.PER_POSITION
     sampler: Sampler = Sampler.UNIFORM
-    train_lengths: tuple[int, int] = (1, 10)
-    heldout_lengths: tuple[int, int] = (11, 20)
+    train_lengths: tuple[int, int] | None = None  # None: the protocol's (predictor/protocols.py)
+    heldout_lengths: tuple[int, int] | None = None
     output: str | None = None  # the output s-op (default: the program's last)
     separator: Any = None  # appended to the input before the output (autoregressive)
     end: Any = None  # the token that ends the output (autoregressive)
@@ -137,12 +69,14 @@ class Task:
 
     @property
     def autoregressive(self) -> bool:
-        return self.framing is Framing.AUTOREGRESSIVE
+        """The model writes the output after the input (autoregressive and answer framings)."""
+        return self.framing is not Framing.PER_POSITION
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["vocab"] = list(self.vocab)
-        d["train_lengths"], d["heldout_lengths"] = list(self.train_lengths), list(self.heldout_lengths)
+        for key in ("train_lengths", "heldout_lengths"):
+            d[key] = None if d[key] is None else list(d[key])
         return d
 
     @property
@@ -154,13 +88,15 @@ class Task:
         """The program, with the task's settings checked against it: clear errors, up front."""
         check_settings(self)
         program = load_program(self.program, self.output)
-        if self.autoregressive:
+        if self.framing is Framing.AUTOREGRESSIVE:
             program = replace(program, causal=True)
         probe(self, program)
         return program
 
 
 def check_settings(task: Task) -> None:
+    if task.train_lengths is None or task.heldout_lengths is None:
+        raise RaspError(f"task '{task.name}' has no train or held-out lengths: give them, or a protocol")
     (a, b), (c, d) = task.train_lengths, task.heldout_lengths
     if not task.vocab:
         raise RaspError("the vocabulary is empty")
@@ -171,7 +107,7 @@ def check_settings(task: Task) -> None:
     if c <= b:
         raise RaspError(f"held-out lengths {c}-{d} must all be longer than the train lengths {a}-{b} "
                         f"(start them at {b + 1} or more)")
-    if task.autoregressive and task.end is None:
+    if task.framing is Framing.AUTOREGRESSIVE and task.end is None:
         raise SettingError("the autoregressive framing needs the token that ends the output ({end})",
                            {"end": "the end token"})
     if task.sampler is Sampler.COUNT_RANGE and not all(isinstance(t, int) and not isinstance(t, bool) for t in task.vocab):
@@ -185,19 +121,50 @@ def check_settings(task: Task) -> None:
 
 @dataclass
 class Example:
+    """One input and its labels, as the program sees them."""
+
     size: int  # the length the sampler was asked for
-    prompt: list[Any]  # what the model reads
-    target: list[Any]  # per-position: a label per prompt token; autoregressive: the tokens to generate
+    input: list[Any]  # what the sampler drew
+    target: list[Any]  # per-position: a label per input token; autoregressive: the tokens the
+    #                    program generates, its end token last; answer: [the one answer token]
+    framing: Framing = Framing.PER_POSITION
+    separator: Any = None  # autoregressive: the program's separator, read after the input
+
+    @property
+    def prompt(self) -> list[Any]:
+        """What the program reads before its output: the input, then its separator if any."""
+        return self.input + ([self.separator] if self.separator is not None else [])
+
+    @property
+    def output(self) -> list[Any]:
+        """What the model writes between `<sep>` and `<eos>` (the target without the program's
+        end token), or the per-position labels."""
+        return self.target[:-1] if self.framing is Framing.AUTOREGRESSIVE else self.target
 
 
-def make_examples(task: Task, program: Program, size: int, count: int, rng: random.Random) -> list[Example]:
-    """`count` fresh examples of one size, labelled by the interpreter."""
+def labels(task: Task, program: Program, inputs: list[list[Any]], size: int = 0) -> list[list[Any]]:
+    """The targets of these inputs (of sampler size `size`) by the interpreter (see
+    `Example.target`); an autoregressive program must end within 4 x size + 8 tokens."""
+    if task.framing is Framing.PER_POSITION:
+        return program.run(inputs)
+    if task.framing is Framing.ANSWER:
+        return [[row[-1]] for row in program.run(inputs)]
+    prompts = [x + ([] if task.separator is None else [task.separator]) for x in inputs]
+    return generate(program, prompts, task.end, 4 * max([size, *map(len, inputs)]) + 8)
+
+
+def make_examples(task: Task, program: Program, size: int, count: int, rng: random.Random,
+                  fast: bool = True) -> list[Example]:
+    """`count` fresh examples of one size, labelled by the task's reference labeller where it has
+    one (`fast`; checked against the interpreter by the tests), else by the interpreter."""
+    from predictor.references import reference
+
     draw = SAMPLERS[task.sampler]
     inputs = [draw(rng, size, list(task.vocab)) for _ in range(count)]
-    if not task.autoregressive:
-        return [Example(size, x, y) for x, y in zip(inputs, program.run(inputs))]
-    prompts = [x + ([] if task.separator is None else [task.separator]) for x in inputs]
-    return [Example(size, p, t) for p, t in zip(prompts, generate(program, prompts, task.end, 4 * size + 8))]
+    label = reference(task) if fast else None
+    targets = (label(inputs) if label else None) or labels(task, program, inputs, size)
+    separator = task.separator if task.framing is Framing.AUTOREGRESSIVE else None
+    return [Example(size, x, y, task.framing, separator) for x, y in zip(inputs, targets)]
 
 
 def generate(program: Program, prompts: list[list[Any]], end: Any, limit: int) -> list[list[Any]]:
@@ -230,7 +197,7 @@ def probe(task: Task, program: Program, per_length: int = 4) -> None:
     rng = random.Random(0)
     for size in (task.train_lengths[0], task.train_lengths[1], task.heldout_lengths[1]):
         try:
-            make_examples(task, program, size, per_length, rng)
+            make_examples(task, program, size, per_length, rng, fast=False)
         except RaspError as e:
             where = (f"task '{task.name}' cannot use {program.display_name} with vocabulary "
                      f"{list(task.vocab)} (sampler {task.sampler}, length {size}): ")
@@ -239,39 +206,38 @@ def probe(task: Task, program: Program, per_length: int = 4) -> None:
             raise RaspError(where + e.message) from None
 
 
-# ---- the default suite: the tasks of Zhou et al. 2024, plus four more ------------------------
+# ---- the default suite: the tasks of Zhou et al. 2024 and Huang et al. 2025, and a few more ---
+# Lengths come from the protocol. Vocabularies are large enough for the `paper` protocol's
+# lengths (up to 150); a protocol cuts a distinct-token vocabulary to its longest length.
 
-LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")
+NUMBERS = tuple(str(i) for i in range(150))
+HINTS = tuple(f"h{i}" for i in range(150))
 
 SUITE: list[Task] = [
-    Task("count", "count", tuple(range(0, 31)), "autoregressive", "count-range", end=-1,
-         description="count from a to b"),
+    Task("count", "count", tuple(range(0, 156)), "autoregressive", "count-range", end=-1,
+         description="count from a to b (Zhou et al.'s <bos> a b <sep> a .. b <eos>)"),
     Task("mode", "mode", tuple("abc"), description="the most frequent token so far, at every position"),
-    Task("copy_unique", "copy", LETTERS, "autoregressive", "unique", separator="|", end="|",
+    Task("copy_unique", "copy", NUMBERS, "autoregressive", "unique", separator="|", end="|",
          description="copy distinct tokens (induction head)"),
-    Task("copy_repeated", "copy_repeated", tuple("abc"), "autoregressive", separator="|", end="|",
+    Task("copy_repeated", "copy_repeated", tuple("ab"), "autoregressive", separator="|", end="|",
          description="copy tokens that repeat (index arithmetic)"),
-    Task("sort_unique", "sort_ar", tuple(range(1, 31)), "autoregressive", "unique", separator=0, end=0,
+    Task("sort_unique", "sort_ar", tuple(range(1, 151)), "autoregressive", "unique", separator=0, end=0,
          description="sort distinct numbers, next-token form"),
-    Task("addition", "addition", tuple(DIGITS) + ("+",), sampler="digit-sum", train_lengths=(1, 5),
-         heldout_lengths=(6, 10), description="a+b, most significant digit first"),
-    Task("addition_hints", "addition_hints", tuple(DIGITS) + tuple("abcdefghijkl"), "autoregressive",
-         "hinted-sum", (1, 5), (6, 10), separator="=", end=".",
-         description="a+b reversed, with index hints"),
-    Task("parity", "parity", tuple("01"), description="parity of the 1s, at every position"),
+    Task("addition", "addition", tuple(DIGITS) + ("+",), sampler="digit-sum",
+         description="a+b, most significant digit first, every output digit at once"),
+    Task("addition_hints", "addition_hints", tuple(DIGITS) + HINTS, "autoregressive",
+         "hinted-sum", separator="=", end=".", description="a+b reversed, with index hints"),
+    Task("parity", "parity", tuple("01"), "answer", "balanced", description="parity of the 1s"),
     Task("parity_scratchpad", "parity_scratchpad", tuple("01"), "autoregressive", separator="=", end=".",
          description="parity with a running-parity scratchpad"),
-    Task("reverse", "reverse", tuple("abcde"), description="the input reversed"),
+    Task("reverse", "reverse", tuple("abcde"), description="the input reversed, every position at once"),
     Task("hist", "hist", tuple("abcde"), description="how often each token occurs"),
-    Task("majority", "majority", tuple("01"), description="whether 1s are the majority"),
+    Task("majority", "majority", tuple("01"), "answer", "balanced", description="whether 1s are the majority"),
     Task("dyck1", "dyck1", tuple("()"), sampler="dyck", description="balanced parentheses so far"),
 ]
 
-# `make demo`: four contrasting tasks, short lengths, finishes in a few minutes on 2 cores.
-DEMO: list[Task] = [
-    replace(t, train_lengths=(1, 8), heldout_lengths=(9, 16))
-    for t in SUITE if t.name in ("copy_unique", "copy_repeated", "parity", "majority")
-]
+# `make demo`: four contrasting tasks (with the demo protocol: minutes on 2 cores).
+DEMO: list[Task] = [t for t in SUITE if t.name in ("copy_unique", "copy_repeated", "parity", "majority")]
 
 SUITES = {"default": SUITE, "demo": DEMO}
 
@@ -342,10 +308,10 @@ def task_from_dict(d: dict[str, Any]) -> Task:
     d = dict(d)
     d["vocab"] = tuple(d["vocab"] if isinstance(d["vocab"], list) else list(d["vocab"]))
     for key in ("train_lengths", "heldout_lengths"):
-        if key in d:
+        if d.get(key) is not None:
             d[key] = tuple(d[key])
     return Task(**d)
 
 
-__all__ = ["Task", "Example", "Framing", "Sampler", "SUITE", "DEMO", "SUITES", "SAMPLERS", "FRAMINGS", "make_examples",
+__all__ = ["Task", "Example", "Framing", "SUITE", "DEMO", "SUITES", "FRAMINGS", "make_examples", "labels",
            "find_task", "task_for", "task_from_dict", "load_suite"]

@@ -1,5 +1,7 @@
-"""The training loop: fresh examples every step, AdamW with warm-up and cosine decay,
-data-parallel over every local JAX device, orbax checkpoints that make a rerun resume.
+"""The training loop: fresh examples every step, AdamW with warm-up and cosine or linear decay,
+data-parallel over every local JAX device, orbax checkpoints that make a rerun resume, and an
+early stop when the model fits: every `check_every` steps, EM on fresh examples at the train
+lengths; training ends when it reaches `fit_em` (`steps` is then a cap, not a count).
 
 Determinism: the examples of step k come from a generator seeded by (seed, k) alone, and the
 parameters from the seed, so an interrupted run restarted with the same command picks up at its
@@ -32,7 +34,7 @@ from rasp.language.program import Program
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 2000
+    steps: int = 2000  # the step cap
     batch_size: int = 64
     learning_rate: float = 1e-3
     warmup: int = 200
@@ -40,6 +42,11 @@ class TrainConfig:
     clip: float = 1.0
     seed: int = 0
     checkpoint_every: int = 500
+    schedule: str = "cosine"  # predictor.protocols.Schedule: cosine or linear decay after warm-up
+    offsets: bool = False  # shift each training row's position ids by a random offset
+    check_every: int = 0  # steps between fit checks; 0: no checks, train for `steps`
+    fit_em: float = 1.0  # the fit check's EM at which training stops
+    fit_examples: int = 16  # fresh examples per train length in a fit check
 
 
 @dataclass
@@ -50,15 +57,23 @@ class TrainResult:
     model: transformer.ModelConfig
     losses: list[float] = field(default_factory=list)  # one per step, from step 0 (across resumes)
     accuracies: list[float] = field(default_factory=list)
+    checks: list[list[float]] = field(default_factory=list)  # [step, train-length EM] per fit check
+    steps: int = 0  # steps taken
+    fitted: bool = False  # a fit check reached fit_em
     resumed_from: int = 0
     seconds: float = 0.0
     run_dir: Path | None = None
 
 
 def optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0, config.learning_rate, min(config.warmup, max(config.steps - 1, 1)), max(config.steps, 2),
-        end_value=config.learning_rate / 10)
+    warmup, total = min(config.warmup, max(config.steps - 1, 1)), max(config.steps, 2)
+    if config.schedule == "linear":
+        decay = optax.linear_schedule(config.learning_rate, 0.0, total - warmup)
+        schedule = (optax.join_schedules([optax.linear_schedule(0.0, config.learning_rate, warmup), decay], [warmup])
+                    if warmup else decay)
+    else:
+        schedule = optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, warmup, total,
+                                                      end_value=config.learning_rate / 10)
     return optax.chain(optax.clip_by_global_norm(config.clip),
                        optax.adamw(schedule, weight_decay=config.weight_decay))
 
@@ -80,7 +95,7 @@ def make_step(net: Any, opt: optax.GradientTransformation) -> Callable:
     @jax.jit
     def step(state: dict[str, Any], batch: dict[str, jax.Array]):
         def loss_fn(params):
-            return loss_and_accuracy(net.apply(params, None, batch["ids"], batch["lengths"]), batch)
+            return loss_and_accuracy(net.apply(params, None, batch["ids"], batch["lengths"], batch["offsets"]), batch)
 
         (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
         updates, opt_state = opt.update(grads, state["opt_state"], state["params"])
@@ -98,6 +113,25 @@ def training_examples(task: Task, program: Program, seed: int, step: int, count:
     for size in sorted(set(sizes)):
         examples += make_examples(task, program, size, sizes.count(size), rng)
     return examples
+
+
+def training_batch(task: Task, program: Program, encoding: Encoding, config: TrainConfig, step: int) -> dict:
+    """The arrays of one step, offsets drawn (when on) from their own generator, seeded by (seed, step)."""
+    examples = training_examples(task, program, config.seed, step, config.batch_size)
+    offsets = random.Random(config.seed * 1_000_033 + step + 17) if config.offsets else None
+    return encoding.batch(examples, offsets=offsets)
+
+
+def fit_check(task: Task, program: Program, encoding: Encoding, config: TrainConfig, step: int,
+              params: Any, forward: Callable) -> float:
+    """EM on fresh examples at every train length (fit_examples each, seeded by (seed, step)),
+    positions from 0 as at test."""
+    from predictor.evaluate import rows_correct
+
+    rng = random.Random(config.seed * 7_000_003 + step + 5)
+    low, high = task.train_lengths
+    examples = [e for n in range(low, high + 1) for e in make_examples(task, program, n, config.fit_examples, rng)]
+    return float(np.mean(rows_correct(params, forward, encoding, examples)))
 
 
 def run_name(task: Task, model: transformer.ModelConfig, config: TrainConfig, digest: str) -> str:
@@ -128,19 +162,24 @@ class Checkpoints:
     def latest(self) -> int | None:
         return self.manager.latest_step()
 
-    def save(self, step: int, state: dict[str, Any], losses: list[float], accuracies: list[float]) -> None:
-        """The loss history first, then the state: a kill between the two leaves a history
-        longer than the checkpoint, which `restore` cuts back."""
-        self.history.write_text(json.dumps({"losses": losses, "accuracies": accuracies}))
-        self.manager.save(step, args=self.ocp.args.StandardSave(state))
-        self.manager.wait_until_finished()
+    def save(self, step: int, state: dict[str, Any], losses: list[float], accuracies: list[float],
+             checks: list[list[float]]) -> None:
+        """The history first (written atomically), then the state: a kill between the two leaves
+        a history longer than the checkpoint, which `restore_history` cuts back."""
+        partial = self.history.with_suffix(".partial")
+        partial.write_text(json.dumps({"losses": losses, "accuracies": accuracies, "checks": checks}))
+        partial.replace(self.history)
+        if self.manager.latest_step() != step:
+            self.manager.save(step, args=self.ocp.args.StandardSave(state))
+            self.manager.wait_until_finished()
 
-    def restore_history(self, step: int) -> tuple[list[float], list[float]]:
+    def restore_history(self, step: int) -> tuple[list[float], list[float], list[list[float]]]:
         try:
             saved = json.loads(self.history.read_text())
         except (OSError, json.JSONDecodeError):
-            return [], []
-        return saved["losses"][:step], saved["accuracies"][:step]
+            return [], [], []
+        checks = [c for c in saved.get("checks", []) if c[0] <= step]
+        return saved["losses"][:step], saved["accuracies"][:step], checks
 
     def restore(self, step: int, like: dict[str, Any]) -> dict[str, Any]:
         return self.manager.restore(step, args=self.ocp.args.StandardRestore(like))
@@ -174,8 +213,9 @@ def data_parallel() -> tuple[NamedSharding, NamedSharding, int]:
 def train(task: Task, program: Program, model: transformer.ModelConfig | None = None,
           config: TrainConfig = TrainConfig(), run_dir: Path | None = None, progress: bool = True,
           encoding: Encoding | None = None, stop_after: int | None = None) -> TrainResult:
-    """Train on the task's train lengths. With `run_dir`, checkpoint there and resume from it.
-    `stop_after` ends the call early at that step (as a kill would), for tests."""
+    """Train on the task's train lengths until a fit check reaches `fit_em` or `steps` run out.
+    With `run_dir`, checkpoint there and resume from it. `stop_after` ends the call early at that
+    step (as a kill would), for tests."""
     start = time.perf_counter()
     encoding = encoding or Encoding.for_task(task, program)
     model = model or transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len,
@@ -188,7 +228,7 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
     net = transformer.build(model)
     opt = optimizer(config)
     first = encoding.batch(training_examples(task, program, config.seed, 0, 2))
-    params = net.init(jax.random.PRNGKey(config.seed), first["ids"], first["lengths"])
+    params = net.init(jax.random.PRNGKey(config.seed), first["ids"], first["lengths"], first["offsets"])
     state = jax.device_put({"params": params, "opt_state": opt.init(params)}, replicated)
 
     checkpoints, begin = None, 0
@@ -201,26 +241,36 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
             state, begin = checkpoints.restore(latest, state), latest
 
     step = make_step(net, opt)
-    result = TrainResult(None, net.apply, encoding, model, resumed_from=begin, run_dir=run_dir)
+    forward = jax.jit(lambda p, ids, lengths: net.apply(p, None, ids, lengths).argmax(-1))
+    result = TrainResult(None, net.apply, encoding, model, resumed_from=begin, run_dir=run_dir, steps=begin)
     if checkpoints and begin:
-        result.losses, result.accuracies = checkpoints.restore_history(begin)
+        result.losses, result.accuracies, result.checks = checkpoints.restore_history(begin)
+    result.fitted = bool(result.checks) and result.checks[-1][1] >= config.fit_em
     pending: list[tuple[jax.Array, jax.Array]] = []
     end = config.steps if stop_after is None else min(stop_after, config.steps)
     with ProgressBar(task.name, config.steps, begin, enabled=progress) as bar:
         for k in range(begin, end):
-            examples = training_examples(task, program, config.seed, k, config.batch_size)
-            batch = jax.device_put(encoding.batch(examples), batch_sharding)
+            if result.fitted:
+                break
+            batch = jax.device_put(training_batch(task, program, encoding, config, k), batch_sharding)
             state, loss, accuracy = step(state, batch)
             pending.append((loss, accuracy))
-            save = checkpoints and ((k + 1) % config.checkpoint_every == 0 or k + 1 == config.steps)
-            if len(pending) == 25 or k + 1 == end or save:
+            check = config.check_every and (k + 1) % config.check_every == 0
+            save = checkpoints and ((k + 1) % config.checkpoint_every == 0 or k + 1 == config.steps or check)
+            if len(pending) == 25 or k + 1 == end or save or check:
                 for loss, accuracy in jax.device_get(pending):
                     result.losses.append(float(loss))
                     result.accuracies.append(float(accuracy))
                 pending.clear()
                 bar.update(k + 1, result.losses[-1], result.accuracies[-1])
+            result.steps = k + 1
+            if check:
+                em = fit_check(task, program, encoding, config, k + 1, state["params"], forward)
+                result.checks.append([k + 1, em])
+                result.fitted = em >= config.fit_em
+                bar.note(f"fit check at step {k + 1}: train EM {em:.3f}")
             if save:
-                checkpoints.save(k + 1, state, result.losses, result.accuracies)
+                checkpoints.save(k + 1, state, result.losses, result.accuracies, result.checks)
     result.params = state["params"]
     result.seconds = time.perf_counter() - start
     return result
@@ -248,6 +298,10 @@ class ProgressBar:
     def update(self, step: int, loss: float, accuracy: float) -> None:
         if self.enabled:
             self.progress.update(self.bar, completed=step, loss=f"{loss:.4f}", acc=f"{accuracy:.3f}")
+
+    def note(self, text: str) -> None:
+        if self.enabled:
+            self.progress.console.print(text)
 
     def __exit__(self, *exc: Any) -> None:
         if self.enabled:

@@ -1,7 +1,8 @@
 """The learned model: a small decoder-only Transformer in haiku (pre-LayerNorm, GELU MLP).
 
-One forward function maps token ids `(batch, T)` and true lengths `(batch,)` to logits
-`(batch, T, classes)`. Padding sits at the end of each row and is masked out of attention.
+One forward function maps token ids `(batch, T)`, true lengths `(batch,)` and position offsets
+`(batch,)` to logits `(batch, T, classes)`: row b's token t sits at position t + offsets[b]
+(absolute encodings only; relative ones do not see offsets). Padding sits at the end of each row and is masked out of attention.
 The mask is causal unless the config says otherwise (a per-position task whose program reads
 the whole input gets bidirectional attention; see docs/experiments.md).
 
@@ -97,15 +98,17 @@ class Transformer(hk.Module):
         super().__init__(name="transformer")
         self.config = config
 
-    def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
+    def __call__(self, ids: jax.Array, lengths: jax.Array, offsets: jax.Array | None = None) -> jax.Array:
         c = self.config
         t = ids.shape[1]
         init = hk.initializers.TruncatedNormal(0.02)
         x = hk.Embed(c.vocab_size, c.d_model, w_init=init, name="embed")(ids)
+        where = jnp.arange(t)[None, :] + (0 if offsets is None else offsets[:, None])  # (batch, T)
         if c.pe is PositionalEncoding.LEARNED:
-            x = x + hk.get_parameter("positions", (c.max_len, c.d_model), init=init)[:t]
+            table = hk.get_parameter("positions", (c.max_len, c.d_model), init=init)
+            x = x + table[jnp.minimum(where, c.max_len - 1)]
         elif c.pe is PositionalEncoding.SINUSOIDAL:
-            x = x + jnp.asarray(sinusoids(t, c.d_model))
+            x = x + jnp.asarray(sinusoids(2 * c.max_len + t, c.d_model))[where]
         pos = jnp.arange(t)
         mask = pos[None, None, None, :] < lengths[:, None, None, None]  # (batch, 1, 1, keys)
         if c.causal:
@@ -151,8 +154,8 @@ def layer_norm(x: jax.Array, name: str) -> jax.Array:
 
 
 def build(config: ModelConfig) -> hk.Transformed:
-    """`init(rng, ids, lengths)` and `apply(params, None, ids, lengths)` for this config."""
-    return hk.transform(lambda ids, lengths: Transformer(config)(ids, lengths))
+    """`init(rng, ids, lengths[, offsets])` and `apply(params, None, ids, lengths[, offsets])`."""
+    return hk.transform(lambda ids, lengths, offsets=None: Transformer(config)(ids, lengths, offsets))
 
 
 def parameter_count(params) -> int:

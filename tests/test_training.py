@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from predictor import transformer
 from predictor.data import Encoding
 from predictor.encodings import ENCODINGS
-from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets, greedy
+from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets, rows_correct
 from predictor.tasks import Task, find_task, make_examples
 from predictor.train import TrainConfig, train
 
@@ -155,36 +155,41 @@ def test_positional_encodings_respect_masks(pe, causal):
 @settings(max_examples=10)
 @given(st.integers(1, 12), st.integers(0, 10**6))
 def test_autoregressive_examples_are_the_program_run_token_by_token(size, seed):
-    task = find_task("copy_unique")
+    task = replace(find_task("copy_unique"), train_lengths=(1, 6), heldout_lengths=(7, 12))
     program = task.load()
-    for e in make_examples(task, program, size, 3, random.Random(seed)):
-        x = e.prompt[:-1]
-        assert e.prompt[-1] == "|" and len(x) == size
-        assert e.target == x + ["|"]
+    for fast in (True, False):
+        for e in make_examples(task, program, size, 3, random.Random(seed), fast=fast):
+            x = e.prompt[:-1]
+            assert e.prompt[-1] == "|" and x == e.input and len(x) == size and len(set(x)) == size
+            assert e.target == x + ["|"] and e.output == x
 
 
-def test_greedy_decoding_scores_what_it_generates():
-    """With an oracle for a forward pass, greedy EM is 1; spoil one token of one row and that
-    row, and only it, stops being an exact match."""
-    task = find_task("count")
+def test_teacher_forced_em_scores_every_output_token_and_the_end():
+    """With an oracle that predicts every next token of the framed sequence, EM is 1; spoil the
+    prediction of one output token, or of one row's <eos>, and that row, only it, is wrong."""
+    task = replace(find_task("count"), train_lengths=(1, 6), heldout_lengths=(7, 8))
     program = task.load()
     encoding = Encoding.for_task(task, program)
     examples = make_examples(task, program, 6, 5, random.Random(0))
-    sequences = [encoding.inputs.encode(e.prompt + e.target) for e in examples]
+    sequences = [encoding.sequence(e) for e in examples]
+    assert all(s[0] == 1 and s[-1] == 3 for s in sequences)  # <bos> ... <eos>
 
-    def oracle(spoil: bool):
+    def oracle(spoil: tuple[int, int] | None):
         def forward(params, ids, lengths):
             out = np.zeros_like(ids)
             for r, s in enumerate(sequences):
                 out[r, : len(s) - 1] = s[1:]
             if spoil:
-                out[0, len(examples[0].prompt) + 2] = 1
+                out[spoil] = 5
             return out
         return forward
 
-    assert all(all(row) for row in greedy(None, oracle(False), encoding, examples))
-    rows = [all(row) for row in greedy(None, oracle(True), encoding, examples)]
-    assert rows == [False, True, True, True, True]
+    assert rows_correct(None, oracle(None), encoding, examples) == [True] * 5
+    sep = len(examples[0].input) + 1  # position of <sep>: it predicts the first output token
+    assert rows_correct(None, oracle((0, sep + 2)), encoding, examples) == [False, True, True, True, True]
+    end = len(sequences[2]) - 2  # the position that predicts <eos>
+    assert rows_correct(None, oracle((2, end)), encoding, examples) == [True, True, False, True, True]
+    assert rows_correct(None, oracle((1, sep - 1)), encoding, examples) == [True] * 5  # inside the input: not scored
 
 
 def test_the_compiled_model_is_exact_on_the_evaluation_inputs():
@@ -210,7 +215,12 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     (["train", "no_such_program"], "no program 'no_such_program'"),
     (["train", "count", "--vocab", "abc"], "integer vocabulary"),
     (["train", "parity", "--vocab", "xyz"], "cannot use parity"),
-    (["train", "copy_unique", "--heldout-lengths", "11-40"], "at most 26"),
+    (["train", "copy_unique", "--vocab", "abcdef", "--train-lengths", "1-3", "--heldout-lengths", "4-8"],
+     "at most 6"),
+    (["train", "copy_unique", "--protocol", "gpu"], "unknown protocol 'gpu' (known: paper, cpu, demo)"),
+    (["train", "copy_unique", "--protocol", "cpu", "--train-lengths", "1-30"], "must all be longer"),
+    (["experiment", "--protocol", "demo", "--tasks", "copy_unique", "--batch-size", "100000"],
+     "lower --batch-size or the lengths"),
     (["train", "reverse", "--pe", "wavelet"], "unknown positional encoding"),
     (["train", "reverse", "--batch-size", "4096", "--train-lengths", "1-10", "--heldout-lengths", "11-3000"],
      "lower --batch-size or the lengths"),
@@ -230,26 +240,26 @@ def test_bad_options_get_clear_errors(args, message):
 def test_the_experiment_writes_its_report(trivial, tmp_path):
     from predictor import results
     from predictor.experiment import run_suite
+    from predictor.protocols import DEMO
 
     suite = [trivial, replace(trivial, name="flip_short", train_lengths=(1, 2), heldout_lengths=(3, 4))]
-    result = run_suite(suite, [0, 1], ["alibi"], TrainConfig(steps=30, batch_size=16, warmup=5), tmp_path,
+    result = run_suite(suite, [0, 1], ["alibi"], DEMO, tmp_path, {"steps": 30, "batch_size": 16},
                        eval_per_length=10, progress=False)
-    paths = results.write(result, tmp_path, "rasp experiment test")
-    assert [p.name for p in paths] == ["results.json", "results.csv", "report.md", "em_by_length.png",
-                                       "score_vs_heldout_em.png"]
+    paths = results.write(result, tmp_path, "rasp experiment test", 12.5)
+    assert [p.name for p in paths[:3]] == ["results.json", "results.csv", "report.md"]
     for png in paths[3:]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads(paths[0].read_text())
-    assert len(saved["runs"]) == 4
+    assert len(saved["runs"]) == 4 and saved["seconds"] == 12.5
     rows = paths[1].read_text().strip().splitlines()
     assert len(rows) == 1 + 2 * 8 + 2 * 4  # a row per run and length
-    summary = {(r["task"], r["pe"]): r for r in result["summary"]}
     runs = [r for r in result["runs"] if r["task"] == "flip_short"]
-    expected = sum(r["heldout_em"] for r in runs) / 2
-    assert summary["flip_short", "alibi"]["heldout_em_mean"] == pytest.approx(expected)
-    assert runs[0]["heldout_em"] == pytest.approx((runs[0]["em_by_length"][3] + runs[0]["em_by_length"][4]) / 2)
+    assert [b["lengths"] for b in runs[0]["bins"]] == [[3, 4]]  # the +10 bin, cut at the last length
+    assert runs[0]["bins"][0]["em"] == pytest.approx((runs[0]["em_by_length"][3] + runs[0]["em_by_length"][4]) / 2)
+    assert all(r["steps"] <= 30 and r["max_steps"] == 30 for r in result["runs"])
+    assert result["agreement"]["judged"] + len(result["agreement"]["not_judged"]) == 2
     report = paths[2].read_text()
-    assert "| flip_short | alibi |" in report and "rasp experiment test" in report
+    assert "flip_short" in report and "rasp experiment test" in report and "demo" in report
 
 
 def test_train_json_has_the_documented_keys(trivial, tmp_path):
@@ -257,11 +267,17 @@ def test_train_json_has_the_documented_keys(trivial, tmp_path):
                   "--steps", "20", "--eval-examples", "10", "--json", "--runs", str(tmp_path), "--seed", "7")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
+    for key in ("protocol", "em_by_length", "train_lengths", "heldout_lengths", "bins", "fitted", "steps", "seed",
+                "predicted", "error_signature", "compiled_em_by_length"):
+        assert key in result, key
+    assert result["protocol"]["name"] == "cpu" and result["protocol"]["offsets"] is True
+    assert result["pe"] == "learned" and result["offsets"] is True
     assert result["train_lengths"] == [2, 3] and result["heldout_lengths"] == [4, 5]
     assert set(result["em_by_length"]) == {"2", "3", "4", "5"}
     assert set(result["compiled_em_by_length"]) == {"2", "3", "4", "5"}
     assert all(v == 1.0 for v in result["compiled_em_by_length"].values())
     assert (result["steps"], result["seed"]) == (20, 7)
+    assert isinstance(result["predicted"], bool)
 
 
 def test_library_errors_speak_of_values_and_the_command_line_names_its_flags():
@@ -280,5 +296,5 @@ def test_a_suite_file_with_an_unknown_framing_is_refused_by_name(tmp_path):
     suite.write_text('[{"name": "t", "program": "reverse", "vocab": "ab", "framing": "sideways"}]')
     out = run_cli("experiment", str(suite))
     assert out.returncode == 2, out.stderr
-    assert "unknown framing 'sideways' (use one of per-position, autoregressive)" in out.stderr
+    assert "unknown framing 'sideways' (use one of per-position, autoregressive, answer)" in out.stderr
     assert "Traceback" not in out.stderr

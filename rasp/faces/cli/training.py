@@ -22,16 +22,22 @@ ENCODINGS = ", ".join(PositionalEncoding)
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
-    """Options `rasp train` and `rasp experiment` share."""
-    p.add_argument("--steps", type=int, metavar="N", help="training steps (default 2000; 1000 for the demo suite)")
-    p.add_argument("--batch-size", type=int, default=64, metavar="B", help="examples per step (default 64)")
-    p.add_argument("--eval-examples", type=int, default=100, metavar="K",
-                   help="fresh evaluation inputs per length (default 100)")
+    """Options `rasp train` and `rasp experiment` share; each overrides the protocol's setting."""
+    from predictor.protocols import PROTOCOLS
+
+    p.add_argument("--protocol", metavar="NAME", help=f"the training-and-testing recipe: {', '.join(PROTOCOLS)} "
+                   "(default cpu; demo for the demo suite; see docs/experiments.md)")
+    p.add_argument("--steps", type=int, metavar="N", help="the step cap (training stops earlier when it fits)")
+    p.add_argument("--batch-size", type=int, metavar="B", help="examples per step (protocol: 64)")
+    p.add_argument("--eval-examples", type=int, metavar="K", help="fresh evaluation inputs per length")
+    p.add_argument("--no-offsets", action="store_true",
+                   help="train learned positions without random offsets (they then cannot extrapolate)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from predictor.tasks import FRAMINGS, SAMPLERS
+    from predictor.samplers import SAMPLERS
+    from predictor.tasks import FRAMINGS
 
     p = sub.add_parser("train", help="train a transformer on a program's task and test it at longer lengths",
                        description="Train a transformer on PROGRAM's task at the train lengths, then report "
@@ -48,9 +54,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    "unique for programs marked distinct)")
     p.add_argument("--separator", metavar="TOKEN", help="autoregressive: the token between input and output")
     p.add_argument("--end", metavar="TOKEN", help="autoregressive: the token that ends the output")
-    p.add_argument("--train-lengths", metavar="A-B", help="lengths trained on (default 1-10)")
-    p.add_argument("--heldout-lengths", metavar="C-D", help="longer lengths tested (default 11-20)")
-    p.add_argument("--pe", default="rotary", metavar="P", help=f"positional encoding: {ENCODINGS} (default rotary)")
+    p.add_argument("--train-lengths", metavar="A-B", help="lengths trained on (cpu protocol: 1-20)")
+    p.add_argument("--heldout-lengths", metavar="C-D", help="longer lengths tested (cpu protocol: 21-40)")
+    p.add_argument("--pe", metavar="P", help=f"positional encoding: {ENCODINGS} (protocol: learned)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--runs", default="runs", metavar="DIR", help="where checkpoints go (default ./runs)")
     p.add_argument("--no-compiled", action="store_true", help="skip compiling the program beside the model")
@@ -65,40 +71,54 @@ def _add_experiment(sub: argparse._SubParsersAction) -> None:
                                    "encoding, tested at held-out lengths, beside the compiled model. Writes "
                                    "results.json, results.csv, report.md and plots to --out.")
     p.add_argument("suite", nargs="?", default="default", metavar="SUITE")
-    p.add_argument("--seeds", type=int, default=3, metavar="K", help="seeds per task (default 3)")
-    p.add_argument("--pe", nargs="+", default=["rotary"], metavar="P",
-                   help=f"positional encodings to compare ({ENCODINGS}; default rotary)")
+    p.add_argument("--seeds", type=int, default=5, metavar="K", help="seeds per task (default 5)")
+    p.add_argument("--pe", nargs="+", metavar="P",
+                   help=f"positional encodings to compare ({ENCODINGS}; default the protocol's, learned)")
     p.add_argument("--tasks", metavar="A,B", help="only these tasks of the suite")
     p.add_argument("--out", metavar="DIR", help="where to write (default experiment-SUITE)")
     _add_train_options(p)
     p.set_defaults(handler=_experiment)
 
 
-def _train_config(args: argparse.Namespace, default_steps: int) -> Any:
-    from predictor.train import TrainConfig
+def _protocol(args: argparse.Namespace, default: str) -> Any:
+    from predictor.protocols import protocol
 
-    for pe in args.pe if isinstance(args.pe, list) else [args.pe]:
-        positional_encoding(pe)
-    steps = default_steps if args.steps is None else args.steps
-    if steps < 1 or args.batch_size < 1 or args.eval_examples < 1:
-        raise RaspError("--steps, --batch-size and --eval-examples must be positive")
-    return TrainConfig(steps=steps, batch_size=args.batch_size, checkpoint_every=max(1, min(500, steps // 4)),
-                       seed=getattr(args, "seed", 0))
+    return protocol(args.protocol or default)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The training settings given on the command line (None: the protocol's)."""
+    for name in ("steps", "batch_size", "eval_examples"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise RaspError(f"--{name.replace('_', '-')} must be positive")
+    return {"steps": args.steps, "batch_size": args.batch_size, "offsets": False if args.no_offsets else None}
+
+
+def _pes(args: argparse.Namespace, protocol: Any) -> list[str]:
+    given = args.pe if isinstance(args.pe, list) else ([args.pe] if args.pe else [])
+    return list(dict.fromkeys(str(positional_encoding(pe)) for pe in given)) or [str(protocol.pe)]
 
 
 def _train(args: argparse.Namespace) -> int:
+    from predictor.protocols import apply
     from predictor.tasks import task_for
 
-    config = _train_config(args, 2000)
+    protocol = _protocol(args, "cpu")
     task = task_for(args.program, parse_vocab(args.vocab) if args.vocab else None, output=args.output,
                     framing=args.framing, sampler=args.sampler, separator=parse_token(args.separator),
                     end=parse_token(args.end), train_lengths=parse_lengths(args.train_lengths, "--train-lengths"),
                     heldout_lengths=parse_lengths(args.heldout_lengths, "--heldout-lengths"))
+    task = apply(protocol, task, own_vocab=args.vocab is None)
+    overrides = _overrides(args)
+    pe = _pes(args, protocol)[0]
     program = task.load()
-    from predictor.experiment import train_and_evaluate
+    from predictor.experiment import train_and_evaluate, train_config
 
-    result = train_and_evaluate(task, program, args.pe, config, Path(args.runs), args.eval_examples,
-                                progress=not args.json, compiled=not args.no_compiled)
+    config = train_config(protocol, task.name, args.seed, **overrides)
+    result = train_and_evaluate(task, program, protocol, pe, config, Path(args.runs),
+                                args.eval_examples or protocol.eval_per_length, progress=not args.json,
+                                compiled=not args.no_compiled)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=str))
     else:
@@ -109,22 +129,27 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _experiment(args: argparse.Namespace) -> int:
+    import time
+
     from predictor import results
     from predictor.experiment import run_suite
+    from predictor.protocols import apply
     from predictor.tasks import load_suite
 
-    tasks = load_suite(args.suite, args.tasks.split(",") if args.tasks else None)
-    config = _train_config(args, 2000 if args.suite != "demo" else 1000)
+    start = time.perf_counter()
+    protocol = _protocol(args, "demo" if args.suite == "demo" else "cpu")
+    tasks = [apply(protocol, t) for t in load_suite(args.suite, args.tasks.split(",") if args.tasks else None)]
+    overrides = _overrides(args)
     if args.seeds < 1:
         raise RaspError("--seeds must be at least 1")
     out = Path(args.out or f"experiment-{Path(args.suite).stem}")
     from rich.console import Console
 
     console = Console(stderr=True)
-    result = run_suite(tasks, list(range(args.seeds)), list(dict.fromkeys(args.pe)), config, out,
+    result = run_suite(tasks, list(range(args.seeds)), _pes(args, protocol), protocol, out, overrides,
                        args.eval_examples, progress=not args.json, say=console.print)
     command = "rasp " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rasp") else "rasp experiment"
-    paths = results.write(result, out, command)
+    paths = results.write(result, out, command, round(time.perf_counter() - start, 1))
     if args.json:
         print(json.dumps(result["summary"], default=str))
     else:

@@ -1,0 +1,158 @@
+"""The experiment protocol: position offsets, the <bos> x <sep> y <eos> framing, early stopping,
+the error signature, and how a protocol applies to a task."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import jax
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from predictor import transformer
+from predictor.data import BOS, EOS, SEP, Encoding
+from predictor.evaluate import failures, predictions
+from predictor.protocols import CPU, DEMO, PAPER, apply, bins_for
+from predictor.tasks import SUITE, Framing, Task, find_task, labels, make_examples
+from predictor.train import TrainConfig, train, training_batch
+
+FLIP = "# rasp: causal\nflip = \"b\" if tokens == \"a\" else \"a\";\n"
+
+
+@pytest.fixture(scope="module")
+def copy_task():
+    task = apply(DEMO, find_task("copy_unique"))
+    return task, task.load()
+
+
+def test_offsets_move_training_positions_and_never_test_positions(copy_task):
+    task, program = copy_task
+    encoding = Encoding.for_task(task, program)
+    config = TrainConfig(batch_size=64, offsets=True, seed=3)
+    batches = [training_batch(task, program, encoding, config, k) for k in range(5)]
+    shifts = np.concatenate([b["offsets"] for b in batches])
+    rows = np.concatenate([b["lengths"] for b in batches])
+    assert shifts.max() > 0 and len(set(shifts.tolist())) > 10
+    assert np.all(shifts >= 0) and np.all(shifts + rows <= encoding.max_len)  # every position is in the table
+    assert not training_batch(task, program, encoding, replace(config, offsets=False), 0)["offsets"].any()
+    examples = make_examples(task, program, 5, 4, random.Random(0))
+    assert not encoding.batch(examples)["offsets"].any()  # evaluation batches start at 0
+
+    # the offsets reach the model: a learned position table sees them, a relative encoding does not
+    batch = batches[0]
+    for pe, moved in (("learned", True), ("rotary", False)):
+        config = transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len, pe=pe,
+                                         layers=1, heads=2, d_model=32)
+        net = transformer.build(config)
+        params = net.init(jax.random.PRNGKey(0), batch["ids"], batch["lengths"], batch["offsets"])
+        shifted = np.asarray(net.apply(params, None, batch["ids"], batch["lengths"], batch["offsets"]))
+        plain = np.asarray(net.apply(params, None, batch["ids"], batch["lengths"]))
+        assert (not np.allclose(shifted, plain, atol=1e-6)) == moved, pe
+
+
+@pytest.mark.parametrize("task", [t for t in SUITE if t.framing is not Framing.PER_POSITION], ids=lambda t: t.name)
+def test_the_framing_round_trips_through_the_interpreters_labels(task):
+    """<bos> x <sep> y <eos>, decoded back to tokens, gives the input; run through the
+    interpreter, that input gives y and the program's end token (or the one answer)."""
+    task = apply(DEMO, task)
+    program = task.load()
+    encoding = Encoding.for_task(task, program)
+    rng = random.Random(1)
+    for n in (task.train_lengths[0], 4, task.heldout_lengths[1]):
+        examples = make_examples(task, program, n, 3, rng)
+        for e in examples:
+            sequence = encoding.sequence(e)
+            assert sequence[0] == BOS and sequence[-1] == EOS and sequence.count(SEP) == 1
+            assert BOS not in sequence[1:] and EOS not in sequence[:-1]
+            cut = sequence.index(SEP)
+            decoded_input = [encoding.inputs.decode(i) for i in sequence[1:cut]]
+            decoded_output = [encoding.inputs.decode(i) for i in sequence[cut + 1:-1]]
+            assert decoded_input == e.input
+            (target,) = labels(task, program, [decoded_input], n)
+            if task.framing is Framing.AUTOREGRESSIVE:
+                assert decoded_output + [task.end] == target
+            else:
+                assert decoded_output == target and len(target) == 1
+
+
+def test_count_is_framed_as_zhou_et_al_frame_it(copy_task):
+    task = apply(DEMO, find_task("count"))
+    program = task.load()
+    encoding = Encoding.for_task(task, program)
+    (e,) = make_examples(task, program, 4, 1, random.Random(2))
+    a, b = e.input
+    decode = [encoding.inputs.decode(i) for i in encoding.sequence(e)]
+    assert decode == ["<bos>", a, b, "<sep>", *range(a, b + 1), "<eos>"]
+
+
+@pytest.fixture(scope="module")
+def flip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("programs") / "flip.rasp"
+    path.write_text(FLIP)
+    task = Task("flip", str(path), ("a", "b"), "autoregressive", separator="=", end="=",
+                train_lengths=(1, 2), heldout_lengths=(3, 4))
+    # flip as a next-token program writes the flip of each token; its end is "=" after "="? No:
+    # use the per-position form, which a tiny model fits within a hundred steps.
+    task = replace(task, framing=Framing.PER_POSITION, separator=None, end=None)
+    return task, task.load()
+
+
+def test_early_stopping_stops_at_a_fit_and_not_before(flip, tmp_path):
+    task, program = flip
+    encoding = Encoding.for_task(task, program)
+    model = transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len, layers=1, heads=2,
+                                    d_model=32)
+    config = TrainConfig(steps=600, batch_size=16, warmup=5, learning_rate=3e-3, check_every=25, fit_em=1.0)
+    fitted = train(task, program, model, config, tmp_path / "a", progress=False, encoding=encoding)
+    assert fitted.fitted and fitted.steps < 600 and fitted.steps % 25 == 0
+    assert fitted.checks[-1] == [fitted.steps, 1.0] and all(em < 1.0 for _, em in fitted.checks[:-1])
+    assert len(fitted.losses) == fitted.steps
+    again = train(task, program, model, config, tmp_path / "a", progress=False, encoding=encoding)
+    assert again.resumed_from == fitted.steps and again.steps == fitted.steps and again.fitted  # nothing more
+    never = train(task, program, model, replace(config, steps=60, fit_em=1.01), progress=False, encoding=encoding)
+    assert never.steps == 60 and not never.fitted and [c[0] for c in never.checks] == [25, 50]
+
+
+def test_the_error_signature_finds_a_shift_by_one(copy_task):
+    """A 'model' that copies the token one place too early: the first wrong output token is the
+    first one, it comes from offset -1 in the input, and the run ends late, never early."""
+    task, program = copy_task
+    encoding = Encoding.for_task(task, program)
+    examples = make_examples(task, program, 6, 8, random.Random(4))
+
+    def shifted(params, ids, lengths):
+        out = np.zeros_like(ids)
+        for r, e in enumerate(examples):
+            s = encoding.sequence(e)
+            out[r, : len(s) - 1] = s[1:]
+            sep = len(e.input) + 1
+            for j in range(1, len(e.input)):
+                out[r, sep + j] = s[1 + j - 1]  # output token j is the input token j - 1
+        return out
+
+    result = failures(encoding, examples, predictions(None, shifted, encoding, examples))
+    assert result["wrong"] == 8 and result["first_wrong"] == {1: 8} and result["first_wrong_mean"] == 1.0
+    assert result["source_offsets"] == {-1: 8} and result["wrong_token"] == 8 and result["ended_early"] == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 40))
+def test_bins_are_the_protocols_or_the_plus_10_bin_and_the_rest(b, extra):
+    assert bins_for(PAPER, PAPER.train_lengths, PAPER.heldout_lengths) == [(51, 100), (101, 150)]
+    bins = bins_for(CPU, (1, b), (b + 1, b + 1 + extra))
+    assert bins[0] == (b + 1, min(b + 1 + extra, b + 10))
+    assert sum(hi - lo + 1 for lo, hi in bins) == extra + 1 and bins[-1][1] == b + 1 + extra
+
+
+def test_a_protocol_gives_lengths_and_sizes_distinct_vocabularies():
+    task = apply(CPU, find_task("copy_unique"))
+    assert (task.train_lengths, task.heldout_lengths) == ((1, 20), (21, 40))
+    assert len(task.vocab) == 40  # Huang et al.: as many tokens as the longest test input
+    assert len(apply(PAPER, find_task("copy_unique")).vocab) == 150
+    assert apply(CPU, find_task("copy_repeated")).vocab == ("a", "b")
+    own = replace(find_task("copy_unique"), train_lengths=(1, 5), heldout_lengths=None)
+    assert apply(CPU, own).heldout_lengths == (21, 40)  # an override keeps the protocol's other settings
+    assert apply(CPU, find_task("copy_unique"), own_vocab=False).vocab == find_task("copy_unique").vocab
