@@ -10,7 +10,6 @@ encodings x seeds (what `rasp experiment` writes up, through `predictor.stats` a
 from __future__ import annotations
 
 import random
-import statistics
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +19,7 @@ from predictor.data import Encoding, padded, row_length
 from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets
 from predictor.protocols import Protocol, bins_for
 from predictor.records import Bin, RunRecord, SuiteResult, SuiteSettings, TaskRecord
-from predictor.stats import GENERALIZED, agreement, summarize
+from predictor.stats import GENERALIZED, agreement, mean, summarize
 from predictor.tasks import Framing, Task, make_examples
 from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
 from rasp.language.program import Program
@@ -120,11 +119,6 @@ def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str
         "model": model.as_dict(), "train": asdict(config), "task_settings": task.as_dict(),
         "run_dir": str(run_dir) if run_dir else None,
     })
-
-
-def mean(values: Any) -> float:
-    values = list(values)
-    return float(statistics.fmean(values)) if values else 0.0
 
 
 def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Protocol, out_dir: Path,

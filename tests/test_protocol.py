@@ -3,6 +3,7 @@ the error signature, and how a protocol applies to a task."""
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 
@@ -156,3 +157,20 @@ def test_a_protocol_gives_lengths_and_sizes_distinct_vocabularies():
     own = replace(find_task("copy_unique"), train_lengths=(1, 5), heldout_lengths=None)
     assert apply(CPU, own).heldout_lengths == (21, 40)  # an override keeps the protocol's other settings
     assert apply(CPU, find_task("copy_unique"), own_vocab=False).vocab == find_task("copy_unique").vocab
+
+
+@pytest.mark.parametrize("generalized", [True, False])
+def test_the_demo_puts_copy_unique_beside_the_paper(tmp_path, generalized):
+    from rich.console import Console
+
+    from rasp.faces.demo import beside_the_paper
+
+    row = {"task": "copy_unique", "generalized": generalized,
+           "bins": [{"lengths": [11, 20], "em_mean": 0.97 if generalized else 0.12}]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"summary": [{"task": "parity"}, row]}))
+    console = Console(record=True, width=200)
+    beside_the_paper(console, path)
+    text = console.export_text()
+    assert f"EM {row['bins'][0]['em_mean']:.2f} at lengths 11-20" in text and "0.999 / 0.987" in text
+    assert ("predicts" in text) == generalized and ("lengths up to 50" in text) != generalized

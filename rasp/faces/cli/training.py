@@ -116,8 +116,15 @@ def _train(args: argparse.Namespace) -> int:
     from predictor.experiment import train_and_evaluate, train_config
 
     config = train_config(protocol, task.name, args.seed, **overrides)
+    from rich.console import Console
+
+    Console(stderr=True).print(
+        f"{task.name} under the {protocol.name} protocol: {pe} positions{' with offsets' if config.offsets else ''}, "
+        f"train lengths {task.train_lengths[0]}-{task.train_lengths[1]}, at most {config.steps} steps"
+        f"{f' (stops when a fit check every {config.check_every} steps reaches EM {config.fit_em})' if config.check_every else ''}; "
+        "then evaluation at every length and the compiled model beside it")
     result = train_and_evaluate(task, program, protocol, pe, config, Path(args.runs),
-                                args.eval_examples or protocol.eval_per_length, progress=not args.json,
+                                args.eval_examples or protocol.eval_per_length, progress=True,
                                 compiled=not args.no_compiled)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=str))
@@ -147,7 +154,7 @@ def _experiment(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     result = run_suite(tasks, list(range(args.seeds)), _pes(args, protocol), protocol, out, overrides,
-                       args.eval_examples, progress=not args.json, say=console.print)
+                       args.eval_examples, progress=True, say=console.print)
     command = "rasp " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rasp") else "rasp experiment"
     paths = results.write(result, out, command, round(time.perf_counter() - start, 1))
     if args.json:
