@@ -28,9 +28,9 @@ from rich.console import Console
 from rich.table import Table
 
 from predictor import transformer
-from predictor.data import padded
+from predictor.data import Encoding, padded
 from predictor.tasks import Example, Task, find_task, make_examples
-from predictor.train import TrainConfig, make_step, optimizer, train, training_examples
+from predictor.train import TrainConfig, make_step, optimizer, train, training_batch
 from rasp.language.program import Program
 from timing import best_of, parser
 
@@ -99,7 +99,8 @@ def paper_copy_task() -> Task:
 
 
 def interpreted_examples(task: Task, program: Program, seed: int, step: int, count: int) -> list[Example]:
-    """`training_examples` (the same sizes and inputs) with every label from the interpreter."""
+    """`predictor.train.training_examples` (the same sizes and inputs) with every label from the
+    interpreter."""
     rng = random.Random(seed * 1_000_003 + step)
     low, high = task.train_lengths
     sizes = sorted(rng.randint(low, high) for _ in range(count))
@@ -119,11 +120,15 @@ def ms_per_batch(make: Callable[[int], Any], batches: int) -> float:
 
 
 def data_versus_step(steps: int, batch: int = 64) -> dict:
-    """Drawing and labelling one batch (references, interpreter) against one training step."""
+    """One step's whole data path (draw, label, arrays, offsets), labels by the references or by
+    the interpreter, against one training step."""
     task = paper_copy_task()
     program = task.load()
-    fast = ms_per_batch(lambda k: training_examples(task, program, 0, k, batch), max(steps, 10))
-    slow = ms_per_batch(lambda k: interpreted_examples(task, program, 0, k, batch), max(steps // 5, 5))
+    encoding = Encoding.for_task(task, program)
+    config = TrainConfig(batch_size=batch, offsets=True)
+    fast = ms_per_batch(lambda k: training_batch(task, program, encoding, config, k), max(steps, 10))
+    slow = ms_per_batch(lambda k: encoding.batch(interpreted_examples(task, program, 0, k, batch)),
+                        max(steps // 5, 5))
     t = padded(2 * task.train_lengths[1] + 3)  # <bos> x <sep> y <eos> at the longest train length
     step = step_throughput(2, 64, 1, batch, t, steps)["step_ms"]
     return {"task": task.name, "train_lengths": list(task.train_lengths), "vocab": len(task.vocab),
@@ -162,8 +167,8 @@ def main() -> int:
     (low, high), n = data["train_lengths"], data["batch"]
     costs = Table("per batch", "ms", "of a step", title=f"copy_unique, lengths {low}-{high}, {data['vocab']} tokens, "
                   f"batch {n}: data against a step (2 x 64, 1 head, sequence {data['sequence']})")
-    costs.add_row("examples, reference labels", f"{data['references_ms']:.2f}", f"{data['references_over_step']:.1%}")
-    costs.add_row("examples, interpreter labels", f"{data['interpreter_ms']:.1f}", f"{data['interpreter_over_step']:.1%}")
+    costs.add_row("data path, reference labels", f"{data['references_ms']:.2f}", f"{data['references_over_step']:.1%}")
+    costs.add_row("data path, interpreter labels", f"{data['interpreter_ms']:.1f}", f"{data['interpreter_over_step']:.1%}")
     costs.add_row("training step", f"{data['step_ms']:.2f}", "100%")
     out.print(costs)
     out.print(f"data / step: {data['references_over_step']:.3f} with the references, "

@@ -1,8 +1,11 @@
 """Tasks: what a Transformer is trained on, made from a RASP program.
 
 A task is a program (library name or path, and its output s-op), a vocabulary, a framing, an
-input sampler, and two ranges of lengths: the lengths trained on and the held-out ones. Labels
-always come from the batched interpreter, so the program is the one definition of the task.
+input sampler (predictor/samplers.py), and two ranges of lengths: the lengths trained on and the
+held-out ones (from the protocol, predictor/protocols.py, unless the task names them). The program
+is the one definition of the task: labels come from the batched interpreter, or, for the suite's
+library programs, from reference labellers that the tests check against it
+(predictor/references.py).
 
 Framings:
   per-position    the output s-op labels every position of the input.
