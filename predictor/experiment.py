@@ -29,7 +29,7 @@ def train_config(protocol: Protocol, task: str, seed: int = 0, **overrides: Any)
     """The training settings of one run: the protocol's (for this task), then `overrides`."""
     p = protocol.for_task(task)
     config = TrainConfig(steps=p.max_steps, batch_size=p.batch_size, learning_rate=p.learning_rate, warmup=p.warmup,
-                         weight_decay=p.weight_decay, seed=seed, schedule=str(p.schedule), offsets=p.offsets,
+                         weight_decay=p.weight_decay, seed=seed, schedule=p.schedule, offsets=p.offsets,
                          check_every=p.check_every, fit_em=p.fit_em, fit_examples=p.fit_examples,
                          checkpoint_every=max(p.check_every, 1) if p.check_every else 500)
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})

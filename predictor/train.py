@@ -24,9 +24,10 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from grammar.errors import SettingError
+from grammar.errors import SettingError, one_of
 from predictor import transformer
 from predictor.data import Encoding
+from predictor.protocols import Schedule
 from predictor.tasks import Example, Task, make_examples
 from rasp.language.machine import usable_memory
 from rasp.language.program import Program
@@ -42,11 +43,14 @@ class TrainConfig:
     clip: float = 1.0
     seed: int = 0
     checkpoint_every: int = 500
-    schedule: str = "cosine"  # predictor.protocols.Schedule: cosine or linear decay after warm-up
+    schedule: Schedule = Schedule.COSINE  # cosine or linear decay after the warm-up
     offsets: bool = False  # shift each training row's position ids by a random offset
     check_every: int = 0  # steps between fit checks; 0: no checks, train for `steps`
     fit_em: float = 1.0  # the fit check's EM at which training stops
     fit_examples: int = 16  # fresh examples per train length in a fit check
+
+    def __post_init__(self):
+        object.__setattr__(self, "schedule", one_of(Schedule, self.schedule, "schedule"))
 
 
 @dataclass
@@ -65,17 +69,22 @@ class TrainResult:
     run_dir: Path | None = None
 
 
-def optimizer(config: TrainConfig) -> optax.GradientTransformation:
+def learning_rate(config: TrainConfig) -> optax.Schedule:
+    """The learning rate by step: warm-up from 0, then linear decay to 0 or cosine decay to a
+    tenth at the step cap."""
     warmup, total = min(config.warmup, max(config.steps - 1, 1)), max(config.steps, 2)
-    if config.schedule == "linear":
+    if config.schedule is Schedule.LINEAR:
         decay = optax.linear_schedule(config.learning_rate, 0.0, total - warmup)
-        schedule = (optax.join_schedules([optax.linear_schedule(0.0, config.learning_rate, warmup), decay], [warmup])
-                    if warmup else decay)
-    else:
-        schedule = optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, warmup, total,
-                                                      end_value=config.learning_rate / 10)
+        if not warmup:
+            return decay
+        return optax.join_schedules([optax.linear_schedule(0.0, config.learning_rate, warmup), decay], [warmup])
+    return optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, warmup, total,
+                                              end_value=config.learning_rate / 10)
+
+
+def optimizer(config: TrainConfig) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(config.clip),
-                       optax.adamw(schedule, weight_decay=config.weight_decay))
+                       optax.adamw(learning_rate(config), weight_decay=config.weight_decay))
 
 
 def loss_and_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> tuple[jax.Array, jax.Array]:

@@ -174,3 +174,18 @@ def test_the_demo_puts_copy_unique_beside_the_paper(tmp_path, generalized):
     text = console.export_text()
     assert f"EM {row['bins'][0]['em_mean']:.2f} at lengths 11-20" in text and "0.999 / 0.987" in text
     assert ("predicts" in text) == generalized and ("lengths up to 50" in text) != generalized
+
+
+def test_the_schedules_warm_up_and_decay_as_named():
+    """Linear (the paper's): from the peak straight down to 0 at the cap; cosine: warm-up, then
+    down to a tenth."""
+    from predictor.train import learning_rate
+
+    linear = learning_rate(TrainConfig(steps=100, warmup=0, schedule="linear", learning_rate=1e-3))
+    assert [float(linear(k)) for k in (0, 50, 100)] == pytest.approx([1e-3, 5e-4, 0.0], abs=1e-9)
+    warm = learning_rate(TrainConfig(steps=100, warmup=20, schedule="linear", learning_rate=1e-3))
+    assert [float(warm(k)) for k in (0, 10, 20, 60, 100)] == pytest.approx([0, 5e-4, 1e-3, 5e-4, 0], abs=1e-9)
+    cosine = learning_rate(TrainConfig(steps=100, warmup=10, learning_rate=1e-3))
+    assert [float(cosine(k)) for k in (0, 10, 100)] == pytest.approx([0.0, 1e-3, 1e-4], abs=1e-9)
+    with pytest.raises(Exception, match="unknown schedule"):
+        TrainConfig(schedule="exponential")
