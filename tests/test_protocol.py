@@ -150,12 +150,12 @@ def test_bins_are_the_protocols_or_the_plus_10_bin_and_the_rest(b, extra):
 
 def test_a_protocol_gives_lengths_and_sizes_distinct_vocabularies():
     task = apply(CPU, find_task("copy_unique"))
-    assert (task.train_lengths, task.heldout_lengths) == ((1, 20), (21, 40))
-    assert len(task.vocab) == 40  # Huang et al.: as many tokens as the longest test input
+    assert (task.train_lengths, task.heldout_lengths) == ((1, 30), (31, 60))
+    assert len(task.vocab) == 60  # Huang et al.: as many tokens as the longest test input
     assert len(apply(PAPER, find_task("copy_unique")).vocab) == 150
     assert apply(CPU, find_task("copy_repeated")).vocab == ("a", "b")
     own = replace(find_task("copy_unique"), train_lengths=(1, 5), heldout_lengths=None)
-    assert apply(CPU, own).heldout_lengths == (21, 40)  # an override keeps the protocol's other settings
+    assert apply(CPU, own).heldout_lengths == (31, 60)  # an override keeps the protocol's other settings
     assert apply(CPU, find_task("copy_unique"), own_vocab=False).vocab == find_task("copy_unique").vocab
 
 

@@ -218,7 +218,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     (["train", "copy_unique", "--vocab", "abcdef", "--train-lengths", "1-3", "--heldout-lengths", "4-8"],
      "at most 6"),
     (["train", "copy_unique", "--protocol", "gpu"], "unknown protocol 'gpu' (known: paper, cpu, demo)"),
-    (["train", "copy_unique", "--protocol", "cpu", "--train-lengths", "1-30"], "must all be longer"),
+    (["train", "copy_unique", "--protocol", "cpu", "--train-lengths", "1-40"], "must all be longer"),
     (["experiment", "--protocol", "demo", "--tasks", "copy_unique", "--batch-size", "100000"],
      "lower --batch-size or the lengths"),
     (["train", "reverse", "--pe", "wavelet"], "unknown positional encoding"),
