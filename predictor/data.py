@@ -30,6 +30,7 @@ import numpy as np
 
 from predictor.tasks import Example, Task, make_examples
 from rasp.language.inputs import token_key as key
+from rasp.language.program import Program
 
 PAD, BOS, SEP, EOS = 0, 1, 2, 3
 SPECIALS = ("<bos>", "<sep>", "<eos>")
@@ -72,7 +73,7 @@ class Encoding:
     max_len: int  # the longest row, at the longest held-out length (and so the position table)
 
     @classmethod
-    def for_task(cls, task: Task, program: Any, per_length: int = 16) -> "Encoding":
+    def for_task(cls, task: Task, program: Program, per_length: int = 16) -> "Encoding":
         rng = random.Random(1)
         examples = [e for n in task.lengths for e in make_examples(task, program, n, per_length, rng)]
         inputs = [t for e in examples for t in e.input] + list(task.vocab)

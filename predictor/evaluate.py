@@ -79,6 +79,7 @@ def failures(encoding: Encoding, examples: list[Example], pairs: list[tuple[np.n
     first: Counter[int] = Counter()
     offsets: Counter[int] = Counter()
     early = late = wrong_token = 0
+    vocab = encoding.inputs if encoding.autoregressive else encoding.classes
     for e, (p, y) in zip(examples, pairs):
         wrong = np.flatnonzero(p != y)
         if not len(wrong):
@@ -91,7 +92,6 @@ def failures(encoding: Encoding, examples: list[Example], pairs: list[tuple[np.n
             late += 1
         else:
             wrong_token += 1
-        vocab = encoding.inputs if encoding.autoregressive else encoding.classes
         token = vocab.decode(int(p[j]))
         sources = [i for i, t in enumerate(e.input) if token is not None and key(t) == key(token)]
         if sources:

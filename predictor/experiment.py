@@ -30,8 +30,7 @@ def train_config(protocol: Protocol, task: str, seed: int = 0, **overrides: Any)
     p = protocol.for_task(task)
     config = TrainConfig(steps=p.max_steps, batch_size=p.batch_size, learning_rate=p.learning_rate, warmup=p.warmup,
                          weight_decay=p.weight_decay, seed=seed, schedule=p.schedule, offsets=p.offsets,
-                         check_every=p.check_every, fit_em=p.fit_em, fit_examples=p.fit_examples,
-                         checkpoint_every=max(p.check_every, 1) if p.check_every else 500)
+                         check_every=p.check_every, fit_em=p.fit_em, fit_examples=p.fit_examples)
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.check_every:  # checkpoints at every fit check, and never fewer than four per run
         config = replace(config, checkpoint_every=min(config.check_every, max(1, config.steps // 4)))
@@ -47,20 +46,17 @@ def in_conjecture(task: Task, program: Program) -> bool:
 def model_for(task: Task, program: Program, encoding: Encoding, pe: str, protocol: Protocol) -> transformer.ModelConfig:
     """The learned model: the protocol's size for this task; causal attention unless a
     per-position task's program reads the whole input."""
-    p = protocol.for_task(task.name)
     causal = program.causal or encoding.autoregressive
     return transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len, causal=causal,
-                                   pe=pe, layers=p.layers, heads=p.heads, d_model=p.d_model)
+                                   pe=pe, **protocol.model_size(task.name))
 
 
 def check_size(task: Task, program: Program, protocol: Protocol, batch_size: int, pe: str) -> None:
     """Refuse a task too large for this machine from two examples at the longest held-out
     length, before the many examples the encoding and evaluation need are made."""
-    p = protocol.for_task(task.name)
     sample = make_examples(task, program, task.heldout_lengths[1], 2, random.Random(0))
     longest = padded(max(row_length(e, task.autoregressive) for e in sample) + 8)
-    refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe, layers=p.layers, heads=p.heads,
-                                                d_model=p.d_model), batch_size)
+    refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe, **protocol.model_size(task.name)), batch_size)
 
 
 def prediction(program: Program) -> tuple[bool, float, list[str]]:

@@ -72,6 +72,11 @@ class Protocol:
         rate) in place of the defaults."""
         return replace(self, **self.per_task.get(name, {}), per_task={})
 
+    def model_size(self, name: str) -> dict[str, int]:
+        """The learned model's layers, heads and width for one task."""
+        p = self.for_task(name)
+        return {"layers": p.layers, "heads": p.heads, "d_model": p.d_model}
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["train_lengths"], d["bins"] = list(self.train_lengths), [list(b) for b in self.bins]

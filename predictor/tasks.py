@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grammar.errors import RaspError, SettingError, one_of
+from predictor.references import reference
 from predictor.samplers import DIGITS, SAMPLERS, Sampler, sampler_limit
 from rasp.language.inputs import token_key
 from rasp.language.program import Program, load_program
@@ -160,8 +161,6 @@ def make_examples(task: Task, program: Program, size: int, count: int, rng: rand
                   fast: bool = True) -> list[Example]:
     """`count` fresh examples of one size, labelled by the task's reference labeller where it has
     one (`fast`; checked against the interpreter by the tests), else by the interpreter."""
-    from predictor.references import reference
-
     draw = SAMPLERS[task.sampler]
     inputs = [draw(rng, size, list(task.vocab)) for _ in range(count)]
     label = reference(task) if fast else None
