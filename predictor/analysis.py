@@ -1,55 +1,77 @@
 """`rasp analyze`: will a Transformer trained on short inputs of this task work on longer ones?
 
-Reads the program graph, checks the RASP-L rules (each finding at a source position),
-measures size and growth, and combines them into one score in [0, 1] by the formula in
-docs/analysis.md. It never looks at a program's name or file name.
+The answer is made of facts that do not depend on how the program happens to be phrased or on
+random samples (docs/analysis.md):
 
-Some facts are measured, not guessed: the program runs in the interpreter on sample inputs at
-two ranges of lengths, which tells how many keys each selector selects (a mean of several
-values, or a lookup of one) and which s-ops take more values on longer inputs.
+- **Expressibility** (`predictor.crasp`): whether the program lies in C-RASP[periodic, local]
+  (Huang et al., ICLR 2025), with the witness or every escape at its source position.
+- **Value sets** (`predictor.valuesets`): computed over the vocabulary at a length and at twice
+  it; the s-ops whose values grow.
+- **Minimality and diversity** (`predictor.search`, when a search size is given): the shortest
+  equivalent program found (if it is in the fragment, the task is), and the shortest program that
+  fits the training lengths but differs beyond them (Zhou et al.'s diversity condition).
+- **Realizability** (given by the caller, from `rasp check`'s search): the program against a
+  reference at longer lengths.
+- **The setting** the prediction is for: positional encoding, offsets, training lengths.
+
+The verdict is `yes` (a witness in the fragment, under learned positions with offsets, and no
+shortcut found at the training lengths), `no` (something proves failure: the program is wrong at
+longer lengths, its outputs grow with the length, or the positions past the training lengths are
+never trained), or `unknown`. It never looks at a program's name or file name.
 """
 
 from __future__ import annotations
 
-import math
-import random
 from dataclasses import asdict, dataclass, field
-from typing import Any, NotRequired, TypedDict
+from enum import StrEnum
+from typing import Any, Callable
 
-import networkx as nx
-import numpy as np
-
-from compiler.meta import ModelMeta
-from predictor.graph import attach_layout, counts, describe, program_graph
+from predictor import crasp, valuesets
+from predictor.crasp import CRasp, Escape
+from predictor.graph import counts, program_graph
 from rasp.language import sops
-from rasp.language.inputs import sample_inputs, sample_vocab
+from rasp.language.inputs import sample_vocab
 from rasp.language.program import Program
 
-LINEAR = {"+", "-", "neg", "pos"}
+GROWTH_LENGTH = 8  # value sets are computed at this length and at twice it
+
+
+class Verdict(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+# The probability of each kind of verdict: a prior set by hand, not yet fitted (docs/analysis.md
+# says so, and how it will be fitted and tested on held-out tasks).
+PRIOR = {"yes": 0.85, "unknown-shortcut": 0.5, "unknown-encoding": 0.5, "unknown-escape": 0.25, "no": 0.05}
 
 
 @dataclass(frozen=True)
-class Rule:
-    id: str
-    weight: float  # the score is multiplied by this for each s-op that breaks the rule
-    summary: str
+class Setting:
+    """The training setting a prediction is for (a protocol's, or a user's)."""
+
+    protocol: str | None
+    pe: str
+    offsets: bool
+    train_lengths: tuple[int, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.protocol, "pe": self.pe, "offsets": self.offsets,
+                "train_lengths": list(self.train_lengths)}
 
 
-RULES = {r.id: r for r in [
-    Rule("non-causal-selector", 0.6,
-         "an autoregressive model sees only earlier positions; this selector selects only later ones"),
-    Rule("index-arithmetic", 0.3,
-         "arithmetic on index-valued s-ops (indices, length, selector widths) beyond a constant offset"),
-    Rule("growing-categorical", 0.4,
-         "a value set that grows with the input length is output or copied as categorical values"),
-    Rule("mean-precision", 0.5,
-         "a mean over a growing number of positions feeds a non-linear map, whose precision must grow"),
-    Rule("max-min-compile", 1.0,
-         "max/min aggregation is RASP-L, but tracr cannot compile it (no effect on the score)"),
-]}
+@dataclass(frozen=True)
+class Realizable:
+    """The program against a reference up to `max_len` (4x the longest training length)."""
 
-THRESHOLD = 0.5
-FREE_OPERATIONS = 30  # description length up to this costs nothing
+    ok: bool
+    counterexample: dict[str, Any] | None
+    max_len: int
+    tried: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -62,238 +84,117 @@ class Finding:
     source: str = ""
 
 
-class Size(TypedDict):
-    """How big the program is: operations counted in its graph, layers and heads once compiled."""
-
-    selects: int
-    aggregates: int
-    selector_widths: int
-    maps: int
-    selector_combinations: int  # and / or / not of selectors
-    operations: int  # selects + aggregates + selector widths + maps
-    layers: NotRequired[int]  # of the model compiled at the smallest growth length
-    heads: NotRequired[int]
-
-
-class GrowthRow(TypedDict):
-    """The model compiled at one maximum length."""
-
-    max_len: int
-    residual_width: int
-    parameters: int
-    layers: int
-    heads: int
-
-
-class Growth(TypedDict):
-    """How the compiled model grows with the maximum length: fitted exponents of n."""
-
-    available: bool  # False when fewer than two lengths compiled (then `reason` says why)
-    reason: NotRequired[str]
-    lengths: NotRequired[list[int]]  # the maximum lengths compiled
-    compiled: NotRequired[list[GrowthRow]]
-    residual_width_exponent: NotRequired[float]  # width ~ n^this
-    parameters_exponent: NotRequired[float]  # parameters ~ n^this
-    stopped: NotRequired[str | None]  # why compiling stopped before the last length, if it did
-    growing_sops: NotRequired[list[str]]  # s-ops that take more values on longer inputs
-
-
 @dataclass
 class Analysis:
-    score: float
-    generalizes: bool
+    verdict: Verdict
+    probability: float
+    reasons: list[str]
+    crasp: CRasp
     findings: list[Finding]
-    size: Size
-    growth: Growth
-    factors: dict[str, float]
+    growing: list[valuesets.Growth]
+    setting: Setting
     vocab: list[Any]
     causal: bool
-    graph: nx.DiGraph = field(repr=False)
+    size: dict[str, int]
+    minimal: dict[str, Any] | None = None
+    diversity: dict[str, Any] | None = None
+    realizable: Realizable | None = None
+    graph: Any = field(default=None, repr=False)
+
+    @property
+    def generalizes(self) -> bool:
+        return self.verdict is Verdict.YES
 
     def as_dict(self) -> dict[str, Any]:
-        return {"score": round(self.score, 4), "generalizes": self.generalizes,
-                "findings": [asdict(f) for f in self.findings], "size": self.size,
-                "growth": self.growth, "factors": self.factors, "vocab": self.vocab,
-                "causal": self.causal, "threshold": THRESHOLD}
+        return {"verdict": str(self.verdict), "probability": self.probability, "generalizes": self.generalizes,
+                "reasons": self.reasons, "crasp": self.crasp.as_dict(),
+                "findings": [asdict(f) for f in self.findings],
+                "growing": [g.as_dict() for g in self.growing],
+                "minimal": self.minimal, "diversity": self.diversity,
+                "realizable": self.realizable.as_dict() if self.realizable else None,
+                "protocol": self.setting.as_dict(), "vocab": self.vocab, "causal": self.causal,
+                "size": self.size}
 
 
-# ---- facts measured by running the program -----------------------------------------------
+def findings_of(escapes: list[crasp.EscapeFinding]) -> list[Finding]:
+    return [Finding(str(e.kind), e.message, e.line, e.col, e.name, e.source) for e in escapes]
 
 
-@dataclass
-class Observed:
-    values_short: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= L
-    values_long: dict[Any, set] = field(default_factory=dict)  # node -> values seen at lengths <= 2L
-    widest: dict[Any, int] = field(default_factory=dict)  # aggregate -> most keys a query selected
-    looks_ahead: set = field(default_factory=set)  # selectors that select only later keys
-
-
-def observe(program: Program, graph: nx.DiGraph, vocab: list[Any], causal: bool, short: int = 8,
-            per_length: int = 6, seed: int = 0) -> Observed:
-    rng = random.Random(seed)
-    distinct = program.tree.distinct
-    seen = Observed()
-    sops_nodes = [n for n in graph if isinstance(n, sops.SOp)]
-    aggregates = [n for n in graph if isinstance(n, sops.Aggregate)]
-    selectors = list(dict.fromkeys(n.selector for n in graph if isinstance(n, (sops.Aggregate, sops.SelectorWidth))))
-    for limit, store in ((short, seen.values_short), (2 * short, seen.values_long)):
-        inputs, _ = program.run_accepted(sample_inputs(vocab, range(1, limit + 1), per_length, distinct, rng),
-                                         causal)
-        rows = program.run_arrays(inputs, sops_nodes, causal)
-        for node, per_input in zip(sops_nodes, rows):
-            store[node] = {v for row in per_input for v in np.asarray(row).tolist()}
-        if limit == 2 * short and inputs:
-            widths = program.run_arrays(inputs, [a.selector for a in aggregates], causal)
-            for node, per_input in zip(aggregates, widths):
-                seen.widest[node] = max(int(np.count_nonzero(m, axis=-1).max(initial=0)) for m in per_input)
-            if causal:
-                # A causal program's selectors are all masked, so selecting later keys unmasked is
-                # normal; it is a mistake when the mask leaves the selector nothing at all.
-                free = program.run_arrays(inputs, selectors, causal=False)
-                masked = program.run_arrays(inputs, selectors, causal=True)
-                for node, unmasked, kept in zip(selectors, free, masked):
-                    if any(np.triu(m, k=1).any() for m in unmasked) and not any(m.any() for m in kept):
-                        seen.looks_ahead.add(node)
-    return seen
-
-
-def growing(seen: Observed, node: Any) -> bool:
-    short, long = len(seen.values_short.get(node, ())), len(seen.values_long.get(node, ()))
-    return long >= short + 2 and long > 1.25 * short
-
-
-# ---- the rules ----------------------------------------------------------------------------
-
-
-def _sop_args(node: sops.Map) -> list[sops.SOp]:
-    return [a for a in node.args if isinstance(a, sops.SOp)]
-
-
-def _is_offset(node: sops.Map) -> bool:
-    return node.op in ("+", "-") and len(_sop_args(node)) == 1
-
-
-def _is_linear(node: sops.Map) -> bool:
-    if node.op in LINEAR and (node.op in ("neg", "pos") or len(_sop_args(node)) <= 2):
-        return True
-    return node.op in ("*", "/") and len(_sop_args(node)) == 1
-
-
-def find(program: Program, graph: nx.DiGraph, seen: Observed, causal: bool) -> list[Finding]:
-    findings: list[Finding] = []
-    index_valued: set[int] = set()
-    mean_valued: set[int] = set()
-
-    def add(rule: str, node: sops.Value, message: str) -> None:
-        span = node.span
-        source = span.source.line(span.line).strip() if span else ""
-        findings.append(Finding(rule, message, span.line if span else None, span.col if span else None,
-                                describe(node), source))
-
-    for node in nx.topological_sort(graph):
-        if isinstance(node, (sops.Indices, sops.Length, sops.SelectorWidth)):
-            index_valued.add(id(node))
-        elif isinstance(node, sops.Aggregate):
-            if id(node.values) in index_valued:
-                index_valued.add(id(node))
-            several = seen.widest.get(node, 0) > 1
-            if node.reduce == "mean" and several:
-                mean_valued.add(id(node))
-            elif node.reduce == "mean" and growing(seen, node.values) and id(node.values) not in mean_valued:
-                add("growing-categorical", node,
-                    f"copies '{describe(node.values)}', whose values grow with the input length "
-                    f"({len(seen.values_short.get(node.values, ()))} kinds at lengths up to 8, "
-                    f"{len(seen.values_long.get(node.values, ()))} up to 16)")
-            if node.reduce != "mean":
-                add("max-min-compile", node, f"aggregate_{node.reduce} runs in the interpreter and in RASP-L, "
-                                             "but cannot be compiled to weights")
-        elif isinstance(node, sops.Map):
-            args = _sop_args(node)
-            tainted = [a for a in args if id(a) in index_valued]
-            if tainted and node.op not in sops.COMPARISONS:
-                index_valued.add(id(node))
-                if not _is_offset(node):
-                    add("index-arithmetic", node,
-                        f"'{node.op}' computes with the index-valued "
-                        f"{', '.join(repr(describe(a)) for a in tainted)}; only comparing them in a "
-                        "selector, or adding a constant, carries over to longer inputs")
-            means = [a for a in args if id(a) in mean_valued]
-            if means:
-                if _is_linear(node):
-                    mean_valued.add(id(node))
-                else:
-                    add("mean-precision", node,
-                        f"'{node.op}' of the mean {', '.join(repr(describe(a)) for a in means)}: telling its "
-                        "values apart needs precision that grows with the input length")
-        elif isinstance(node, sops.Selector) and node in seen.looks_ahead:
-            add("non-causal-selector", node, "selects only keys after the query; an autoregressive model "
-                                             "cannot see them (the causal mask leaves it nothing)")
-    output = graph.graph["output"]
-    if growing(seen, output) and id(output) not in mean_valued:
-        add("growing-categorical", output,
-            f"the output takes more values on longer inputs ({len(seen.values_short.get(output, ()))} kinds "
-            f"at lengths up to 8, {len(seen.values_long.get(output, ()))} up to 16): a model trained on short "
-            "inputs never produced the new ones")
-    findings.sort(key=lambda f: (f.line or 0, f.col or 0, f.rule))
-    return findings
-
-
-# ---- size and growth -----------------------------------------------------------------------
-
-
-def measure_growth(program: Program, vocab: list[Any], causal: bool, lengths: tuple[int, ...]
-                   ) -> tuple[Growth, ModelMeta | None]:
-    """Compile (without verification) at each maximum length; fit width and parameters ~ n^slope.
-    Also returns the metadata of the first model compiled (its layout places the graph's nodes)."""
-    from compiler import CompileError, compile_program
-
-    rows: list[GrowthRow] = []
-    first: ModelMeta | None = None
-    for n in lengths:
-        try:
-            result = compile_program(program, vocab, n, causal=causal, verify=False)
-        except CompileError as e:
-            if len(rows) < 2:
-                return Growth(available=False, reason=f"at max length {n}: {e.message}",
-                              lengths=list(lengths), compiled=rows), first
-            stopped = f"stopped at max length {n}: {e.message}"
-            break
-        model = result.model
-        rows.append(GrowthRow(max_len=n, residual_width=model.meta.layout.residual_width,
-                              parameters=model.parameter_count(), layers=model.num_layers,
-                              heads=sum(model.meta.layout.heads_per_layer)))
-        first = first or model.meta
-    else:
-        stopped = None
-    logs = np.log([r["max_len"] for r in rows])
-    fit = lambda key: float(np.polyfit(logs, np.log([r[key] for r in rows]), 1)[0]) if len(rows) > 1 else 0.0
-    return Growth(available=True, lengths=[r["max_len"] for r in rows], compiled=rows,
-                  residual_width_exponent=round(fit("residual_width"), 3),
-                  parameters_exponent=round(fit("parameters"), 3), stopped=stopped), first
+def decide(member: bool, escapes: list[crasp.EscapeFinding], setting: Setting, ambiguous: bool,
+           realizable: Realizable | None, witness_member: bool) -> tuple[Verdict, str, list[str]]:
+    """The verdict, the prior's key, and the reasons, in the order they decide."""
+    if realizable is not None and not realizable.ok:
+        return Verdict.NO, "no", [f"the program is wrong at longer inputs (checked up to length "
+                                  f"{realizable.max_len}): {realizable.counterexample}"]
+    if setting.pe == "learned" and not setting.offsets:
+        return Verdict.NO, "no", ["learned positions without offsets: the position rows past the longest "
+                                  "training row are never trained, so no model can extrapolate"]
+    growing_output = [e for e in escapes if e.kind is Escape.GROWING_OUTPUT]
+    if growing_output:
+        return Verdict.NO, "no", ["the output takes more values on longer inputs: a model trained on short "
+                                  "inputs never produced the new ones"]
+    if not (member or witness_member):
+        kinds = sorted({str(e.kind) for e in escapes})
+        return Verdict.UNKNOWN, "unknown-escape", [
+            f"no C-RASP[periodic, local] program found for the task (escapes: {', '.join(kinds)}); "
+            "an escape in this program does not prove the task is outside"]
+    how = "the program is" if member else "an equivalent program found by the search is"
+    reasons = [f"{how} in C-RASP[periodic, local] (Huang et al., ICLR 2025)"]
+    if setting.pe != "learned":
+        return Verdict.UNKNOWN, "unknown-encoding", reasons + [
+            f"the fragment's guarantee is for learned absolute positions; this setting uses {setting.pe}"]
+    if ambiguous:
+        return Verdict.UNKNOWN, "unknown-shortcut", reasons + [
+            f"a shorter program fits every input at lengths {setting.train_lengths[0]}-"
+            f"{setting.train_lengths[1]} but differs beyond: the training data do not rule it out "
+            "(Zhou et al., ICLR 2024)"]
+    return Verdict.YES, "yes", reasons
 
 
 def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | None = None,
-            lengths: tuple[int, ...] = (8, 16, 32), growth: bool = True) -> Analysis:
+            setting: Setting | None = None, search_size: int = 0, time_limit: float = 10.0,
+            realizable: Realizable | None = None, say: Callable[[str], None] | None = None) -> Analysis:
+    """The analysis of `program` for a setting (default: learned positions with offsets, training
+    lengths 1-30). `search_size` > 0 runs the minimality and diversity searches up to that many
+    operations, each within `time_limit` seconds."""
     causal = program.causal if causal is None else causal
-    graph = program_graph(program.output)
-    vocab = list(vocab) if vocab else sample_vocab(graph)
-    seen = observe(program, graph, vocab, causal)
-    findings = find(program, graph, seen, causal)
+    setting = setting or Setting(None, "learned", True, (1, 30))
+    output = program.output
+    graph = program_graph(output)
+    vocab = list(vocab) if vocab else sample_vocab(sops.walk([output]))
+    checked = crasp.check(output, vocab, causal=causal, distinct=program.tree.distinct, length=GROWTH_LENGTH)
+    for node, data in graph.nodes(data=True):
+        data["sort"] = checked.by_node.get(id(node))
+    growing = valuesets.growth(output, vocab, GROWTH_LENGTH, crasp.node_names(output))
     counted = counts(graph)
-    size = Size(**counted, operations=counted["selects"] + counted["aggregates"] + counted["selector_widths"]
-                + counted["maps"])
-    grown, layout = (measure_growth(program, vocab, causal, lengths) if growth
-                     else (Growth(available=False, reason="not measured"), None))
-    if grown.get("compiled"):
-        first = grown["compiled"][0]
-        size.update(layers=first["layers"], heads=first["heads"])
-    if layout is not None:
-        attach_layout(graph, layout)
-    grown["growing_sops"] = sorted({describe(n) for n in graph if isinstance(n, sops.SOp) and growing(seen, n)})
-    factors = {rule: RULES[rule].weight ** sum(1 for f in findings if f.rule == rule) for rule in RULES}
-    factors["description_length"] = math.exp(-max(0, size["operations"] - FREE_OPERATIONS) / FREE_OPERATIONS)
-    excess = max(0.0, grown.get("residual_width_exponent", 1.0) - 1.0) if grown.get("available") else 0.0
-    factors["growth"] = math.exp(-excess)
-    score = float(np.prod(list(factors.values())))
-    return Analysis(score, score >= THRESHOLD, findings, size, grown, {k: round(v, 4) for k, v in factors.items()},
-                    vocab, causal, graph)
+    size = {**counted, "operations": counted["selects"] + counted["aggregates"] + counted["selector_widths"]
+            + counted["maps"] + counted["selector_combinations"]}
+    minimal = diversity = None
+    witness_member, ambiguous = False, False
+    if search_size > 0:
+        minimal, diversity, witness_member = searched(program, vocab, setting, search_size, time_limit, say,
+                                                      causal)
+        ambiguous = bool(diversity and diversity.get("ambiguous"))
+    verdict, prior, reasons = decide(checked.member, checked.escapes, setting, ambiguous, realizable,
+                                     witness_member)
+    return Analysis(verdict, PRIOR[prior], reasons, checked, findings_of(checked.escapes), growing,
+                    setting, vocab, causal, size, minimal, diversity, realizable, graph)
+
+
+def searched(program: Program, vocab: list[Any], setting: Setting, size: int, time_limit: float,
+             say: Callable[[str], None] | None, causal: bool) -> tuple[dict, dict, bool]:
+    """The minimality and diversity searches, and whether the minimal witness is in the fragment."""
+    from predictor import search
+    from rasp.language.program import from_text
+
+    minimal = search.minimal(program, vocab, max_size=size, time_limit=time_limit, progress=say)
+    witness_member = False
+    if minimal.witness is not None:
+        witness = from_text(minimal.witness)
+        witness_member = crasp.check(witness.output, vocab, causal=causal, distinct=program.tree.distinct,
+                                     length=GROWTH_LENGTH).member
+    lo, hi = setting.train_lengths
+    bound = size if minimal.witness_size is None else min(size, minimal.witness_size)
+    diversity = search.diversity(program, vocab, (lo, hi), 2 * hi, max_size=bound, time_limit=time_limit,
+                                 progress=say)
+    return minimal.as_dict(), diversity.as_dict(), witness_member

@@ -59,12 +59,19 @@ def check_size(task: Task, program: Program, protocol: Protocol, batch_size: int
     refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe, **protocol.model_size(task.name)), batch_size)
 
 
-def prediction(program: Program) -> tuple[bool, float, list[str]]:
-    """The analysis's verdict (rasp analyze), score and findings."""
-    from predictor.analysis import analyze
+def prediction(program: Program, task: Task | None = None, protocol: Protocol | None = None,
+               pe: str | None = None) -> tuple[bool, float, list[str]]:
+    """The analysis's verdict (rasp analyze: generalizes exactly when it says yes), its
+    probability and its findings, for the task's vocabulary and the protocol's setting."""
+    from predictor.analysis import Setting, analyze
 
-    analysis = analyze(program, causal=program.causal)
-    return analysis.generalizes, analysis.score, [f.rule for f in analysis.findings]
+    setting = None
+    if protocol is not None:
+        train = task.train_lengths if task is not None and task.train_lengths else protocol.train_lengths
+        setting = Setting(protocol.name, pe or str(protocol.pe), protocol.offsets, tuple(train))
+    vocab = list(task.vocab) if task is not None else None
+    analysis = analyze(program, vocab, causal=program.causal, setting=setting)
+    return analysis.generalizes, analysis.probability, [f.rule for f in analysis.findings]
 
 
 def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str, config: TrainConfig,
@@ -86,7 +93,7 @@ def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str
     if compiled is True:
         compiled = evaluate_compiled(task, program, sets)
     if predicted is None:
-        predicted = prediction(program)
+        predicted = prediction(program, task, protocol, pe)
     train_lengths = list(range(task.train_lengths[0], task.train_lengths[1] + 1))
     heldout_lengths = list(range(task.heldout_lengths[0], task.heldout_lengths[1] + 1))
     em = {n: s["em"] for n, s in scores.items()}
@@ -134,7 +141,7 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Pro
     for task in tasks:
         program = programs[task.name]
         say(f"[bold]{task.name}[/bold]: analysis, evaluation inputs, compiled model")
-        predicted = prediction(program)
+        predicted = prediction(program, task, protocol)
         sets = evaluation_sets(task, program, eval_per_length)
         compiled = evaluate_compiled(task, program, sets)
         encoding = Encoding.for_task(task, program)

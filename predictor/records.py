@@ -77,7 +77,7 @@ class RunRecord(TypedDict):
     heldout_em: float  # mean EM over the held-out lengths
     error_signature: dict[int, Failures]  # per held-out length with a wrong example
     predicted: bool | None  # the analysis's verdict for the program (rasp analyze); None if not run
-    prediction_score: float | None  # the analysis's score behind the verdict
+    prediction_score: float | None  # the analysis's probability that the task length-generalizes
     compiled_em_by_length: dict[int, float] | None  # the compiled model's, on the same inputs
     compiled: dict[str, Any] | None  # the rest of CompiledScores, or None when not compiled
     eval_examples_per_length: int
@@ -96,8 +96,8 @@ class TaskRecord(TypedDict):
 
     task: dict[str, Any]  # predictor.tasks.Task, as a dict
     in_conjecture: bool  # see RunRecord
-    score: float  # the analysis's score
-    predicted: bool  # whether the analysis predicts length generalization
+    score: float  # the analysis's probability that the task length-generalizes
+    predicted: bool  # whether the analysis says yes (rasp analyze)
     findings: list[str]  # the ids of the rules the program breaks
     compiled: CompiledScores
 

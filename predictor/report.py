@@ -1,5 +1,5 @@
-"""The analysis for people (verdict first, then findings with source excerpts, then size and
-growth) and the drawing of the program graph, coloured by layer."""
+"""The analysis for people (verdict first, then its reasons, the findings with source excerpts,
+the C-RASP witness, the searches) and the drawing of the program graph, coloured by C-RASP sort."""
 
 from __future__ import annotations
 
@@ -11,46 +11,63 @@ from rich.table import Table
 from rich.text import Text
 
 from grammar.errors import RaspError
-from predictor.analysis import THRESHOLD, Analysis
+from predictor.analysis import Analysis
+
+STYLE = {"yes": "bold green", "no": "bold red", "unknown": "bold yellow"}
 
 
 def show(analysis: Analysis, program_name: str, console: Console | None = None) -> None:
     console = console or Console()
-    verdict = "generalizes" if analysis.generalizes else "does not generalize"
-    style = "bold green" if analysis.generalizes else "bold red"
-    console.print(Text(f"{program_name}: predicted {'' if analysis.generalizes else 'not '}to length-generalize "
-                       f"(score {analysis.score:.2f}, threshold {THRESHOLD})", style=style))
-    mode = "causal" if analysis.causal else "not causal"
-    console.print(Text(f"sample inputs over {analysis.vocab}, {mode}; verdict: {verdict}"))
+    verdict = str(analysis.verdict)
+    setting = analysis.setting
+    console.print(Text(f"{program_name}: will it length-generalize? {verdict} (probability "
+                       f"{analysis.probability:.2f})", style=STYLE[verdict]))
+    console.print(Text(f"setting: {setting.protocol or 'default'} (positions {setting.pe}, offsets "
+                       f"{'on' if setting.offsets else 'off'}, training lengths {setting.train_lengths[0]}-"
+                       f"{setting.train_lengths[1]}); vocabulary {analysis.vocab}; "
+                       f"{'causal' if analysis.causal else 'not causal'}"))
+    for reason in analysis.reasons:
+        console.print(Text(f"  - {reason}"))
     if analysis.findings:
-        console.print(Text(f"\n{len(analysis.findings)} finding(s):", style="bold"))
+        console.print(Text(f"\n{len(analysis.findings)} construct(s) outside C-RASP[periodic, local]:", style="bold"))
         for f in analysis.findings:
             console.print(Text(f"  line {f.line}, col {f.col}: [{f.rule}] {f.message}"))
             if f.source:
                 console.print(Text(f"      {f.source}", style="dim"))
-    else:
-        console.print(Text("\nno RASP-L rule is broken", style="bold"))
-    factors = Table("factor", "value", box=None, title="score = product of", title_justify="left")
-    for name, value in analysis.factors.items():
-        if value != 1.0 or name in ("description_length", "growth"):
-            factors.add_row(name, f"{value:.3f}")
-    console.print(factors)
-    size = Table("measure", "value", box=None, title="size", title_justify="left")
-    for key, value in analysis.size.items():
-        size.add_row(key.replace("_", " "), str(value))
-    console.print(size)
-    growth = analysis.growth
-    if growth.get("available"):
-        table = Table("max length", "residual width", "parameters", "layers", box=None,
-                      title=f"growth (width ~ n^{growth['residual_width_exponent']}, "
-                            f"parameters ~ n^{growth['parameters_exponent']})", title_justify="left")
-        for row in growth["compiled"]:
-            table.add_row(str(row["max_len"]), str(row["residual_width"]), f"{row['parameters']:,}", str(row["layers"]))
+    elif analysis.crasp.witness:
+        console.print(Text("\nC-RASP witness (each s-op, as the fragment computes it):", style="bold"))
+        for line in analysis.crasp.witness.splitlines():
+            console.print(Text(f"  {line}"))
+    if analysis.growing:
+        table = Table("s-op", "values at 8", "values at 16", box=None, title="values that grow with the length",
+                      title_justify="left")
+        for g in analysis.growing:
+            table.add_row(g.name, "many" if g.short is None else str(g.short), "many" if g.long is None else str(g.long))
         console.print(table)
-    else:
-        console.print(Text(f"growth: not measured ({growth.get('reason', '')})"))
-    if growth.get("growing_sops"):
-        console.print(Text(f"s-ops whose values grow with length: {', '.join(growth['growing_sops'])}"))
+    if analysis.minimal:
+        m = analysis.minimal
+        console.print(Text(f"\nminimality: the program has {m['size']} operations; shortest equivalent found: "
+                           f"{m['witness_size']} (searched up to {m['searched_up_to']})", style="bold"))
+        if m.get("witness"):
+            for line in m["witness"].splitlines():
+                console.print(Text(f"  {line}", style="dim"))
+    if analysis.diversity:
+        d = analysis.diversity
+        if d.get("ambiguous"):
+            console.print(Text(f"diversity: ambiguous at lengths {d['train_lengths'][0]}-{d['train_lengths'][1]}; "
+                               f"this shortcut fits them and differs on {d['differs_on']}:", style="bold"))
+            for line in (d.get("shortcut") or "").splitlines():
+                console.print(Text(f"  {line}", style="dim"))
+        else:
+            console.print(Text(f"diversity: no shortcut up to size {d['searched_up_to']}"))
+    if analysis.realizable is not None:
+        r = analysis.realizable
+        console.print(Text(f"realizable: {'yes' if r.ok else 'no'} against the reference up to length {r.max_len} "
+                           f"({r.tried} inputs)" + ("" if r.ok else f"; counterexample {r.counterexample}")))
+
+
+COLOURS = {"finite": "#8dd3c7", "count": "#80b1d3", "ratio": "#bebada", "outside": "#fb8072", None: "#dddddd"}
+
 
 
 def draw(graph: nx.DiGraph, path: str) -> None:
@@ -70,16 +87,14 @@ def draw(graph: nx.DiGraph, path: str) -> None:
     for n in graph:
         graph.nodes[n]["depth"] = depth[n]
     positions = nx.multipartite_layout(graph, subset_key="depth", align="horizontal", scale=-1)
-    layers = [d.get("layer") for _, d in graph.nodes(data=True)]
-    palette = plt.get_cmap("tab10")
-    colours = ["#dddddd" if layer is None else palette(layer % 10) for layer in layers]
+    colours = [COLOURS[None if d.get("sort") is None else str(d["sort"])] for _, d in graph.nodes(data=True)]
     fig, ax = plt.subplots(figsize=(max(6, len(graph) * 0.6), max(4, (max(depth.values()) + 1) * 1.1)))
     labels = {n: (d["name"] if d["name"] == d["kind"] else f"{d['name']}\n{d['kind']}")
-                 + ("" if d["layer"] is None else f"\nL{d['layer']} {d['sublayer']}")
+                 + ("" if d.get("sort") is None else f"\n{d['sort']}")
               for n, d in graph.nodes(data=True)}
     nx.draw_networkx(graph, positions, ax=ax, labels=labels, node_color=colours, node_size=1800,
                      font_size=7, arrows=True, edge_color="#888888")
-    ax.set_title("program graph (colour: compiled layer; grey: input or not compiled)")
+    ax.set_title("program graph (colour: C-RASP sort: green finite, blue count, purple mean, red outside)")
     ax.axis("off")
     fig.tight_layout()
     fig.savefig(path)
@@ -90,9 +105,9 @@ def to_dot(graph: nx.DiGraph) -> str:
     ids = {n: f"n{i}" for i, n in enumerate(graph)}
     lines = ["digraph program {", "  rankdir=TB;", "  node [shape=box, style=filled, fontsize=10];"]
     for n, d in graph.nodes(data=True):
-        layer = d.get("layer")
-        label = f"{d['name']}\\n{d['kind']}" + ("" if layer is None else f"\\nlayer {layer} {d['sublayer']}")
-        colour = "lightgrey" if layer is None else f"/set19/{layer % 9 + 1}"
+        sort = None if d.get("sort") is None else str(d["sort"])
+        label = f"{d['name']}\\n{d['kind']}" + ("" if sort is None else f"\\n{sort}")
+        colour = COLOURS[sort]
         lines.append(f'  {ids[n]} [label="{label}", fillcolor="{colour}"];')
     for a, b in graph.edges:
         lines.append(f"  {ids[a]} -> {ids[b]};")

@@ -238,7 +238,7 @@ def tasks_section(result: SuiteResult) -> list[str]:
         d = t["task"]
         settings = "; ".join(f"{k} {render(v)}" for k, v in d.items() if k not in ("name", "description") and v)
         lines.append(f"- **{d['name']}** ({d.get('description') or d.get('program', '')}): {settings}; "
-                     f"{'inside' if t['in_conjecture'] else 'outside'} the conjecture; analysis score "
+                     f"{'inside' if t['in_conjecture'] else 'outside'} the conjecture; analysis probability "
                      f"{t['score']:.2f}, findings: {', '.join(t['findings']) or 'none'}")
     errors = [(t["task"]["name"], t["compiled"]["error"]) for t in result["tasks"] if t["compiled"].get("error")]
     if errors:
@@ -301,8 +301,8 @@ def show_run(run: RunRecord) -> None:
     if run["predicted"] is None:
         console.print("analysis: not run")
     else:
-        verdict = "generalizes" if run["predicted"] else "does not generalize"
-        console.print(f"analysis predicts: {verdict} (score {number(run['prediction_score'])})")
+        verdict = "generalizes" if run["predicted"] else "does not generalize (no or unknown)"
+        console.print(f"analysis predicts: {verdict} (probability {number(run['prediction_score'])})")
     for label, f in signature_groups([run], run["bins"]):
         console.print(f"errors at {label}: {describe_failures(f)}")
     info = run["compiled"]

@@ -264,7 +264,7 @@ def test_terminal_tables_after_a_json_round_trip(capsys):
     results.show_run(dict(unfitted, predicted=None))
     out = capsys.readouterr().out
     assert "the prediction held on 2 of 3" in out
-    assert "analysis predicts: generalizes (score 0.90)" in out and "analysis: not run" in out
+    assert "analysis predicts: generalizes (probability 0.90)" in out and "analysis: not run" in out
     assert "errors at 16-20: 3 of 10 wrong" in out
     assert "did not fit the train lengths in 100 steps" in out
     assert out.count("did not fit the train lengths") == 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from grammar.errors import RaspError
-from rasp.faces.cli.options import parse_vocab, read_inputs
+from rasp.faces.cli.options import parse_lengths, parse_vocab, read_inputs
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -120,16 +121,25 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="predict whether the task length-generalizes",
-                       description="Check PROGRAM against the RASP-L rules, measure its size and how "
-                                   "its compiled model grows with length, and predict whether a "
-                                   "transformer trained on short inputs works on longer ones.")
+                       description="Check whether PROGRAM lies in C-RASP[periodic, local], compute its value "
+                                   "sets, optionally search for a shorter equivalent program and for a shortcut "
+                                   "that fits the training lengths, check it against a reference at longer "
+                                   "lengths, and answer yes, no or unknown for a training setting.")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("--output", metavar="NAME", help="the s-op to analyze (default: the last one)")
-    p.add_argument("--vocab", metavar="V", help="tokens for sample inputs and the growth compiles "
-                   "(default: from the program's constants)")
+    p.add_argument("--vocab", metavar="V", help="input tokens (default: from the program's constants)")
     p.add_argument("--causal", action="store_true", help="analyze as an autoregressive (causal) task")
-    p.add_argument("--lengths", default="8,16,32", metavar="A,B,...",
-                   help="maximum lengths of the growth compiles (default 8,16,32)")
+    p.add_argument("--protocol", metavar="NAME", help="the training setting of a protocol (default cpu)")
+    p.add_argument("--pe", metavar="P", help="positional encoding (default: the protocol's)")
+    p.add_argument("--no-offsets", action="store_true", help="learned positions trained without offsets")
+    p.add_argument("--train-lengths", metavar="A-B", help="training lengths (default: the protocol's)")
+    p.add_argument("--reference", metavar="MODULE:FUNCTION",
+                   help="check the program against this function up to 4x the longest training length")
+    p.add_argument("--search-size", type=int, default=0, metavar="K",
+                   help="search programs of up to K operations for the minimality and diversity checks "
+                        "(default 0: no search)")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+                   help="seconds for each search and for the reference check (default 60)")
     p.add_argument("--json", action="store_true", help="print the analysis as JSON")
     p.add_argument("--graph", metavar="FILE", help="draw the program graph (.png, .svg or .dot)")
     p.set_defaults(handler=_analyze)
@@ -138,18 +148,30 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
 def _analyze(args: argparse.Namespace) -> int:
     from rasp.language.program import load_program
 
-    try:
-        lengths = tuple(int(x) for x in args.lengths.split(","))
-    except ValueError:
-        raise RaspError(f"--lengths {args.lengths!r}: give maximum lengths like 8,16,32") from None
-    if not lengths or min(lengths) < 1:
-        raise RaspError("--lengths must be positive")
+    if args.search_size < 0 or args.search_size > 12:
+        raise RaspError(f"--search-size {args.search_size}: give 0 (no search) to 12")
+    if not 0 < args.time_limit <= 3600:
+        raise RaspError(f"--time-limit {args.time_limit}: give seconds between 0 and 3600")
+    from predictor import report
+    from predictor.analysis import Setting, analyze
+    from predictor.encodings import positional_encoding
+    from predictor.protocols import protocol
+
+    chosen = protocol(args.protocol or "cpu")
+    train = parse_lengths(args.train_lengths, "--train-lengths") or chosen.train_lengths
+    if not 1 <= train[0] <= train[1]:
+        raise RaspError(f"--train-lengths {args.train_lengths}: give A-B with 1 <= A <= B")
+    pe = str(positional_encoding(args.pe)) if args.pe else str(chosen.pe)
+    setting = Setting(chosen.name, pe, chosen.offsets and not args.no_offsets, train)
     vocab = parse_vocab(args.vocab) if args.vocab else None
     program = load_program(args.program, args.output)
-    from predictor import report
-    from predictor.analysis import analyze
-
-    result = analyze(program, vocab, causal=True if args.causal else None, lengths=lengths)
+    realizable = None
+    if args.reference:
+        realizable = _realizable(program, args.reference, vocab or program.sample_vocab(), 4 * train[1],
+                                 args.time_limit)
+    say = None if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    result = analyze(program, vocab, causal=True if args.causal else None, setting=setting,
+                     search_size=args.search_size, time_limit=args.time_limit, realizable=realizable, say=say)
     if args.graph:
         report.draw(result.graph, args.graph)
     if args.json:
@@ -159,6 +181,54 @@ def _analyze(args: argparse.Namespace) -> int:
         if args.graph:
             print(f"graph drawn to {args.graph}")
     return 0
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm; a BaseException, so that no `except Exception` swallows it."""
+
+
+def _realizable(program: Any, spec: str, vocab: list[Any], max_len: int, seconds: float,
+                per_length: int = 8) -> Any:
+    """The program against a reference (compared as `rasp check` compares) at every length from 1
+    to `max_len`, `per_length` seeded random inputs each, within `seconds` in all; the
+    counterexample is the first one found at the shortest failing length."""
+    import random
+    import signal
+
+    from predictor.analysis import Realizable
+    from rasp.faces.cli.checking import load_reference
+    from rasp.faces.testing import Agreement, ReferenceFailed
+
+    reference = load_reference(spec)
+    unique = program.tree.distinct
+    if unique:
+        max_len = min(max_len, len(vocab))
+    agreement = Agreement(program, reference, vocab, max_len)
+    rng = random.Random(0)
+
+    def stop(*_: Any) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    tried = 0
+    try:
+        for n in range(1, max_len + 1):
+            for _ in range(per_length):
+                tokens = rng.sample(vocab, n) if unique else [rng.choice(vocab) for _ in range(n)]
+                tried += 1
+                found = agreement.first_difference(tokens)
+                if found is not None:
+                    return Realizable(False, found.as_dict(), max_len, tried)
+    except _OutOfTime:
+        raise RaspError(f"--reference {spec}: the check did not finish in {seconds:g} s (does the reference "
+                        "hang?); raise --time-limit if it is only slow") from None
+    except ReferenceFailed as e:
+        raise RaspError(f"--reference {spec}: {e.message}") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return Realizable(True, None, max_len, tried)
 
 
 def add_list(sub: argparse._SubParsersAction) -> None:
