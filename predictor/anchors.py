@@ -53,6 +53,31 @@ ANCHORS: dict[str, Anchor] = {
 }
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """Whether a task length-generalized in a paper, for the suite task that is it."""
+
+    generalizes: bool
+    citation: str
+    what: str
+
+
+# Huang et al.: mean EM >= 0.9 in their first held-out bin (51-100); Zhou et al.: the tasks the
+# paper finds length-generalize (positives) and those it finds do not (negatives).
+OUTCOMES: dict[str, Outcome] = {
+    "count": Outcome(True, ZHOU, "positive (with training lengths of 60 or more)"),
+    "mode": Outcome(True, ZHOU, "positive"),
+    "copy_unique": Outcome(True, HUANG, "EM 0.999 at 51-100"),
+    "copy_repeated": Outcome(False, HUANG, "EM 0.256 at 51-100"),
+    "sort_unique": Outcome(True, HUANG, "EM 0.9996 at 51-100"),
+    "addition": Outcome(False, HUANG, "binary addition, EM 0.268 at 51-100"),
+    "addition_hints": Outcome(True, ZHOU, "positive (reversed output with index hints)"),
+    "parity": Outcome(False, HUANG, "EM 0.830 at 51-100, chance 0.5"),
+    "parity_scratchpad": Outcome(True, ZHOU, "positive (with a scratchpad)"),
+    "majority": Outcome(True, HUANG, "binary majority, EM 1.000 at 51-100"),
+}
+
+
 def anchor_for(task_name: str) -> Anchor | None:
     """The published result for one of our tasks, or None."""
     return ANCHORS.get(task_name)

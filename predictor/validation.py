@@ -1,0 +1,146 @@
+"""How well the analysis agrees with known outcomes: agreement, balanced accuracy, AUC and Brier
+score, with bootstrap intervals over tasks, beside the trivial predictors (always yes, always no)
+and C-RASP membership alone.
+
+The outcomes are the published ones (`predictor.anchors.OUTCOMES`) or those an experiment
+measured. Nothing in the analysis is fitted to them (its probability is a prior set per kind of
+verdict), so every task is a held-out task; docs/analysis.md shows the table and the command.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from predictor.stats import wilson
+
+BOOTSTRAP = 2000  # resamples of the tasks
+
+
+@dataclass(frozen=True)
+class Case:
+    """One task with a known outcome, and what each predictor said."""
+
+    task: str
+    generalizes: bool  # the outcome
+    source: str  # where the outcome comes from
+    verdict: str  # the analysis's yes / no / unknown
+    probability: float  # the analysis's
+    member: bool  # C-RASP membership of the program
+
+
+@dataclass(frozen=True)
+class Score:
+    """One predictor's agreement with the outcomes; intervals are 95%."""
+
+    predictor: str
+    agree: int
+    n: int
+    agreement_interval: tuple[float, float]  # Wilson
+    balanced_accuracy: float
+    balanced_accuracy_interval: tuple[float, float]  # bootstrap over tasks
+    auc: float
+    auc_interval: tuple[float, float]
+    brier: float
+    brier_interval: tuple[float, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def balanced_accuracy(said: list[bool], truth: list[bool]) -> float:
+    """The mean of the rates of right answers on the positives and on the negatives (0.5 for a
+    predictor that always says one thing); a class with no cases counts as 0.5."""
+    rates = []
+    for label in (True, False):
+        cases = [s == t for s, t in zip(said, truth) if t is label]
+        rates.append(sum(cases) / len(cases) if cases else 0.5)
+    return sum(rates) / 2
+
+
+def auc(probabilities: list[float], truth: list[bool]) -> float:
+    """The chance that a random positive gets a higher probability than a random negative (ties
+    count half): the Mann-Whitney form of the area under the ROC curve; 0.5 without both classes."""
+    positives = [p for p, t in zip(probabilities, truth) if t]
+    negatives = [p for p, t in zip(probabilities, truth) if not t]
+    if not positives or not negatives:
+        return 0.5
+    wins = sum((p > q) + 0.5 * (p == q) for p in positives for q in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+def brier(probabilities: list[float], truth: list[bool]) -> float:
+    return sum((p - t) ** 2 for p, t in zip(probabilities, truth)) / len(truth)
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return ordered[int(0.025 * len(ordered))], ordered[min(len(ordered) - 1, int(0.975 * len(ordered)))]
+
+
+def score(name: str, cases: list[Case], said: Callable[[Case], bool], probability: Callable[[Case], float],
+          seed: int = 0) -> Score:
+    truth = [c.generalizes for c in cases]
+    says = [said(c) for c in cases]
+    probs = [probability(c) for c in cases]
+    agree = sum(s == t for s, t in zip(says, truth))
+    rng = random.Random(seed)
+    boot: dict[str, list[float]] = {"bacc": [], "auc": [], "brier": []}
+    for _ in range(BOOTSTRAP):
+        pick = [rng.randrange(len(cases)) for _ in cases]
+        t, s, p = [truth[i] for i in pick], [says[i] for i in pick], [probs[i] for i in pick]
+        boot["bacc"].append(balanced_accuracy(s, t))
+        boot["auc"].append(auc(p, t))
+        boot["brier"].append(brier(p, t))
+    return Score(name, agree, len(cases), wilson(agree, len(cases)), balanced_accuracy(says, truth),
+                 interval(boot["bacc"]), auc(probs, truth), interval(boot["auc"]), brier(probs, truth),
+                 interval(boot["brier"]))
+
+
+def scores(cases: list[Case]) -> list[Score]:
+    """The analysis beside C-RASP alone, always yes and always no."""
+    return [
+        score("analysis (yes = generalizes)", cases, lambda c: c.verdict == "yes", lambda c: c.probability),
+        score("C-RASP membership alone", cases, lambda c: c.member, lambda c: float(c.member)),
+        score("always yes", cases, lambda c: True, lambda c: 1.0),
+        score("always no", cases, lambda c: False, lambda c: 0.0),
+    ]
+
+
+def table(cases: list[Case], rows: list[Score]) -> str:
+    """Both tables as markdown: the cases, then the scores."""
+    out = ["| task | outcome | source | verdict | probability | in C-RASP |", "|---|---|---|---|---|---|"]
+    for c in cases:
+        out.append(f"| {c.task} | {'generalizes' if c.generalizes else 'does not'} | {c.source} | {c.verdict} "
+                   f"| {c.probability:.2f} | {'yes' if c.member else 'no'} |")
+    out += ["", "| predictor | agreement | 95% (Wilson) | balanced accuracy | AUC | Brier |", "|---|---|---|---|---|---|"]
+    for s in rows:
+        out.append(f"| {s.predictor} | {s.agree} of {s.n} | {s.agreement_interval[0]:.2f}-{s.agreement_interval[1]:.2f} "
+                   f"| {s.balanced_accuracy:.2f} ({s.balanced_accuracy_interval[0]:.2f}-"
+                   f"{s.balanced_accuracy_interval[1]:.2f}) | {s.auc:.2f} ({s.auc_interval[0]:.2f}-"
+                   f"{s.auc_interval[1]:.2f}) | {s.brier:.3f} ({s.brier_interval[0]:.3f}-{s.brier_interval[1]:.3f}) |")
+    return "\n".join(out)
+
+
+def literature_cases(protocol_name: str = "paper") -> list[Case]:
+    """The suite's tasks with a published outcome, analysed under a protocol's setting."""
+    from predictor.analysis import Setting, analyze
+    from predictor.anchors import OUTCOMES
+    from predictor.protocols import apply, protocol
+    from predictor.tasks import find_task
+    from rasp.language.program import load_program
+
+    chosen = protocol(protocol_name)
+    cases = []
+    for name, outcome in OUTCOMES.items():
+        task = apply(chosen, find_task(name))
+        program = load_program(task.program, task.output)
+        if task.autoregressive:
+            program = replace(program, causal=True)
+        vocab = list(task.vocab) + [t for t in (task.separator, task.end) if t is not None and t not in task.vocab]
+        setting = Setting(chosen.name, str(chosen.pe), chosen.offsets, tuple(task.train_lengths))
+        result = analyze(program, vocab, causal=program.causal, setting=setting)
+        cases.append(Case(name, outcome.generalizes, f"{outcome.citation.partition(':')[0]}: {outcome.what}",
+                          str(result.verdict), result.probability, result.crasp.member))
+    return cases
