@@ -201,7 +201,9 @@ class Checker:
         facts = [self.fact(a) for a in operands]
         sorts = {f.sort for f in facts}
         shown = f"{node.op}({', '.join(self.name(a) for a in node.args)})"
-        if sorts <= {Sort.FINITE}:
+        branches = [self.fact(a).sort for a in node.args[1:]] if node.op == "ifelse" else []
+        if sorts <= {Sort.FINITE} or (branches and set(branches) <= {Sort.FINITE}):
+            # (a count or a mean as a condition is a comparison with 0)
             self.say(node, f"{shown}  [finite map: a Boolean combination]")
             return Fact(Sort.FINITE)
         if node.op in sops.COMPARISONS or node.op in BOOLEAN_OPS:

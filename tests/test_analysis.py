@@ -215,3 +215,18 @@ def test_cli_many_shared_sub_expressions_finish(tmp_path):
     done = rasp("analyze", str(program), "--json", timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["crasp"]["member"] is True
+
+
+@pytest.mark.parametrize("text", ["c = selector_width(select(tokens, \"a\", ==));\ny = \"x\" if c else \"y\";",
+                                  "c = aggregate(select(1, 1, ==), indicator(tokens == \"a\"));\ny = 1 if c else 0;"])
+def test_a_count_or_a_mean_as_a_condition_is_a_comparison_with_zero(text):
+    assert analyze(from_text(text)).crasp.member
+
+
+def test_a_member_never_has_a_growing_output():
+    from rasp.language import library
+
+    for name in library.names():
+        result = analyze(load_program(name))
+        grows = result.graph.graph["output"].label in {g.name for g in result.growing}
+        assert not (result.crasp.member and grows), name
