@@ -144,3 +144,22 @@ def literature_cases(protocol_name: str = "paper") -> list[Case]:
         cases.append(Case(name, outcome.generalizes, f"{outcome.citation.partition(':')[0]}: {outcome.what}",
                           str(result.verdict), result.probability, result.crasp.member))
     return cases
+
+
+def file_cases(path: str, root: str = ".") -> list[Case]:
+    """Tasks with a published outcome listed in a JSON file: a list of objects with `name`,
+    `program` (a .rasp path, relative to `root`), `vocab`, `generalizes`, `citation` and
+    `evidence`; analysed under learned positions with offsets (the papers' setting)."""
+    import json
+    from pathlib import Path
+
+    from predictor.analysis import Setting, analyze
+    from rasp.language.program import load_program
+
+    cases = []
+    for item in json.loads(Path(path).read_text()):
+        program = load_program(str(Path(root) / item["program"]))
+        result = analyze(program, item["vocab"], setting=Setting(None, "learned", True, (1, 100)))
+        cases.append(Case(item["name"], bool(item["generalizes"]), item.get("citation", ""), str(result.verdict),
+                          result.probability, result.crasp.member))
+    return cases

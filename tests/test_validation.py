@@ -42,3 +42,19 @@ def test_literature_cases_cover_every_published_outcome_with_a_verdict():
     assert [c.task for c in cases] == list(OUTCOMES)
     assert all(c.verdict in ("yes", "no", "unknown") and 0 <= c.probability <= 1 for c in cases)
     assert all((c.verdict == "yes") <= c.member for c in cases)  # yes needs a member under learned positions
+
+
+def test_the_fragment_check_agrees_with_the_papers_verdicts_on_its_formal_languages():
+    """Huang et al. (ICLR 2025) say for each of their formal languages whether they found a
+    C-RASP[periodic, local] program; our check of our program for it must say the same."""
+    import json
+    from pathlib import Path
+
+    from predictor.validation import file_cases
+
+    root = Path(__file__).parent.parent
+    listed = root / "bench" / "programs" / "languages" / "outcomes.json"
+    published = {item["name"]: item["crasp_published"] for item in json.loads(listed.read_text())}
+    cases = file_cases(str(listed), str(root))
+    assert len(cases) == len(published) >= 15
+    assert {c.task: c.member for c in cases} == published
