@@ -12,9 +12,12 @@ Per-token accuracy is the fraction of output positions that are right.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import signal
+import threading
 from collections import Counter
-from typing import Any
+from typing import Any, Iterator
 
 import jax
 import numpy as np
@@ -106,7 +109,34 @@ def failures(encoding: Encoding, examples: list[Example], pairs: list[tuple[np.n
 # ---- the compiled model beside it ---------------------------------------------------------
 
 
-def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example]]) -> CompiledScores:
+COMPILE_SECONDS = 300  # the compiled model is skipped, with the reason, when compiling takes longer
+
+
+class OutOfTime(BaseException):
+    """Raised by the alarm of `deadline` (a BaseException, so no `except Exception` swallows it)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise `OutOfTime` in this block after `seconds` (main thread only; elsewhere no limit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(*_: Any) -> None:
+        raise OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example]],
+                      seconds: float = COMPILE_SECONDS) -> CompiledScores:
     """The compiled program (at the longest held-out length) on the same inputs, or why it could
     not be compiled."""
     from compiler import compile_program
@@ -121,9 +151,12 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
     vocab = list({key(t): t for t in tokens}.values())
     longest = max(len(e.prompt) + (len(e.target) if autoregressive else 0) for e in examples)
     try:
-        compiled = compile_program(program, vocab, longest, causal=program.causal, verify=False)
+        with deadline(seconds):
+            compiled = compile_program(program, vocab, longest, causal=program.causal, verify=False)
     except RaspError as e:
         return CompiledScores(error=e.message)
+    except OutOfTime:  # tracr's assembly of a large model can take hours
+        return CompiledScores(error=f"compiling at length {longest} took more than {seconds:g} s; skipped")
     runner = Runner(compiled.model)
     result: dict[int, float] = {}
     for n, group in sets.items():

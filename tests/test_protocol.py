@@ -189,3 +189,14 @@ def test_the_schedules_warm_up_and_decay_as_named():
     assert [float(cosine(k)) for k in (0, 10, 100)] == pytest.approx([0.0, 1e-3, 1e-4], abs=1e-9)
     with pytest.raises(Exception, match="unknown schedule"):
         TrainConfig(schedule="exponential")
+
+
+def test_a_compile_that_takes_too_long_is_skipped_with_the_reason():
+    from predictor.evaluate import evaluate_compiled, evaluation_sets
+
+    task = apply(DEMO, find_task("copy_unique"))
+    program = task.load()
+    sets = {n: group[:2] for n, group in evaluation_sets(task, program, 2).items()}
+    assert "em_by_length" in evaluate_compiled(task, program, sets)  # (imports everything compiling needs)
+    slow = evaluate_compiled(task, program, sets, seconds=0.01)
+    assert "took more than 0.01 s" in slow["error"]
