@@ -56,6 +56,12 @@ class Setting:
     offsets: bool
     train_lengths: tuple[int, int]
 
+    @classmethod
+    def of(cls, protocol: Any, train_lengths: tuple[int, int] | None = None, pe: str | None = None) -> Setting:
+        """A protocol's setting (`predictor.protocols.Protocol`), with these lengths or encoding."""
+        return cls(protocol.name, pe or str(protocol.pe), protocol.offsets,
+                   tuple(train_lengths or protocol.train_lengths))
+
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.protocol, "pe": self.pe, "offsets": self.offsets,
                 "train_lengths": list(self.train_lengths)}

@@ -12,17 +12,15 @@ Per-token accuracy is the fraction of output positions that are right.
 
 from __future__ import annotations
 
-import contextlib
 import random
-import signal
-import threading
 from collections import Counter
-from typing import Any, Iterator
+from typing import Any
 
 import jax
 import numpy as np
 
 from grammar.errors import RaspError
+from predictor.clock import OutOfTime, deadline
 from predictor.data import EOS, Encoding, key
 from predictor.records import CompiledScores, Failures
 from predictor.tasks import Example, Framing, Task, make_examples
@@ -110,30 +108,6 @@ def failures(encoding: Encoding, examples: list[Example], pairs: list[tuple[np.n
 
 
 COMPILE_SECONDS = 300  # the compiled model is skipped, with the reason, when compiling takes longer
-
-
-class OutOfTime(BaseException):
-    """Raised by the alarm of `deadline` (a BaseException, so no `except Exception` swallows it)."""
-
-
-@contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Raise `OutOfTime` in this block after `seconds` (main thread only; elsewhere no limit)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(*_: Any) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0.05)  # again, in case this one lands where Python
-        raise OutOfTime                             # ignores exceptions (a garbage-collector callback)
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example]],

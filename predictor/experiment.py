@@ -65,14 +65,8 @@ def prediction(program: Program, task: Task | None = None, protocol: Protocol | 
     probability and its findings, for the task's vocabulary and the protocol's setting."""
     from predictor.analysis import Setting, analyze
 
-    setting = None
-    if protocol is not None:
-        train = task.train_lengths if task is not None and task.train_lengths else protocol.train_lengths
-        setting = Setting(protocol.name, pe or str(protocol.pe), protocol.offsets, tuple(train))
-    vocab = None
-    if task is not None:  # the task's tokens and the ones its framing adds
-        vocab = list(task.vocab) + [t for t in (task.separator, task.end) if t is not None and t not in task.vocab]
-    analysis = analyze(program, vocab, causal=program.causal, setting=setting)
+    setting = None if protocol is None else Setting.of(protocol, task.train_lengths if task else None, pe)
+    analysis = analyze(program, task.tokens if task else None, causal=program.causal, setting=setting)
     return analysis.generalizes, analysis.probability, [f.rule for f in analysis.findings]
 
 

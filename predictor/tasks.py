@@ -88,12 +88,20 @@ class Task:
         return [*range(self.train_lengths[0], self.train_lengths[1] + 1),
                 *range(self.heldout_lengths[0], self.heldout_lengths[1] + 1)]
 
+    @property
+    def tokens(self) -> list[Any]:
+        """Every token the program reads: the vocabulary, then the framing's separator and end."""
+        return list(self.vocab) + [t for t in (self.separator, self.end) if t is not None and t not in self.vocab]
+
+    def build(self) -> Program:
+        """The program as this task runs it (causal when autoregressive), its settings unchecked."""
+        program = load_program(self.program, self.output)
+        return replace(program, causal=True) if self.framing is Framing.AUTOREGRESSIVE else program
+
     def load(self) -> Program:
         """The program, with the task's settings checked against it: clear errors, up front."""
         check_settings(self)
-        program = load_program(self.program, self.output)
-        if self.framing is Framing.AUTOREGRESSIVE:
-            program = replace(program, causal=True)
+        program = self.build()
         probe(self, program)
         return program
 

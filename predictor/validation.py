@@ -10,7 +10,7 @@ verdict), so every task is a held-out task; docs/analysis.md shows the table and
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from predictor.stats import wilson
@@ -129,18 +129,13 @@ def literature_cases(protocol_name: str = "paper") -> list[Case]:
     from predictor.anchors import OUTCOMES
     from predictor.protocols import apply, protocol
     from predictor.tasks import find_task
-    from rasp.language.program import load_program
 
     chosen = protocol(protocol_name)
     cases = []
     for name, outcome in OUTCOMES.items():
         task = apply(chosen, find_task(name))
-        program = load_program(task.program, task.output)
-        if task.autoregressive:
-            program = replace(program, causal=True)
-        vocab = list(task.vocab) + [t for t in (task.separator, task.end) if t is not None and t not in task.vocab]
-        setting = Setting(chosen.name, str(chosen.pe), chosen.offsets, tuple(task.train_lengths))
-        result = analyze(program, vocab, causal=program.causal, setting=setting)
+        program = task.build()  # (not `load`: its probe runs the interpreter, seconds a task)
+        result = analyze(program, task.tokens, causal=program.causal, setting=Setting.of(chosen, task.train_lengths))
         cases.append(Case(name, outcome.generalizes, f"{outcome.citation.partition(':')[0]}: {outcome.what}",
                           str(result.verdict), result.probability, result.crasp.member))
     return cases

@@ -183,19 +183,15 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-class _OutOfTime(BaseException):
-    """Raised by the alarm; a BaseException, so that no `except Exception` swallows it."""
-
-
 def _realizable(program: Any, spec: str, vocab: list[Any], max_len: int, seconds: float,
                 per_length: int = 8) -> Any:
     """The program against a reference (compared as `rasp check` compares) at every length from 1
     to `max_len`, `per_length` seeded random inputs each, within `seconds` in all; the
     counterexample is the first one found at the shortest failing length."""
     import random
-    import signal
 
     from predictor.analysis import Realizable
+    from predictor.clock import OutOfTime, deadline
     from rasp.faces.cli.checking import load_reference
     from rasp.faces.testing import Agreement, ReferenceFailed
 
@@ -205,30 +201,21 @@ def _realizable(program: Any, spec: str, vocab: list[Any], max_len: int, seconds
         max_len = min(max_len, len(vocab))
     agreement = Agreement(program, reference, vocab, max_len)
     rng = random.Random(0)
-
-    def stop(*_: Any) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0.05)  # again, should Python ignore this one
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     tried = 0
     try:
-        for n in range(1, max_len + 1):
-            for _ in range(per_length):
-                tokens = rng.sample(vocab, n) if unique else [rng.choice(vocab) for _ in range(n)]
-                tried += 1
-                found = agreement.first_difference(tokens)
-                if found is not None:
-                    return Realizable(False, found.as_dict(), max_len, tried)
-    except _OutOfTime:
+        with deadline(seconds):
+            for n in range(1, max_len + 1):
+                for _ in range(per_length):
+                    tokens = rng.sample(vocab, n) if unique else [rng.choice(vocab) for _ in range(n)]
+                    tried += 1
+                    found = agreement.first_difference(tokens)
+                    if found is not None:
+                        return Realizable(False, found.as_dict(), max_len, tried)
+    except OutOfTime:
         raise RaspError(f"--reference {spec}: the check did not finish in {seconds:g} s (does the reference "
                         "hang?); raise --time-limit if it is only slow") from None
     except ReferenceFailed as e:
         raise RaspError(f"--reference {spec}: {e.message}") from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
     return Realizable(True, None, max_len, tried)
 
 
