@@ -168,10 +168,12 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
     output = program.output
     graph = program_graph(output)
     vocab = list(vocab) if vocab else sample_vocab(sops.walk([output]))
-    checked = crasp.check(output, vocab, causal=causal, distinct=program.tree.distinct, length=GROWTH_LENGTH)
+    short = valuesets.value_sets(output, vocab, GROWTH_LENGTH)
+    checked = crasp.check(output, vocab, causal=causal, distinct=program.tree.distinct, sets=short)
     for node, data in graph.nodes(data=True):
         data["sort"] = checked.by_node.get(id(node))
-    growing = valuesets.growth(output, vocab, GROWTH_LENGTH, crasp.node_names(output))
+    growing = valuesets.growth(output, short, valuesets.value_sets(output, vocab, 2 * GROWTH_LENGTH),
+                               crasp.node_names(output))
     counted = counts(graph)
     size = {**counted, "operations": counted["selects"] + counted["aggregates"] + counted["selector_widths"]
             + counted["maps"] + counted["selector_combinations"]}

@@ -364,12 +364,13 @@ def node_names(output: sops.SOp) -> dict[int, str]:
 
 
 def check(output: sops.SOp, vocab: list[Any], causal: bool = True, distinct: bool = False,
-          length: int = 8) -> CRasp:
+          length: int = 8, sets: dict[int, ValueSet] | None = None) -> CRasp:
     """C-RASP[periodic, local] membership of the program computing `output` (see the module);
-    `vocab` and `length` give the value sets that decide whether an aggregate averages."""
+    the value sets at `length` over `vocab` (or `sets`, when the caller has them) decide whether
+    an aggregate averages."""
     nodes = list(sops.walk([output]))
     checker = Checker(node_names(output), causal, distinct)
-    checker.sets = value_sets(output, vocab, length)
+    checker.sets = sets if sets is not None else value_sets(output, vocab, length)
     for node in nodes:
         checker.visit(node)
     out = checker.facts[id(output)]

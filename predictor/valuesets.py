@@ -110,9 +110,10 @@ class Growth:
         return {"name": self.name, "values_short": self.short, "values_long": self.long, "grows": self.grows}
 
 
-def growth(output: sops.SOp, vocab: list[Any], length: int, names: dict[int, str]) -> list[Growth]:
-    """Every s-op whose value set grows between `length` and `2 * length`, in graph order."""
-    short, long = value_sets(output, vocab, length), value_sets(output, vocab, 2 * length)
+def growth(output: sops.SOp, short: dict[int, ValueSet], long: dict[int, ValueSet],
+           names: dict[int, str]) -> list[Growth]:
+    """Every s-op whose value set grows from `short` to `long` (`value_sets` at a length and at
+    twice it), in graph order."""
     rows = []
     for node in sops.walk([output], sops.Value):
         if isinstance(node, sops.SOp):
