@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Callable
 
-from predictor import crasp, valuesets
+from predictor import crasp, probability, valuesets
 from predictor.crasp import CRasp, Escape
 from predictor.graph import counts, program_graph
 from rasp.language import sops
@@ -42,9 +42,6 @@ class Verdict(StrEnum):
     UNKNOWN = "unknown"
 
 
-# The probability of each kind of verdict: a prior set by hand, not yet fitted (docs/analysis.md
-# says so, and how it will be fitted and tested on held-out tasks).
-PRIOR = {"yes": 0.85, "unknown-shortcut": 0.5, "unknown-encoding": 0.5, "unknown-escape": 0.25, "no": 0.05}
 
 
 @dataclass(frozen=True)
@@ -102,6 +99,7 @@ class Analysis:
     vocab: list[Any]
     causal: bool
     size: dict[str, int]
+    features: probability.Features
     minimal: dict[str, Any] | None = None
     diversity: dict[str, Any] | None = None
     realizable: Realizable | None = None
@@ -119,7 +117,7 @@ class Analysis:
                 "minimal": self.minimal, "diversity": self.diversity,
                 "realizable": self.realizable.as_dict() if self.realizable else None,
                 "protocol": self.setting.as_dict(), "vocab": self.vocab, "causal": self.causal,
-                "size": self.size}
+                "size": self.size, "features": asdict(self.features)}
 
 
 def findings_of(escapes: list[crasp.EscapeFinding]) -> list[Finding]:
@@ -127,34 +125,34 @@ def findings_of(escapes: list[crasp.EscapeFinding]) -> list[Finding]:
 
 
 def decide(member: bool, escapes: list[crasp.EscapeFinding], setting: Setting, ambiguous: bool,
-           realizable: Realizable | None, witness_member: bool) -> tuple[Verdict, str, list[str]]:
-    """The verdict, the prior's key, and the reasons, in the order they decide."""
+           realizable: Realizable | None, witness_member: bool) -> tuple[Verdict, list[str]]:
+    """The verdict and the reasons, in the order they decide."""
     if realizable is not None and not realizable.ok:
-        return Verdict.NO, "no", [f"the program is wrong at longer inputs (checked up to length "
+        return Verdict.NO, [f"the program is wrong at longer inputs (checked up to length "
                                   f"{realizable.max_len}): {realizable.counterexample}"]
     if setting.pe == "learned" and not setting.offsets:
-        return Verdict.NO, "no", ["learned positions without offsets: the position rows past the longest "
+        return Verdict.NO, ["learned positions without offsets: the position rows past the longest "
                                   "training row are never trained, so no model can extrapolate"]
     growing_output = [e for e in escapes if e.kind is Escape.GROWING_OUTPUT]
     if growing_output:
-        return Verdict.NO, "no", ["the output takes more values on longer inputs: a model trained on short "
+        return Verdict.NO, ["the output takes more values on longer inputs: a model trained on short "
                                   "inputs never produced the new ones"]
     if not (member or witness_member):
         kinds = sorted({str(e.kind) for e in escapes})
-        return Verdict.UNKNOWN, "unknown-escape", [
+        return Verdict.UNKNOWN, [
             f"no C-RASP[periodic, local] program found for the task (escapes: {', '.join(kinds)}); "
             "an escape in this program does not prove the task is outside"]
     how = "the program is" if member else "an equivalent program found by the search is"
     reasons = [f"{how} in C-RASP[periodic, local] (Huang et al., ICLR 2025)"]
     if setting.pe != "learned":
-        return Verdict.UNKNOWN, "unknown-encoding", reasons + [
+        return Verdict.UNKNOWN, reasons + [
             f"the fragment's guarantee is for learned absolute positions; this setting uses {setting.pe}"]
     if ambiguous:
-        return Verdict.UNKNOWN, "unknown-shortcut", reasons + [
+        return Verdict.UNKNOWN, reasons + [
             f"a shorter program fits every input at lengths {setting.train_lengths[0]}-"
             f"{setting.train_lengths[1]} but differs beyond: the training data do not rule it out "
             "(Zhou et al., ICLR 2024)"]
-    return Verdict.YES, "yes", reasons
+    return Verdict.YES, reasons
 
 
 def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | None = None,
@@ -176,17 +174,20 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
                                crasp.node_names(output))
     counted = counts(graph)
     size = {**counted, "operations": counted["selects"] + counted["aggregates"] + counted["selector_widths"]
-            + counted["maps"] + counted["selector_combinations"]}
+            + counted["maps"] + counted["selector_combinations"],
+            "attention_layers": probability.attention_layers(graph)}
     minimal = diversity = None
     witness_member, ambiguous = False, False
     if search_size > 0:
         minimal, diversity, witness_member = searched(program, vocab, setting, search_size, time_limit, say,
                                                       causal)
         ambiguous = bool(diversity and diversity.get("ambiguous"))
-    verdict, prior, reasons = decide(checked.member, checked.escapes, setting, ambiguous, realizable,
-                                     witness_member)
-    return Analysis(verdict, PRIOR[prior], reasons, checked, findings_of(checked.escapes), growing,
-                    setting, vocab, causal, size, minimal, diversity, realizable, graph)
+    verdict, reasons = decide(checked.member, checked.escapes, setting, ambiguous, realizable, witness_member)
+    features = probability.Features(int(checked.member or witness_member), size["attention_layers"])
+    # a "no" is a proof that this program fails in this setting, not an estimate
+    chance = 0.0 if verdict is Verdict.NO else round(probability.MODEL.probability(features), 4)
+    return Analysis(verdict, chance, reasons, checked, findings_of(checked.escapes), growing, setting, vocab,
+                    causal, size, features, minimal, diversity, realizable, graph)
 
 
 def searched(program: Program, vocab: list[Any], setting: Setting, size: int, time_limit: float,

@@ -147,6 +147,17 @@ def test_a_wrong_program_is_no_whatever_its_fragment():
     wrong = Realizable(False, {"input": [1] * 17}, 120, 10)
     result = analyze(load_program("majority"), realizable=wrong)
     assert result.verdict is Verdict.NO and result.crasp.member
+    assert result.probability == 0.0 and analyze(load_program("majority")).probability > 0.5
+
+
+def test_the_probability_reads_the_features_the_json_shows():
+    from predictor.probability import MODEL
+
+    result = analyze(load_program("copy"))
+    shown = result.as_dict()["features"]
+    assert shown == {"member": 1, "attention_layers": result.size["attention_layers"]}
+    assert result.size["attention_layers"] == 2  # the induction head: a previous-token head, then a copy
+    assert result.probability == round(MODEL.probability(result.features), 4)
 
 
 def rasp(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
