@@ -21,6 +21,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_interpreter.py
 	$(BIN)/python bench/bench_compiler.py
+	$(BIN)/python bench/bench_shared.py
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/validate_predictor.py
 

@@ -44,7 +44,7 @@ def main() -> int:
         our_compile, result = timed(lambda: compile_program(program, vocab, n, verify=False))
         their_compile, _ = timed(lambda: compiling.compile_rasp_to_model(make(), vocab=set(vocab), max_seq_len=n,
                                                                           compiler_bos=result.model.meta.bos))
-        model, tracr_model = result.model, result.model.tracr
+        model, tracr_model = result.model, result.model.tracr()
         rng = random.Random(0)
         inputs = [[rng.choice(vocab) for _ in range(rng.randint(1, n))] for _ in range(args.inputs)]
         runner = Runner(model)

@@ -1,9 +1,10 @@
 """Pass 2 and 3: the lowered program to tracr's graph with blocks, to weights, then to our
 `CompiledModel` (arrays + metadata).
 
-`extract` gives tracr's graph with our value sets on it; `assemble` gives every node its block
-(`compiler.blocks`) and lets tracr allocate blocks to layers and build the residual stream;
-`to_model` takes tracr's parameters as plain arrays, adds the explicit unembedding matrix, and
+`extract` gives tracr's graph with our value sets on it (`compiler.tracr_graph`, one visit per
+node); `assemble` gives every node its block (`compiler.blocks`), lets tracr allocate blocks to
+layers and build the residual stream, and writes the weights (`compiler.weights`, tracr's layout
+without its haiku model); `to_model` takes those parameters as plain arrays, adds the explicit unembedding matrix, and
 records where every s-op of the program lives (layer, sublayer, residual dimensions).
 """
 
@@ -14,16 +15,17 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from tracr.compiler import assemble as tracr_assemble
-from tracr.compiler import craft_graph_to_model, craft_model_to_transformer, nodes, rasp_to_graph
+from tracr.compiler import craft_graph_to_model, nodes
 from tracr.craft import transformers
 from tracr.rasp import rasp as tr
 
+from compiler import tracr_graph
 from compiler.blocks import add_blocks, set_value_sets
 from compiler.errors import CompileError
 from compiler.lowered import Lowered
 from compiler.meta import Layout, ModelMeta, OutputSpec, ProgramSource, SOpPlacement
 from compiler.model import CompiledModel
+from compiler.weights import Weights, weights
 from rasp.language import sops
 from rasp.language.sops import Encoding
 
@@ -50,7 +52,7 @@ class Extracted:
 class Assembled:
     """tracr's model of the graph (pass 3's input)."""
 
-    model: tracr_assemble.AssembledTransformerModel  # haiku parameters, config, input encoder
+    model: Weights  # the parameters in tracr's layout, its config, the input encoder
     craft: transformers.SeriesWithResiduals  # the blocks, in the order tracr stacks them
     allocation: dict[int, int]  # graph node id -> tracr's layer number (see `_module_names`)
 
@@ -65,7 +67,7 @@ def special_tokens(vocab: list[Any]) -> tuple[str, str]:
 
 def extract(lowered: Lowered) -> Extracted:
     """tracr's graph of the program, with our value sets on it."""
-    extracted = rasp_to_graph.extract_rasp_graph(lowered.sink)
+    extracted = tracr_graph.extract(lowered.sink)
     graph = extracted.graph
     if tr.tokens.label not in graph.nodes:
         raise CompileError("this program never reads its input tokens, so there is nothing to compile "
@@ -79,11 +81,10 @@ def assemble(extracted: Extracted, lowered: Lowered, target: Target) -> Assemble
     graph, sources = extracted.graph, extracted.sources
     bos, pad = special_tokens(target.vocab)
     add_blocks(graph, lowered.info, bos, target.causal, target.max_len)
-    allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
-    craft_model = craft_graph_to_model.craft_graph_to_model(graph, sources)
-    model = craft_model_to_transformer.craft_model_to_transformer(
-        craft_model=craft_model, graph=graph, sink=extracted.sink, max_seq_len=target.max_len,
-        compiler_bos=bos, compiler_pad=pad, causal=target.causal)
+    with tracr_graph.linear_depth():
+        allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
+        craft_model = craft_graph_to_model.craft_graph_to_model(graph, sources)
+    model = weights(craft_model, graph, extracted.sink, target.max_len, bos, pad, target.causal)
     key_size = model.model_config.key_size
     for name, params in model.params.items():  # undo the 1/sqrt(key size) of the logits
         if name.endswith("/attn/query"):
@@ -197,4 +198,4 @@ def to_model(built: Assembled, extracted: Extracted, lowered: Lowered, target: T
         output=OutputSpec(source.output, sink_info.encoding, values),
         residual_labels=list(built.model.residual_labels), layout=_layout(built, names),
         sops=_placements(built, extracted, lowered, names), program=source, version=__version__)
-    return CompiledModel(_arrays(built, extracted), meta, tracr=built.model)
+    return CompiledModel(_arrays(built, extracted), meta, tracr=built.model.tracr)

@@ -35,8 +35,8 @@ class CompiledModel:
 
     arrays: dict[str, np.ndarray]
     meta: ModelMeta
-    tracr: Any = field(default=None, repr=False, compare=False)  # tracr's own model, for
-    # benchmarks and tests that compare with its `apply`; never saved
+    tracr: Any = field(default=None, repr=False, compare=False)  # builds tracr's own model of the
+    # same blocks (a function of no arguments), for benchmarks that compare with its `apply`; never saved
 
     @property
     def vocab(self) -> list[Any]:

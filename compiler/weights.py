@@ -1,0 +1,114 @@
+"""Pass 3b: tracr's blocks to weight arrays, laid out exactly as tracr's assembler lays them out,
+without building a haiku model.
+
+tracr's `assemble_craft_model` initialises a haiku Transformer (random initialisers compiled by
+JAX, about a quarter of a second a layer) only to learn the parameters' shapes, then zeroes them
+and writes the blocks' matrices in. `weights` writes the same matrices into zero arrays of those
+shapes directly (`tests/test_compiler_graph.py` holds them equal to tracr's, array by array).
+`Weights.tracr()` still builds tracr's own model from the same blocks, for benchmarks that compare
+with its `apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from tracr.compiler import assemble as tracr_assemble
+from tracr.compiler import craft_model_to_transformer, nodes
+from tracr.craft import bases, transformers, vectorspace_fns
+from tracr.rasp import rasp as tr
+from tracr.transformer import encoder
+
+Params = dict[str, dict[str, np.ndarray]]  # tracr's names: "transformer/layer_0/attn/query" -> {"w", "b"}
+
+
+@dataclass
+class Weights:
+    """What tracr's assembled model holds that our model needs, and how to build tracr's."""
+
+    params: Params
+    model_config: Any  # tracr.transformer.model.TransformerConfig
+    residual_labels: list[str]
+    input_encoder: encoder.CategoricalEncoder
+    craft: transformers.SeriesWithResiduals
+    graph: nx.DiGraph
+    sink: nodes.Node
+    max_len: int
+    bos: str
+    pad: str
+    causal: bool
+
+    def tracr(self) -> tracr_assemble.AssembledTransformerModel:
+        """tracr's own haiku model of the same blocks (seconds; for comparisons only)."""
+        return craft_model_to_transformer.craft_model_to_transformer(
+            craft_model=self.craft, graph=self.graph, sink=self.sink, max_seq_len=self.max_len,
+            compiler_bos=self.bos, compiler_pad=self.pad, causal=self.causal)
+
+
+def weights(craft: transformers.SeriesWithResiduals, graph: nx.DiGraph, sink: nodes.Node, max_len: int,
+            bos: str, pad: str, causal: bool) -> Weights:
+    """The arrays tracr's `craft_model_to_transformer` would assemble for these blocks."""
+    tokens_space = bases.VectorSpaceWithBasis.from_values(
+        tr.tokens.label, graph.nodes[tr.tokens.label][nodes.VALUE_SET].union({bos, pad}))
+    indices_space = bases.VectorSpaceWithBasis.from_values(tr.indices.label, range(max_len))
+    output_space = bases.VectorSpaceWithBasis(sink[nodes.OUTPUT_BASIS])
+    config, module_names = tracr_assemble._get_model_config_and_module_names(craft)
+    config.causal = causal
+    residual = bases.join_vector_spaces(craft.residual_space, tokens_space, indices_space, output_space)
+    params = _zeros(config, residual.num_dims)
+    params.update(_embeddings(residual, tokens_space, indices_space))
+
+    def project(space: bases.VectorSpaceWithBasis) -> np.ndarray:
+        return vectorspace_fns.project(residual, space).matrix
+
+    for name, block in zip(module_names, craft.blocks):
+        if isinstance(block, transformers.MLP):
+            hidden = block.fst.output_space.num_dims
+            params[f"{name}/linear_1"]["w"][:, :hidden] = project(block.fst.input_space) @ block.fst.matrix
+            params[f"{name}/linear_2"]["w"][:hidden, :] = block.snd.matrix @ project(block.snd.output_space).T
+            continue
+        for h, head in enumerate(block.as_multi().heads()):
+            cols = slice(h * config.key_size, (h + 1) * config.key_size)
+            key_size, value_size = head.w_qk.matrix.shape[1], head.w_ov.matrix.shape[1]
+            query = params[f"{name}/query"]["w"][:, cols]
+            query[:, :key_size] = project(head.w_qk.left_space) @ head.w_qk.matrix
+            params[f"{name}/key"]["w"][:, cols][:, :key_size] = project(head.w_qk.right_space)
+            params[f"{name}/value"]["w"][:, cols][:, :value_size] = project(head.w_ov.input_space) @ head.w_ov.matrix
+            params[f"{name}/linear"]["w"][cols, :][:value_size, :] = project(head.w_ov.output_space).T
+    encoding = encoder.CategoricalEncoder(basis=tokens_space.basis, enforce_bos=True, bos_token=bos,
+                                          pad_token=pad, max_seq_len=max_len + 1)
+    return Weights(params, config, [str(d) for d in residual.basis], encoding, craft, graph, sink, max_len,
+                   bos, pad, causal)
+
+
+def _zeros(config: Any, width: int) -> Params:
+    """Every transformer parameter, zero, in the shapes of tracr's haiku model."""
+    heads = config.num_heads * config.key_size
+    params: Params = {}
+    for layer in range(config.num_layers):
+        attn, mlp = f"transformer/layer_{layer}/attn", f"transformer/layer_{layer}/mlp"
+        for part in ("query", "key", "value"):
+            params[f"{attn}/{part}"] = {"w": np.zeros((width, heads)), "b": np.zeros(heads)}
+        params[f"{attn}/linear"] = {"w": np.zeros((heads, width)), "b": np.zeros(width)}
+        params[f"{mlp}/linear_1"] = {"w": np.zeros((width, config.mlp_hidden_size)),
+                                     "b": np.zeros(config.mlp_hidden_size)}
+        params[f"{mlp}/linear_2"] = {"w": np.zeros((config.mlp_hidden_size, width)), "b": np.zeros(width)}
+    return params
+
+
+def _embeddings(residual: bases.VectorSpaceWithBasis, tokens_space: bases.VectorSpaceWithBasis,
+                indices_space: bases.VectorSpaceWithBasis) -> Params:
+    """Token and position embeddings as tracr's `_make_embedding_modules` builds them: tokens
+    also write the constant "one" direction; position 0 (BOS) has no position embedding row."""
+    tokens_to_res = vectorspace_fns.project(tokens_space, residual)
+    one = bases.BasisDirection("one")
+    if one in residual:
+        to_one = vectorspace_fns.Linear.from_action(tokens_space, residual,
+                                                    lambda x: residual.vector_from_basis_direction(one))
+        tokens_to_res = vectorspace_fns.Linear.combine_in_parallel([tokens_to_res, to_one])
+    positions = vectorspace_fns.project(indices_space, residual).matrix
+    return {"token_embed": {"embeddings": np.asarray(tokens_to_res.matrix)},
+            "pos_embed": {"embeddings": np.concatenate([np.zeros((1, residual.num_dims)), positions], axis=0)}}

@@ -1,0 +1,100 @@
+"""The compiler's replacements for tracr's graph walks and weight assembly equal tracr's own, and
+programs whose sub-expressions are shared many times over compile (tracr's walks are exponential
+in them)."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import numpy as np
+import pytest
+from tracr.compiler import craft_graph_to_model, craft_model_to_transformer, nodes, rasp_to_graph
+from tracr.rasp import rasp as tr
+
+from compiler import assemble, compile_program, lower, tracr_graph
+from compiler.runner import Runner
+from rasp.language.program import from_text, load_program
+
+PROGRAMS = {"hist": (list("abc"), 5), "sort": (list("abc"), 5), "copy": (list("abcd|"), 5),
+            "dyck1": (list("()"), 6), "frac_prevs": (list("xa"), 5), "count": ([0, 1, 2, 3], 6),
+            "sort_unique": ([1, 2, 3, 4], 4)}
+
+
+def lowered_sink(name: str):
+    vocab, max_len = PROGRAMS[name]
+    return lower.lower(load_program(name).output, vocab, max_len)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_extract_builds_tracrs_graph(name):
+    sink = lowered_sink(name).sink
+    ours, theirs = tracr_graph.extract(sink), rasp_to_graph.extract_rasp_graph(sink)
+    assert set(ours.graph.nodes) == set(theirs.graph.nodes)
+    assert set(ours.graph.edges) == set(theirs.graph.edges)
+    assert all(ours.graph.nodes[n][nodes.EXPR] is theirs.graph.nodes[n][nodes.EXPR] for n in ours.graph.nodes)
+    assert ours.sink[nodes.ID] == theirs.sink[nodes.ID]
+    assert sorted(s[nodes.ID] for s in ours.sources) == sorted({s[nodes.ID] for s in theirs.sources})
+
+
+def random_graph(rng: random.Random, size: int) -> tuple[nx.DiGraph, list[str]]:
+    """A random DAG of tracr expressions: some nodes s-ops, some selectors, 1-3 sources."""
+    graph = nx.DiGraph()
+    names = [f"n{k}" for k in range(size)]
+    sources = names[:rng.randint(1, 3)]
+    for k, name in enumerate(names):
+        expr = tr.tokens if rng.random() < 0.7 else tr.Select(tr.tokens, tr.tokens, tr.Comparison.EQ)
+        graph.add_node(name, **{nodes.ID: name, nodes.EXPR: expr})
+        if name not in sources:
+            for parent in rng.sample(names[:k], min(k, rng.randint(1, 3))):
+                graph.add_edge(parent, name)
+    graph.add_node("alone", **{nodes.ID: "alone", nodes.EXPR: tr.tokens})  # no source reaches it
+    return graph, sources
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_computational_depth_equals_tracrs(seed):
+    graph, sources = random_graph(random.Random(seed), 14)
+    assert tracr_graph.computational_depth(graph, sources) == \
+        craft_graph_to_model.compute_computational_depth(graph, sources)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_weights_equal_tracrs_assembly_array_by_array(name):
+    vocab, max_len = PROGRAMS[name]
+    program = load_program(name)
+    lowered = lower.lower(program.output, vocab, max_len)
+    extracted = assemble.extract(lowered)
+    target = assemble.Target(vocab, max_len, program.causal)
+    built = assemble.assemble(extracted, lowered, target)
+    ours = built.model
+    theirs = craft_model_to_transformer.craft_model_to_transformer(
+        craft_model=built.craft, graph=extracted.graph, sink=extracted.sink, max_seq_len=max_len,
+        compiler_bos=ours.bos, compiler_pad=ours.pad, causal=program.causal)
+    assert ours.residual_labels == theirs.residual_labels
+    assert ours.input_encoder.encoding_map == theirs.input_encoder.encoding_map
+    assert set(ours.params) == set(theirs.params)
+    scale = np.sqrt(ours.model_config.key_size)  # assemble undoes tracr's 1/sqrt(key size) on queries
+    for module, arrays in theirs.params.items():
+        for part, array in arrays.items():
+            expected = np.asarray(array) * (scale if module.endswith("/attn/query") else 1.0)
+            np.testing.assert_allclose(ours.params[module][part], expected, atol=1e-6, err_msg=f"{module}/{part}")
+
+
+def test_a_chain_of_shared_sub_expressions_compiles_exactly():
+    """40 lines of `x = x and x`: 2^40 paths through the graph, 42 nodes; tracr's walks would
+    never finish."""
+    text = "\n".join(['x = tokens == "a";'] + ["x = x and x;"] * 40 + ["out = x;"])
+    program = from_text(text, path="chain.rasp")
+    result = compile_program(program, list("ab"), 4, samples=16)
+    batch = [list("abba"), list("b"), list("aa")]
+    assert Runner(result.model).run(batch) == program.run(batch)
+    assert result.model.num_layers >= 20  # every `and` is its own MLP today
+
+
+def test_tracrs_own_model_of_the_same_blocks_agrees():
+    result = compile_program(load_program("hist"), list("abc"), 5, verify=False)
+    theirs = result.model.tracr()
+    bos = result.model.meta.bos
+    for tokens in (list("abca"), list("c"), list("bbbbb")):
+        assert theirs.apply([bos, *tokens]).decoded[1:] == Runner(result.model).run([tokens])[0]
