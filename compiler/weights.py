@@ -4,7 +4,9 @@ without building a haiku model.
 tracr's `assemble_craft_model` initialises a haiku Transformer (random initialisers compiled by
 JAX, about a quarter of a second a layer) only to learn the parameters' shapes, then zeroes them
 and writes the blocks' matrices in. `weights` writes the same matrices into zero arrays of those
-shapes directly (`tests/test_compiler_graph.py` holds them equal to tracr's, array by array).
+shapes directly (`tests/test_compiler_graph.py` holds them equal to tracr's, array by array),
+with one fix: a head's width also counts its value-output matrix, which tracr's does not (its
+assembler then fails on programs such as `count` over 8 tokens).
 `Weights.tracr()` still builds tracr's own model from the same blocks, for benchmarks that compare
 with its `apply`.
 """
@@ -57,6 +59,10 @@ def weights(craft: transformers.SeriesWithResiduals, graph: nx.DiGraph, sink: no
     output_space = bases.VectorSpaceWithBasis(sink[nodes.OUTPUT_BASIS])
     config, module_names = tracr_assemble._get_model_config_and_module_names(craft)
     config.causal = causal
+    # tracr sizes a head by its query-key matrix alone; a value-output matrix wider than every
+    # query-key one (count over 8 tokens) then does not fit, and tracr's assembler fails
+    heads = [h for block in craft.blocks if not isinstance(block, transformers.MLP) for h in block.as_multi().heads()]
+    config.key_size = max([config.key_size] + [h.w_ov.matrix.shape[1] for h in heads])
     residual = bases.join_vector_spaces(craft.residual_space, tokens_space, indices_space, output_space)
     params = _zeros(config, residual.num_dims)
     params.update(_embeddings(residual, tokens_space, indices_space))

@@ -98,3 +98,15 @@ def test_tracrs_own_model_of_the_same_blocks_agrees():
     bos = result.model.meta.bos
     for tokens in (list("abca"), list("c"), list("bbbbb")):
         assert theirs.apply([bos, *tokens]).decoded[1:] == Runner(result.model).run([tokens])[0]
+
+
+def test_a_head_wider_in_its_values_than_in_its_keys_compiles():
+    """count over 8 tokens: one head's value-output matrix is wider than every query-key matrix,
+    which tracr's assembler does not make room for (a broadcast error)."""
+    import itertools
+
+    program = load_program("count")
+    vocab = list(range(8))
+    result = compile_program(program, vocab, 4, samples=32)
+    batch = [list(x) for n in (1, 2, 3) for x in itertools.product(vocab, repeat=n)]
+    assert Runner(result.model).run(batch) == program.run(batch)
