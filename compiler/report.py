@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 class VerificationReport(TypedDict):
     """How the compiled model was checked against the interpreter."""
 
-    inputs: int  # random inputs compared
-    skipped: int  # sampled inputs the interpreter itself rejects
+    inputs: int  # inputs compared
+    skipped: int  # inputs the interpreter itself rejects
     min_length: int
     max_length: int
     agree: bool  # always true: a disagreement fails the compile
+    exhaustive: bool  # every input up to the maximum length was compared
+    structured: int  # structured cases among the inputs (0 when exhaustive)
+    space: int  # how many inputs there are up to the maximum length
+    summary: str  # one line for people
 
 
 class CompileReport(TypedDict):
@@ -63,8 +67,9 @@ def as_dict(result: CompileResult, saved: str | None = None) -> CompileReport:
         output_encoding=meta.output.encoding.value,
         sops=[row.to_json() for row in meta.sops],
         verification=None if check is None else VerificationReport(
-            inputs=check.inputs, skipped=check.skipped,
-            min_length=check.lengths[0], max_length=check.lengths[1], agree=True),
+            inputs=check.inputs, skipped=check.skipped, min_length=check.lengths[0],
+            max_length=check.lengths[1], agree=True, exhaustive=check.exhaustive, structured=check.structured,
+            space=check.space, summary=check.describe()),
         seconds=round(result.seconds, 3),
         saved=saved,
     )
@@ -94,8 +99,6 @@ def show(report: CompileReport, console: Console | None = None) -> None:
     if check is None:
         console.print("[yellow]not verified[/yellow] (verification was skipped)")
     else:
-        skipped = f"; {check['skipped']} sampled inputs skipped (the interpreter rejects them)" if check["skipped"] else ""
-        console.print(f"[green]verified[/green]: equal to the interpreter on {check['inputs']} random inputs "
-                      f"of lengths {check['min_length']} to {check['max_length']}{skipped}")
+        console.print(Text(check["summary"], style="green" if check["exhaustive"] else ""))
     if report["saved"]:
         console.print(Text(f"saved to {report['saved']}"))

@@ -1,5 +1,7 @@
-"""Every compile is checked: the compiled model against the interpreter, on random inputs of
-every length from 1 to the maximum. A compile that would be silently wrong fails here."""
+"""Every compile is checked: the compiled model against the interpreter, on every input up to the
+maximum length when there are at most 100,000 of them (`exhaustive`), else on structured cases
+(`rasp.language.cases`) and random inputs of every length. A compile that would be silently
+wrong fails here."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 from compiler.errors import CompileError
 from compiler.model import CompiledModel
 from compiler.runner import Runner
-from rasp.language import sops
+from rasp.language import cases, sops
 from rasp.language.inputs import sample_inputs
 from rasp.language.program import Program
 from rasp.language.sops import Encoding
@@ -28,8 +30,21 @@ class Verification:
     """What the check compared."""
 
     inputs: int  # inputs compared
-    skipped: int  # sampled inputs the interpreter itself rejects (outside the program's domain)
+    skipped: int  # inputs the interpreter itself rejects (outside the program's domain)
     lengths: tuple[int, int]  # the shortest and longest input compared
+    exhaustive: bool = False  # every input up to the maximum length was compared
+    structured: int = 0  # of the inputs, how many were structured cases (not exhaustive)
+    space: int = 0  # how many inputs there are up to the maximum length
+
+    def describe(self) -> str:
+        """One line for people: what was compared, never just "verified"."""
+        skipped = f"; {self.skipped} inputs skipped (the interpreter rejects them)" if self.skipped else ""
+        if self.exhaustive:
+            return (f"exhaustive: equal to the interpreter on every input of lengths {self.lengths[0]} to "
+                    f"{self.lengths[1]} ({self.inputs:,}){skipped}")
+        return (f"checked on {self.inputs:,} inputs of lengths {self.lengths[0]} to {self.lengths[1]} "
+                f"({self.structured:,} structured cases, the rest random), not exhaustive (there are "
+                f"{self.space:,} inputs){skipped}")
 
 
 def sample_for_verification(vocab: list[Any], max_len: int, count: int, distinct: bool,
@@ -40,13 +55,24 @@ def sample_for_verification(vocab: list[Any], max_len: int, count: int, distinct
                          random.Random(seed))
 
 
+def verification_inputs(vocab: list[Any], max_len: int, samples: int, distinct: bool,
+                        seed: int) -> tuple[list[list[Any]], int, int]:
+    """(the inputs, how many are structured cases, the size of the input space); every input
+    when the space holds at most `cases.EXHAUSTIVE_LIMIT`."""
+    space = cases.space_size(len(vocab), 1, max_len, distinct)
+    if space <= cases.EXHAUSTIVE_LIMIT:
+        return list(cases.every_input(vocab, 1, max_len, distinct)), 0, space
+    shaped = cases.structured(vocab, 1, max_len, distinct, random.Random(seed))
+    return shaped + sample_for_verification(vocab, max_len, samples, distinct, seed), len(shaped), space
+
+
 def verify(program: Program, model: CompiledModel, categorical_aggregates: list[sops.Aggregate],
            samples: int = 256, seed: int = 0, distinct: bool = False) -> Verification:
     causal = model.causal
-    sampled = sample_for_verification(model.vocab, model.max_len, samples, distinct, seed)
+    sampled, shaped, space = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
     inputs, expected = program.run_accepted(sampled, causal)
     if not inputs:
-        raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} random inputs "
+        raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} inputs tried "
                            "(does the program need a particular kind of input? see docs/compiler.md)")
     _check_single_selection(program, categorical_aggregates, inputs, causal)
     actual = Runner(model).run(inputs)
@@ -61,7 +87,9 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
                     f"{position} the interpreter gives {w!r} but the compiled model gives {g!r}",
                     program.output.span)
     lengths = sorted({len(t) for t in inputs})
-    return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]))
+    exhaustive = space <= cases.EXHAUSTIVE_LIMIT
+    return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]), exhaustive,
+                        0 if exhaustive else shaped, space)
 
 
 def _check_single_selection(program: Program, aggregates: list[sops.Aggregate], inputs, causal) -> None:

@@ -136,3 +136,14 @@ def test_the_documented_example_test_file_passes(pytester):
     pytester.makepyfile(test_my_programs=code)
     result = pytester.runpytest("-p", "no:xdist", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+def test_compiled_checks_try_the_verifications_structured_cases_first():
+    """A reference that differs from the program on one constant input only: the structured cases
+    (every constant sequence at every length) hold it, found before any random draw."""
+    def reference(tokens):
+        return [1] * len(tokens) if tokens == ["d"] * 6 else [len(tokens)] * len(tokens)
+
+    found, tried = find_counterexample("length", reference, "abcd", 1, 6, examples=5, compiled=True)
+    assert found is not None and found.input == ["d"] * 6 and found.model == "interpreter"
+    assert tried <= 4 * 6 + 2 * 6 + 4 * 6  # within the structured cases

@@ -125,7 +125,14 @@ def test_compile_report_json_save_and_run_the_model(tmp_path):
 def test_compile_readable_report():
     done = rasp("compile", "hist", "--vocab", "ab", "--max-len", "4")
     assert done.returncode == 0, done.stderr
-    assert "layers" in done.stdout and "verified" in done.stdout and "hist" in done.stdout
+    assert "layers" in done.stdout and "hist" in done.stdout
+    # 2 + 4 + 8 + 16 inputs: every one is compared, and the report says so
+    assert "exhaustive: equal to the interpreter on every input of lengths 1 to 4 (30)" in done.stdout
+    done = rasp("compile", "hist", "--vocab", "abcdefgh", "--max-len", "6", "--json")
+    check = json.loads(done.stdout)["verification"]
+    assert not check["exhaustive"] and check["space"] == sum(8 ** n for n in range(1, 7)) > 100_000
+    assert check["structured"] > 0 and check["inputs"] > check["structured"]
+    assert check["summary"].startswith(f"checked on {check['inputs']:,} inputs")
 
 
 def test_compile_errors_are_positioned(tmp_path):

@@ -52,7 +52,7 @@ def test_commands_in_a_piped_session(tmp_path):
     assert "s-op: double\ns-op: double\n" in text  # shown once bare (examples off), once by show
     assert 'double("hello") = [0, 2, 4, 6, 8] (ints)' in text
     assert "reverse([3, 1, 2]) = [2, 1, 3] (ints)" in text
-    assert "compiled reverse: " in text and "max length 4; verified" in text
+    assert "compiled reverse: " in text and "max length 4; exhaustive: equal to the interpreter" in text
     assert picture.read_bytes()[:4] == b"\x89PNG"
     classic = session("flip = indices;\ndraw(flip);\n", cwd=tmp_path)
     assert "drawn to flip.png" in classic.stdout and (tmp_path / "flip.png").exists()

@@ -17,6 +17,7 @@ shortest, simplest input Hypothesis could find, with the first position that dif
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grammar.errors import RaspError
+from rasp.language import cases
 from rasp.language.inputs import same_value, token_key
 from rasp.language.program import Program, load_program
 
@@ -136,9 +138,18 @@ class Agreement:
 def find_counterexample(program: Program | str, reference: Reference, vocab: Sequence[Any] | str,
                         min_len: int = 1, max_len: int = 10, unique: bool = False, examples: int = 200,
                         compiled: bool = False, output: str | None = None) -> tuple[Counterexample | None, int]:
-    """(the shrunk counterexample or None, how many inputs were tried)."""
+    """(the shrunk counterexample or None, how many inputs were tried). With `compiled`, the
+    structured cases of the compiler's verification (`rasp.language.cases`) come first, shortest
+    first; then `examples` inputs drawn and shrunk by Hypothesis."""
     agreement = Agreement(program, reference, list(vocab), max_len, compiled, output)
     tried = 0
+    if compiled:
+        shaped = cases.structured(list(vocab), min_len, max_len, unique, random.Random(0))
+        for tokens in sorted(shaped, key=len):
+            tried += 1
+            found = agreement.first_difference(tokens)
+            if found is not None:
+                return found, tried
 
     @settings(max_examples=examples, database=None, deadline=None, derandomize=True,
               report_multiple_bugs=False, suppress_health_check=list(HealthCheck))

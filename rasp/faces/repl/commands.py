@@ -115,7 +115,7 @@ class Commands:
         checked = summary["verification"]
         self.write(f"compiled {name}: {summary['layers']} layers (heads per layer: {heads}), residual width "
                    f"{summary['residual_width']}, {summary['parameters']:,} parameters; vocab {vocab}, max "
-                   f"length {max_len}; verified on {checked['inputs']} inputs")
+                   f"length {max_len}; {checked['summary']}")
 
     def do_analyze(self, rest: str) -> None:
         if not rest:

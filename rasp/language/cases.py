@@ -1,0 +1,60 @@
+"""Which inputs a check runs on: every input, when the space of inputs is small enough to try
+them all, else structured cases (the inputs random sampling tends to miss) beside random ones.
+The compiler's verification and `rasp check --compiled` both use these.
+
+Structured cases, for each length in the range: every constant sequence (one token repeated; not
+for distinct-token programs), one sorted and one reverse-sorted input (in the vocabulary's
+order), and, at the longest length, every token at every position (the rest drawn at random).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from typing import Any, Iterator
+
+EXHAUSTIVE_LIMIT = 100_000  # inputs: up to this many, every input is checked
+STRUCTURED_LIMIT = 4_096  # structured cases: above this many, a seeded sample of them
+
+
+def space_size(vocab_size: int, min_len: int, max_len: int, distinct: bool) -> int:
+    """How many inputs there are of lengths `min_len`..`max_len` (of distinct tokens when asked)."""
+    if distinct:
+        return sum(math.perm(vocab_size, n) for n in range(min_len, min(max_len, vocab_size) + 1))
+    return sum(vocab_size ** n for n in range(min_len, max_len + 1))
+
+
+def every_input(vocab: list[Any], min_len: int, max_len: int, distinct: bool) -> Iterator[list[Any]]:
+    """Every input of lengths `min_len`..`max_len`, shortest first."""
+    for n in range(min_len, max_len + 1):
+        chosen = itertools.permutations(vocab, n) if distinct else itertools.product(vocab, repeat=n)
+        yield from (list(tokens) for tokens in chosen)
+
+
+def structured(vocab: list[Any], min_len: int, max_len: int, distinct: bool, rng: random.Random) -> list[list[Any]]:
+    """The structured cases above (at most `STRUCTURED_LIMIT`, a seeded sample beyond that)."""
+    top = min(max_len, len(vocab)) if distinct else max_len
+    cases: list[list[Any]] = []
+
+    def draw(n: int) -> list[Any]:
+        return rng.sample(vocab, n) if distinct else [rng.choice(vocab) for _ in range(n)]
+
+    for n in range(min_len, top + 1):
+        if not distinct or n == 1:
+            cases += [[token] * n for token in vocab]
+        ascending = sorted(draw(n), key=vocab.index)
+        cases += [ascending, ascending[::-1]]
+    if top >= max(min_len, 1):
+        for position in range(top):
+            for token in vocab:
+                tokens = draw(top)
+                if distinct and token in tokens:  # move it there, keeping the tokens distinct
+                    tokens.remove(token)
+                    tokens.insert(position, token)
+                else:
+                    tokens[position] = token
+                cases.append(tokens)
+    if len(cases) > STRUCTURED_LIMIT:
+        cases = rng.sample(cases, STRUCTURED_LIMIT)
+    return cases
