@@ -5,7 +5,10 @@ This mirrors tracr's `expr_to_craft_graph`, with two differences that matter:
   graph before any block is built;
 - a categorical aggregate may have a default value (tracr only allows none): when nothing is
   selected the head attends to the beginning-of-sequence token, and its value there is the
-  default's direction.
+  default's direction;
+- `aggregate_max` and `aggregate_min` compile (tracr has neither): the head adds to each key a
+  score that grows (falls) with the key's value, below a selection's, so it attends to the
+  selected key with the largest (smallest) value (`attention_head`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from tracr.craft.chamber import categorical_mlp, numerical_mlp, selector_width
 from tracr.rasp import rasp as tr
 
 from compiler.lowered import Info
+from compiler.tables import sorted_values
+from rasp.language import sops
 
 SOFTMAX_COLDNESS = 100.0
 MAX_SHARPNESS = 1e6  # beyond this, float32 rounding of the input flips the discretising MLPs
@@ -51,25 +56,42 @@ def _space(node: dict) -> bases.VectorSpaceWithBasis:
 
 
 def attention_head(query_space, key_space, value_space, output_space, bos_dir, one_dir,
-                   attend: Callable[[Any, Any], bool], value_to_output: dict, default_dir, causal: bool
-                   ) -> transformers.AttentionHead:
+                   attend: Callable[[Any, Any], bool], value_to_output: dict, default_dir, causal: bool,
+                   reduce: sops.Reduce = sops.Reduce.MEAN) -> transformers.AttentionHead:
     """A head that attends to the keys `attend` selects, or to BOS when there are none.
 
     The BOS position carries `bos + one`; the query's `one` gives the BOS key half the score of
     a selected key, so BOS wins only when nothing is selected. Values at BOS map to the default.
+
+    For `max` (`min`) the query's `one` also adds to each key a score increasing (decreasing) in
+    the key's value: rank r of R values scores 0.25 r / R of a selection, so an unselected key
+    never outscores BOS and a selected one always does, and among the selected keys the highest
+    rank wins by `coldness / 4R` = 20 logits (weight e^-20 for the next), the coldness being raised
+    to 80 R for this head.
     """
+    selector_queries, selector_keys = set(query_space.basis), set(key_space.basis)
     bos_space = bases.VectorSpaceWithBasis([bos_dir])
     one_space = bases.VectorSpaceWithBasis([one_dir])
+    coldness, rank = SOFTMAX_COLDNESS, {}
+    if reduce != sops.Reduce.MEAN:
+        order = {value: r for r, value in enumerate(sorted_values({d.value for d in value_space.basis}))}
+        ordered = sorted(value_space.basis, key=lambda d: order[d.value])
+        count = len(ordered)
+        coldness = max(SOFTMAX_COLDNESS, 80.0 * count)
+        rank = {d: 0.25 * (r if reduce == sops.Reduce.MAX else count - 1 - r) / count for r, d in enumerate(ordered)}
+        key_space = bases.join_vector_spaces(key_space, value_space)
     query_space = bases.join_vector_spaces(query_space, bos_space, one_space)
     key_space = bases.join_vector_spaces(key_space, bos_space)
     value_space = bases.join_vector_spaces(value_space, bos_space)
 
     def qk(query: bases.BasisDirection, key: bases.BasisDirection) -> float:
         if key == bos_dir and query == one_dir:
-            return 0.5 * SOFTMAX_COLDNESS
-        if {key, query} & {one_dir, bos_dir}:
-            return 0.0
-        return SOFTMAX_COLDNESS * bool(attend(key.value, query.value))
+            return 0.5 * coldness
+        if query == one_dir and key in rank:
+            return coldness * rank[key]
+        if query in selector_queries and key in selector_keys:
+            return coldness * bool(attend(key.value, query.value))
+        return 0.0
 
     def ov(direction: bases.BasisDirection) -> bases.VectorInBasis:
         if direction == bos_dir:
@@ -165,7 +187,8 @@ def add_blocks(graph: nx.DiGraph, info: dict[str, Info], bos: str, causal: bool,
                 default_dir = None if default is None else bases.BasisDirection(label, default)
             block = attention_head(
                 _space(graph.nodes[select.queries.label]), _space(graph.nodes[select.keys.label]),
-                value_space, out_space, bos_dir, one_dir, select.predicate, mapping, default_dir, causal)
+                value_space, out_space, bos_dir, one_dir, select.predicate, mapping, default_dir, causal,
+                info[label].reduce or sops.Reduce.MEAN)
             if default_dir is not None:
                 block = transformers.SeriesWithResiduals(
                     [block, bos_cleanup(out_space, bos_dir, one_dir, label)])

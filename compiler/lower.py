@@ -69,9 +69,9 @@ def inputs_to_lower(node: sops.SOp) -> list[sops.SOp]:
 
 def refuse_on_sight(node: sops.SOp) -> None:
     """What cannot be compiled whatever its inputs: said before lowering them."""
-    if isinstance(node, sops.Aggregate) and node.reduce != sops.Reduce.MEAN:
-        raise CompileError(f"aggregate_{node.reduce} cannot be compiled: a transformer's attention "
-                           "averages, it has no max or min; it runs in the interpreter only", node.span)
+    if isinstance(node, sops.Aggregate) and node.reduce != sops.Reduce.MEAN and node.encoding is NUMERICAL:
+        raise CompileError(f"aggregate_{node.reduce} compiles as categorical (its result is one of the "
+                           "values); drop numerical(...)", node.span)
 
 
 class Lowering:
@@ -205,6 +205,8 @@ class Lowering:
     def _aggregate(self, node: sops.Aggregate) -> tr.SOp:
         values = self.sop(node.values, None)
         value_set = self.values(values)
+        if node.reduce != sops.Reduce.MEAN:
+            return self._extreme(node, values, value_set)
         encoding = node.encoding or (NUMERICAL if tables.is_binary_numbers(value_set) else CATEGORICAL)
         select = self.selectors.lower(node.selector)
         label = self._name(node, "aggregate")
@@ -223,3 +225,18 @@ class Lowering:
         expr = tr.categorical(tr.Aggregate(select, values, default=None)).named(label)
         output = sorted_values(set(self.values(values)) | {node.default})
         return self.register(expr, output, CATEGORICAL, node, default=node.default)
+
+    def _extreme(self, node: sops.Aggregate, values: tr.SOp, value_set: list[Any]) -> tr.SOp:
+        """aggregate_max / aggregate_min: a categorical head that ranks the selected keys by their
+        value (`compiler.blocks.attention_head`)."""
+        kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
+                 for v in value_set}
+        if len(kinds) > 1:
+            raise CompileError(f"aggregate_{node.reduce} needs values of one type to order; these are "
+                               f"{sorted(kinds)}", node.span)
+        values = self.sop(node.values, CATEGORICAL)
+        select = self.selectors.lower(node.selector)
+        label = self._name(node, "aggregate")
+        expr = tr.categorical(tr.Aggregate(select, values, default=None)).named(label)
+        output = sorted_values(set(self.values(values)) | {node.default})
+        return self.register(expr, output, CATEGORICAL, node, default=node.default, reduce=node.reduce)

@@ -35,6 +35,7 @@ class Info:
     origin: sops.Value | None = None  # our node it computes; None for helpers
     table: dict[Any, Any] = field(default_factory=dict)  # Map/SequenceMap: input value(s) -> output
     default: Any = None  # categorical aggregate: the value when nothing is selected
+    reduce: sops.Reduce | None = None  # aggregate: mean, or the max or min of the selected values
     helper: Helper | None = None  # why it was made, when `origin` is None
     span: Span | None = None  # where a helper (a pairing of keys, say) comes from
 
@@ -47,6 +48,8 @@ class Lowered:
     info: dict[str, Info]  # by tracr label: every s-op the lowering made (some may go unused)
 
     def categorical_aggregates(self) -> list[sops.Aggregate]:
-        """Our aggregates compiled as categorical: each must select at most one position."""
+        """Our categorical means: each must select at most one position (a max or min may select
+        several: its head attends to the largest or smallest of them)."""
         return [entry.origin for entry in self.info.values()
-                if isinstance(entry.origin, sops.Aggregate) and entry.encoding is Encoding.CATEGORICAL]
+                if isinstance(entry.origin, sops.Aggregate) and entry.encoding is Encoding.CATEGORICAL
+                and entry.reduce in (None, sops.Reduce.MEAN)]
