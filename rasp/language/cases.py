@@ -1,6 +1,6 @@
 """Which inputs a check runs on: every input, when the space of inputs is small enough to try
 them all, else structured cases (the inputs random sampling tends to miss) beside random ones.
-The compiler's verification and `rasp check --compiled` both use these.
+The compiler's verification and the compiled check of `rasp check` both use these.
 
 Structured cases, for each length in the range: every constant sequence (one token repeated; not
 for distinct-token programs), one sorted and one reverse-sorted input (in the vocabulary's
