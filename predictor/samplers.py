@@ -92,6 +92,10 @@ SAMPLERS: dict[Sampler, Callable[[random.Random, int, list[Any]], list[Any]]] = 
 }
 
 
+# tokens a sampler writes beside the vocabulary's
+EXTRA_TOKENS: dict[Sampler, tuple[Any, ...]] = {Sampler.DIGIT_SUM: ("+",), Sampler.HINTED_SUM: ("+",)}
+
+
 def sampler_limit(sampler: Sampler, vocab: list[Any]) -> int | None:
     """The largest size the sampler can draw from this vocabulary (None: no limit)."""
     if sampler is Sampler.UNIQUE:

@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 from grammar.errors import RaspError, SettingError, one_of
 from predictor.references import reference
-from predictor.samplers import DIGITS, SAMPLERS, Sampler, sampler_limit
+from predictor.samplers import DIGITS, EXTRA_TOKENS, SAMPLERS, Sampler, sampler_limit
 from rasp.language.inputs import token_key
 from rasp.language.program import Program, load_program
 
@@ -90,8 +90,14 @@ class Task:
 
     @property
     def tokens(self) -> list[Any]:
-        """Every token the program reads: the vocabulary, then the framing's separator and end."""
-        return list(self.vocab) + [t for t in (self.separator, self.end) if t is not None and t not in self.vocab]
+        """Every token the program reads, once each: the vocabulary, the sampler's own tokens (the
+        `+` of the sums), then the framing's separator and end."""
+        extra = EXTRA_TOKENS.get(Sampler(self.sampler), ()) if self.sampler else ()
+        unique: dict[tuple, Any] = {}
+        for token in [*self.vocab, *extra, self.separator, self.end]:
+            if token is not None:
+                unique.setdefault(token_key(token), token)
+        return list(unique.values())
 
     def build(self) -> Program:
         """The program as this task runs it (causal when autoregressive), its settings unchecked."""

@@ -200,3 +200,21 @@ def test_a_compile_that_takes_too_long_is_skipped_with_the_reason():
     assert "em_by_length" in evaluate_compiled(task, program, sets)  # (imports everything compiling needs)
     slow = evaluate_compiled(task, program, sets, seconds=0.01)
     assert "took more than 0.01 s" in slow["error"]
+
+
+@pytest.mark.parametrize("task", SUITE, ids=lambda t: t.name)
+def test_a_tasks_tokens_hold_every_token_its_inputs_use_once(task):
+    """What the analysis is given as the vocabulary: every token a drawn input or its framing uses,
+    none twice."""
+    from predictor.samplers import SAMPLERS
+    from rasp.language.inputs import token_key
+
+    task = apply(CPU, task)
+    keys = [token_key(t) for t in task.tokens]
+    assert len(keys) == len(set(keys))
+    rng = random.Random(0)
+    for n in range(1, 12):
+        drawn = SAMPLERS[task.sampler](rng, n, list(task.vocab))
+        assert {token_key(t) for t in drawn} <= set(keys), drawn
+    framing = [t for t in (task.separator, task.end) if t is not None]
+    assert {token_key(t) for t in framing} <= set(keys)
