@@ -60,8 +60,11 @@ def _deep_recursion() -> Iterator[None]:
 
 
 def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bool | None = None,
-                    verify: bool = True, samples: int = 256, seed: int = 0) -> CompileResult:
-    """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position."""
+                    verify: bool = True, samples: int = 256, seed: int = 0,
+                    domain: tuple[str, list[list[Any]]] | None = None) -> CompileResult:
+    """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position.
+    `domain` (a name and inputs) replaces the verification's own inputs: for programs meant for
+    inputs of one form (`a+b`), whatever they do elsewhere."""
     from compiler import assemble, estimate, lower
     from compiler import verify as verifying
     from compiler.meta import ProgramSource
@@ -91,5 +94,5 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     checked = None
     if verify:
         checked = verifying.verify(program, model, lowered.categorical_aggregates(), samples, seed,
-                                   distinct=program.tree.distinct)
+                                   distinct=program.tree.distinct, domain=domain)
     return CompileResult(model, checked, time.perf_counter() - start, size)

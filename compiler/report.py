@@ -27,6 +27,7 @@ class VerificationReport(TypedDict):
     structured: int  # structured cases among the inputs (0 when exhaustive)
     space: int  # how many inputs there are up to the maximum length
     summary: str  # one line for people
+    domain: str | None  # where the inputs came from, when given (a sampler, a file)
 
 
 class CompileReport(TypedDict):
@@ -69,7 +70,7 @@ def as_dict(result: CompileResult, saved: str | None = None) -> CompileReport:
         verification=None if check is None else VerificationReport(
             inputs=check.inputs, skipped=check.skipped, min_length=check.lengths[0],
             max_length=check.lengths[1], agree=True, exhaustive=check.exhaustive, structured=check.structured,
-            space=check.space, summary=check.describe()),
+            space=check.space, summary=check.describe(), domain=check.domain),
         seconds=round(result.seconds, 3),
         saved=saved,
     )

@@ -35,10 +35,14 @@ class Verification:
     exhaustive: bool = False  # every input up to the maximum length was compared
     structured: int = 0  # of the inputs, how many were structured cases (not exhaustive)
     space: int = 0  # how many inputs there are up to the maximum length
+    domain: str | None = None  # where the inputs came from, when the caller gave them
 
     def describe(self) -> str:
         """One line for people: what was compared, never just "verified"."""
         skipped = f"; {self.skipped} inputs skipped (the interpreter rejects them)" if self.skipped else ""
+        if self.domain:
+            return (f"checked on {self.inputs:,} inputs from {self.domain} (lengths {self.lengths[0]} to "
+                    f"{self.lengths[1]}), not exhaustive{skipped}")
         if self.exhaustive:
             return (f"exhaustive: equal to the interpreter on every input of lengths {self.lengths[0]} to "
                     f"{self.lengths[1]} ({self.inputs:,}){skipped}")
@@ -67,9 +71,19 @@ def verification_inputs(vocab: list[Any], max_len: int, samples: int, distinct: 
 
 
 def verify(program: Program, model: CompiledModel, categorical_aggregates: list[sops.Aggregate],
-           samples: int = 256, seed: int = 0, distinct: bool = False) -> Verification:
+           samples: int = 256, seed: int = 0, distinct: bool = False,
+           domain: tuple[str, list[list[Any]]] | None = None) -> Verification:
+    """The model against the interpreter; on `domain`'s inputs (its name, the inputs) when given."""
     causal = model.causal
-    sampled, shaped, space = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
+    if domain is None:
+        sampled, shaped, space = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
+    else:
+        sampled, shaped, space = domain[1], 0, 0
+        too_long = next((t for t in sampled if len(t) > model.max_len), None)
+        if too_long is not None or not sampled:
+            raise CompileError(f"{domain[0]} gives no inputs to check" if not sampled else
+                               f"{domain[0]} gives an input of length {len(too_long)} ({too_long!r}); the "
+                               f"maximum length is {model.max_len}")
     inputs, expected = program.run_accepted(sampled, causal)
     if not inputs:
         raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} inputs tried "
@@ -87,9 +101,9 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
                     f"{position} the interpreter gives {w!r} but the compiled model gives {g!r}",
                     program.output.span)
     lengths = sorted({len(t) for t in inputs})
-    exhaustive = space <= cases.EXHAUSTIVE_LIMIT
+    exhaustive = domain is None and space <= cases.EXHAUSTIVE_LIMIT
     return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]), exhaustive,
-                        0 if exhaustive else shaped, space)
+                        0 if exhaustive else shaped, space, domain[0] if domain else None)
 
 
 def _check_single_selection(program: Program, aggregates: list[sops.Aggregate], inputs, causal) -> None:

@@ -164,6 +164,7 @@ class Module:
     statements: tuple[Stmt, ...]
     source: Source
     pragmas: frozenset[Pragma] = frozenset()
+    domain: tuple[str, Span] | None = None  # `# rasp: domain=NAME`: the sampler its inputs come from
 
     @property
     def causal(self) -> bool:

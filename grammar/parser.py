@@ -59,24 +59,29 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         if isinstance(e.orig_exc, RaspError):
             raise e.orig_exc from None
         raise
-    return ast.Module(tuple(statements), source, _pragmas(source))
+    pragmas, domain = _pragmas(source)
+    return ast.Module(tuple(statements), source, pragmas, domain)
 
 
-def _pragmas(source: Source) -> frozenset[ast.Pragma]:
-    """Words of `# rasp: causal, distinct` lines."""
-    found = set()
+def _pragmas(source: Source) -> tuple[frozenset[ast.Pragma], tuple[str, Span] | None]:
+    """Words of `# rasp: causal, distinct, domain=NAME` lines (the domain's name is checked by
+    whoever draws inputs from it)."""
+    found, domain = set(), None
     for match in _PRAGMA.finditer(source.text):
         line = source.text.count("\n", 0, match.start()) + 1
         for word in re.split(r"[\s,]+", match.group(1).strip()):
             if not word:
                 continue
+            col = match.start(1) + match.group(1).index(word) - match.start() + 1
+            if word.startswith("domain="):
+                domain = (word.removeprefix("domain="), Span(source, line, col + len("domain=")))
+                continue
             known = [p.value for p in ast.Pragma]
             if word not in known:
-                col = match.start(1) + match.group(1).index(word) - match.start() + 1
-                raise RaspError(f"unknown pragma '{word}' (known: {', '.join(known)})",
+                raise RaspError(f"unknown pragma '{word}' (known: {', '.join(known)}, domain=NAME)",
                                 Span(source, line, col))
             found.add(ast.Pragma(word))
-    return frozenset(found)
+    return frozenset(found), domain
 
 
 def parse_expression(text: str, path: str = "<string>") -> ast.Expr:

@@ -105,3 +105,14 @@ def sampler_limit(sampler: Sampler, vocab: list[Any]) -> int | None:
     if sampler is Sampler.HINTED_SUM:
         return len(hint_letters(vocab))
     return None
+
+
+def draw_up_to(sampler: Sampler, vocab: list[Any], max_len: int, count: int,
+               rng: random.Random) -> list[list[Any]]:
+    """About `count` inputs from the sampler, spread evenly over every size whose inputs are at
+    most `max_len` long (the compiler's verification on a program's own input domain)."""
+    limit = sampler_limit(sampler, vocab)
+    sizes = [n for n in range(1, max_len + 1) if (limit is None or n <= limit)
+             and len(SAMPLERS[sampler](random.Random(n), n, list(vocab))) <= max_len]
+    per_size = -(-count // max(1, len(sizes)))
+    return [SAMPLERS[sampler](rng, n, list(vocab)) for n in sizes for _ in range(per_size)]

@@ -65,3 +65,70 @@ def test_small_spaces_are_checked_exhaustively():
     check = result.verification
     assert check.exhaustive and check.inputs == 3 + 9 + 27 + 81 == check.space
     assert check.describe().startswith("exhaustive: equal to the interpreter on every input of lengths 1 to 4")
+
+
+def rasp(*args: str) -> "subprocess.CompletedProcess":
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+DIGITS_PLUS = "0123456789+"
+SUMS = """# rasp: domain=digit-sum
+plus_at = aggregate(select(tokens, "+", ==), indices, -1);
+second = indices > plus_at;
+"""
+
+
+def test_a_program_meant_for_sums_is_checked_on_sums(tmp_path):
+    """This program reads `a+b`: on every input (`++` among them) its aggregate selects two
+    positions, so it cannot compile; its `# rasp: domain=digit-sum` (or --sampler) restricts the
+    check to sums, where the model is exact."""
+    import json
+
+    from compiler.runner import Runner
+    from predictor.samplers import Sampler, draw_up_to
+
+    program = from_text(SUMS, path="sums.rasp")
+    with pytest.raises(CompileError, match="selects 2 positions"):
+        compile_program(program, list(DIGITS_PLUS), 5)
+    source = tmp_path / "sums.rasp"
+    source.write_text(SUMS)
+    done = rasp("compile", str(source), "--vocab", DIGITS_PLUS, "--max-len", "7", "--json")
+    assert done.returncode == 0, done.stderr
+    check = json.loads(done.stdout)["verification"]
+    assert check["domain"] == "the digit-sum sampler" and not check["exhaustive"] and check["inputs"] >= 256
+    source.write_text(SUMS.replace("# rasp: domain=digit-sum\n", ""))
+    done = rasp("compile", str(source), "--vocab", DIGITS_PLUS, "--max-len", "7", "--sampler", "digit-sum")
+    assert done.returncode == 0 and "checked on" in done.stdout and "digit-sum sampler" in done.stdout
+    sums = draw_up_to(Sampler.DIGIT_SUM, list(DIGITS_PLUS), 9, 200, random.Random(7))
+    result = compile_program(program, list(DIGITS_PLUS), 9, domain=("sums", sums))
+    assert {len(t) for t in sums} == {3, 5, 7, 9}
+    assert Runner(result.model).run(sums) == program.run(sums)
+
+
+def test_an_inputs_file_is_the_domain(tmp_path):
+    import json
+
+    source = tmp_path / "sums.rasp"
+    source.write_text(SUMS)
+    listed = tmp_path / "sums.txt"
+    listed.write_text("12+34\n\n99+01\n")
+    done = rasp("compile", str(source), "--vocab", DIGITS_PLUS, "--max-len", "5", "--inputs", str(listed), "--json")
+    assert done.returncode == 0, done.stderr
+    check = json.loads(done.stdout)["verification"]
+    assert (check["inputs"], check["domain"]) == (2, str(listed))
+    listed.write_text("1234+5678\n")
+    done = rasp("compile", str(source), "--vocab", DIGITS_PLUS, "--max-len", "5", "--inputs", str(listed))
+    assert done.returncode == 2 and "length 9" in done.stderr and "maximum length is 5" in done.stderr
+
+
+def test_an_unknown_domain_is_an_error_at_its_name(tmp_path):
+    source = tmp_path / "p.rasp"
+    source.write_text("# rasp: domain=sums\nx = tokens;\n")
+    done = rasp("compile", str(source), "--vocab", "ab", "--max-len", "3")
+    assert done.returncode == 2
+    assert "p.rasp:1:16: error: unknown input domain 'sums'" in done.stderr and "digit-sum" in done.stderr
+    assert "^" in done.stderr and "Traceback" not in done.stderr

@@ -89,7 +89,32 @@ def _add_compile(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=int, default=256, metavar="K",
                    help="random inputs for verification, spread over every length (default 256)")
     p.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
-    p.set_defaults(handler=_compile)
+    domain = p.add_mutually_exclusive_group()
+    domain.add_argument("--sampler", metavar="NAME",
+                        help="verify on inputs from a training sampler (digit-sum, unique, ...) instead of "
+                             "every input; also `# rasp: domain=NAME` in the program")
+    domain.add_argument("--inputs", metavar="FILE",
+                        help="verify on the inputs in FILE (one per line, as for rasp run; - for stdin)")
+    p.set_defaults(handler=_compile, input=None)
+
+
+def _domain(args: argparse.Namespace, program: Any, vocab: list[Any]) -> tuple[str, list[list[Any]]] | None:
+    """The inputs verification is restricted to: --inputs, --sampler, or the program's domain pragma."""
+    import random
+
+    from predictor.samplers import Sampler, draw_up_to
+
+    if args.inputs:
+        return f"{args.inputs}", read_inputs(args)
+    name, span = (args.sampler, None) if args.sampler else (program.tree.domain or (None, None))
+    if name is None:
+        return None
+    try:
+        sampler = Sampler(name)
+    except ValueError:
+        raise RaspError(f"unknown input domain '{name}' (the samplers: {', '.join(s.value for s in Sampler)})",
+                        span) from None
+    return f"the {name} sampler", draw_up_to(sampler, vocab, args.max_len, args.samples, random.Random(args.seed))
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -105,7 +130,8 @@ def _compile(args: argparse.Namespace) -> int:
     from compiler import model as saved
 
     result = compile_program(program, vocab, args.max_len, causal=True if args.causal else None,
-                             verify=not args.no_verify, samples=args.samples, seed=args.seed)
+                             verify=not args.no_verify, samples=args.samples, seed=args.seed,
+                             domain=_domain(args, program, vocab))
     if args.save:
         try:
             saved.save(result.model, args.save)
