@@ -22,7 +22,7 @@ from tracr.rasp import rasp as tr
 from compiler import tracr_graph
 from compiler.blocks import add_blocks, set_value_sets
 from compiler.errors import CompileError
-from compiler.lowered import Lowered
+from compiler.lowered import Helper, Lowered
 from compiler.meta import Layout, ModelMeta, OutputSpec, ProgramSource, SOpPlacement
 from compiler.model import CompiledModel
 from compiler.weights import Weights, weights
@@ -161,22 +161,24 @@ def _placements(built: Assembled, extracted: Extracted, lowered: Lowered,
     for node_id, layer in sorted(built.allocation.items(), key=lambda kv: kv[1]):
         expr = graph.nodes[node_id][nodes.EXPR]
         entry = lowered.info.get(getattr(expr, "label", ""))
-        if entry is None or entry.origin is None:
+        if entry is None or (entry.origin is None and entry.helper in (None, Helper.INPUT)):
             continue
         block = graph.nodes[node_id].get(nodes.MODEL_BLOCK)
         # a selector width finishes in its MLP; an aggregate's MLP only cleans the BOS position
         finishes_later = isinstance(block, transformers.SeriesWithResiduals) and isinstance(expr, tr.SelectorWidth)
         where = names.get(layer + 1 if finishes_later else layer)
         dims = [i for i, l in enumerate(labels) if l == expr.label or l.startswith(expr.label + ":")]
-        span = entry.origin.span
+        origin = entry.origin
+        span = origin.span if origin is not None else entry.span
         rows.append(SOpPlacement(
-            name=entry.origin.label or sops.operation_name(entry.origin),
-            operation=sops.operation_name(entry.origin),
+            name=(origin.label or sops.operation_name(origin)) if origin is not None else entry.label,
+            operation=sops.operation_name(origin) if origin is not None else str(entry.helper),
             line=span.line if span else None, col=span.col if span else None,
             layer=None if where is None else int(where.split("/")[0]),
             sublayer=None if where is None else where.split("/")[1],
             encoding=entry.encoding, values=len(entry.values),
-            residual_dims=[dims[0], dims[-1]] if dims else []))
+            residual_dims=[dims[0], dims[-1]] if dims else [],
+            helper=None if origin is not None else str(entry.helper)))
     return rows
 
 

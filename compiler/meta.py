@@ -67,6 +67,7 @@ class SOpRowJSON(TypedDict):
     encoding: str
     values: int
     residual_dims: list[int]
+    helper: str | None  # why the compiler made it ("pairing", "conversion"); None: the program's own
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,19 @@ class SOpPlacement:
     encoding: Encoding
     values: int  # how many values it takes
     residual_dims: list[int]  # first and last residual dimension it occupies ([] when none)
+    helper: str | None = None  # a compiler helper (`lowered.Helper`: a pairing of a selector's keys
+    # or queries, a conversion between encodings), with the source position it serves; None: the program's
 
     def to_json(self) -> SOpRowJSON:
         return SOpRowJSON(name=self.name, operation=self.operation, line=self.line, col=self.col,
                           layer=self.layer, sublayer=self.sublayer, encoding=self.encoding.value,
-                          values=self.values, residual_dims=list(self.residual_dims))
+                          values=self.values, residual_dims=list(self.residual_dims), helper=self.helper)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SOpPlacement:
         return cls(data["name"], data["operation"], data["line"], data["col"], data["layer"],
-                   data["sublayer"], Encoding(data["encoding"]), data["values"], list(data["residual_dims"]))
+                   data["sublayer"], Encoding(data["encoding"]), data["values"], list(data["residual_dims"]),
+                   data.get("helper"))
 
 
 @dataclass(frozen=True)

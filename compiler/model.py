@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +57,12 @@ class CompiledModel:
         return self.meta.layout.num_layers
 
     def parameter_count(self) -> int:
+        """Every stored number (tracr pads each layer to the widest head and MLP)."""
         return int(sum(a.size for a in self.arrays.values()))
+
+    def nonzero_parameters(self) -> int:
+        """The stored numbers that are not zero: what the model really uses."""
+        return int(sum(np.count_nonzero(a) for a in self.arrays.values()))
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:
@@ -71,8 +78,18 @@ def save(model: CompiledModel, path: str | Path) -> None:
                 arrays={k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in model.arrays.items()},
                 sha256=_digest(model.arrays))
     blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    with open(path, "wb") as f:
-        np.savez(f, metadata=blob, **model.arrays)
+    target = Path(path)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            np.savez_compressed(f, metadata=blob, **model.arrays)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # as open() would have made it
+        os.replace(tmp, target)  # atomic: a reader sees the old file or the whole new one
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def load(path: str | Path) -> CompiledModel:

@@ -42,7 +42,8 @@ class CompileReport(TypedDict):
     heads_per_layer: list[int]
     mlp_hidden_per_layer: list[int]
     residual_width: int
-    parameters: int
+    parameters: int  # every stored number
+    nonzero_parameters: int  # the stored numbers that are not zero
     output_encoding: str  # "categorical" or "numerical"
     sops: list[SOpRowJSON]  # where each of the program's s-ops lives
     verification: VerificationReport | None  # None: not verified
@@ -65,6 +66,7 @@ def as_dict(result: CompileResult, saved: str | None = None) -> CompileReport:
         mlp_hidden_per_layer=layout.mlp_hidden_per_layer,
         residual_width=layout.residual_width,
         parameters=result.model.parameter_count(),
+        nonzero_parameters=result.model.nonzero_parameters(),
         output_encoding=meta.output.encoding.value,
         sops=[row.to_json() for row in meta.sops],
         verification=None if check is None else VerificationReport(
@@ -82,7 +84,8 @@ def show(report: CompileReport, console: Console | None = None) -> None:
     console.print(Text(f"{report['program']} → {report['output']}", style="bold"))
     console.print(Text(f"vocab {report['vocab']}, max length {report['max_len']}, {mode}; "
                        f"{report['layers']} layers, residual width {report['residual_width']}, "
-                       f"{report['parameters']:,} parameters; compiled in {report['seconds']:.1f} s"))
+                       f"{report['parameters']:,} parameters ({report['nonzero_parameters']:,} non-zero); "
+                       f"compiled in {report['seconds']:.1f} s"))
     layers = Table("layer", "attention heads", "MLP hidden", box=None, title="layers", title_justify="left")
     for i, (heads, hidden) in enumerate(zip(report["heads_per_layer"], report["mlp_hidden_per_layer"])):
         layers.add_row(str(i), str(heads), str(hidden))
@@ -93,7 +96,8 @@ def show(report: CompileReport, console: Console | None = None) -> None:
         where = "input" if row["layer"] is None else f"layer {row['layer']} {row['sublayer']}"
         dims = row["residual_dims"]
         shown = "" if not dims else (str(dims[0]) if dims[0] == dims[1] else f"{dims[0]}-{dims[1]}")
-        sop_table.add_row(Text(row["name"]), row["operation"], str(row["line"] or ""), where,
+        operation = row["operation"] if not row.get("helper") else f"{row['operation']} (helper)"
+        sop_table.add_row(Text(row["name"]), operation, str(row["line"] or ""), where,
                           row["encoding"], str(row["values"]), shown)
     console.print(sop_table)
     check = report["verification"]

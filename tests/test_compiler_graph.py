@@ -110,3 +110,26 @@ def test_a_head_wider_in_its_values_than_in_its_keys_compiles():
     result = compile_program(program, vocab, 4, samples=32)
     batch = [list(x) for n in (1, 2, 3) for x in itertools.product(vocab, repeat=n)]
     assert Runner(result.model).run(batch) == program.run(batch)
+
+
+def test_saved_models_are_compressed_atomic_and_count_their_non_zeros(tmp_path):
+    import zipfile
+
+    from compiler import model as saved
+    from compiler import report
+
+    result = compile_program(load_program("sort"), list("abc"), 6, verify=False)
+    path = tmp_path / "sort.npz"
+    saved.save(result.model, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["sort.npz"]  # no temporary file left beside it
+    with zipfile.ZipFile(path) as archive:
+        assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in archive.infolist())
+    stored = sum(a.nbytes for a in result.model.arrays.values())
+    assert path.stat().st_size < stored / 3
+    shown = report.as_dict(result)
+    nonzero = sum(int(np.count_nonzero(a)) for a in result.model.arrays.values())
+    assert shown["nonzero_parameters"] == nonzero < shown["parameters"]
+    helpers = [row for row in shown["sops"] if row["helper"]]
+    assert helpers and helpers[0]["helper"] == "pairing" and helpers[0]["residual_dims"]
+    assert helpers[0]["line"] == 4  # the composite selector's line, which the pairing serves
+    assert saved.load(path).meta == result.model.meta
