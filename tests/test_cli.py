@@ -136,8 +136,11 @@ def test_compile_readable_report():
 
 
 def test_compile_errors_are_positioned(tmp_path):
-    done = rasp("compile", "mode", "--vocab", "ab", "--max-len", "4")
-    assert done.returncode == 2 and ":8:14: error: aggregate_min cannot be compiled" in done.stderr
+    source = tmp_path / "numerical_max.rasp"
+    source.write_text("x = tokens_int;\ny = numerical(aggregate_max(select(indices, indices, <=), x, 0));\n")
+    done = rasp("compile", str(source), "--vocab", "[1, 2]", "--max-len", "4")
+    assert done.returncode == 2 and "numerical_max.rasp:2:" in done.stderr
+    assert "error: aggregate_max compiles as categorical" in done.stderr and "^" in done.stderr
     done = rasp("compile", "sort", "--vocab", "[1, 1]", "--max-len", "4")
     assert done.returncode == 2 and "lists a token twice" in done.stderr
     done = rasp("compile", "sort", "--vocab", "ab", "--max-len", "0")
