@@ -79,7 +79,13 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
         raise CompileError("the maximum length must be at least 1")
     target = assemble.Target(list(vocab), max_len, program.causal if causal is None else causal)
     lowered = lower.lower(program.output, target.vocab, max_len)
-    extracted = assemble.extract(lowered)
+    if lowered.sink.label in ("tokens", "indices"):
+        raise CompileError(f"the output is the input's {lowered.sink.label} unchanged: there is no operation "
+                           "for a model to compute (tracr builds no model without a layer)", program.output.span)
+    try:
+        extracted = assemble.extract(lowered)
+    except CompileError as e:  # about the whole program: shown at its output
+        raise CompileError(e.message, e.span or program.output.span) from None
     size = estimate.estimate(extracted.graph, lowered.info, len(vocab), max_len)
     estimate.refuse_if_too_large(size, len(vocab), max_len)
     try:
