@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from compiler.errors import CompileError
 
 if TYPE_CHECKING:
+    from compiler.verify import Domain
     from compiler.estimate import Estimate
     from compiler.model import CompiledModel
     from compiler.verify import Verification
@@ -61,9 +62,9 @@ def _deep_recursion() -> Iterator[None]:
 
 def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bool | None = None,
                     verify: bool = True, samples: int = 256, seed: int = 0,
-                    domain: tuple[str, list[list[Any]]] | None = None) -> CompileResult:
+                    domain: Domain | None = None) -> CompileResult:
     """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position.
-    `domain` (a name and inputs) replaces the verification's own inputs: for programs meant for
+    `domain` (`compiler.verify.Domain`) replaces the verification's own inputs: for programs meant for
     inputs of one form (`a+b`), whatever they do elsewhere."""
     from compiler import assemble, estimate, lower
     from compiler import verify as verifying

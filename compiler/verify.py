@@ -26,6 +26,14 @@ NUMERICAL_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
+class Domain:
+    """The inputs a program is meant for (a sampler's, a file's), which verification is limited to."""
+
+    name: str  # where they come from, for the report: "the digit-sum sampler", a file's path
+    inputs: list[list[Any]]
+
+
+@dataclass(frozen=True)
 class Verification:
     """What the check compared."""
 
@@ -72,17 +80,17 @@ def verification_inputs(vocab: list[Any], max_len: int, samples: int, distinct: 
 
 def verify(program: Program, model: CompiledModel, categorical_aggregates: list[sops.Aggregate],
            samples: int = 256, seed: int = 0, distinct: bool = False,
-           domain: tuple[str, list[list[Any]]] | None = None) -> Verification:
-    """The model against the interpreter; on `domain`'s inputs (its name, the inputs) when given."""
+           domain: Domain | None = None) -> Verification:
+    """The model against the interpreter; on `domain`'s inputs only, when given."""
     causal = model.causal
     if domain is None:
         sampled, shaped, space = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
     else:
-        sampled, shaped, space = domain[1], 0, 0
+        sampled, shaped, space = domain.inputs, 0, 0
         too_long = next((t for t in sampled if len(t) > model.max_len), None)
         if too_long is not None or not sampled:
-            raise CompileError(f"{domain[0]} gives no inputs to check" if not sampled else
-                               f"{domain[0]} gives an input of length {len(too_long)} ({too_long!r}); the "
+            raise CompileError(f"{domain.name} gives no inputs to check" if not sampled else
+                               f"{domain.name} gives an input of length {len(too_long)} ({too_long!r}); the "
                                f"maximum length is {model.max_len}")
     inputs, expected = program.run_accepted(sampled, causal)
     if not inputs:
@@ -103,7 +111,7 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
     lengths = sorted({len(t) for t in inputs})
     exhaustive = domain is None and space <= cases.EXHAUSTIVE_LIMIT
     return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]), exhaustive,
-                        0 if exhaustive else shaped, space, domain[0] if domain else None)
+                        0 if exhaustive else shaped, space, domain.name if domain else None)
 
 
 def _check_single_selection(program: Program, aggregates: list[sops.Aggregate], inputs, causal) -> None:

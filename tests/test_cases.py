@@ -89,6 +89,7 @@ def test_a_program_meant_for_sums_is_checked_on_sums(tmp_path):
     import json
 
     from compiler.runner import Runner
+    from compiler.verify import Domain
     from predictor.samplers import Sampler, draw_up_to
 
     program = from_text(SUMS, path="sums.rasp")
@@ -104,7 +105,7 @@ def test_a_program_meant_for_sums_is_checked_on_sums(tmp_path):
     done = rasp("compile", str(source), "--vocab", DIGITS_PLUS, "--max-len", "7", "--sampler", "digit-sum")
     assert done.returncode == 0 and "checked on" in done.stdout and "digit-sum sampler" in done.stdout
     sums = draw_up_to(Sampler.DIGIT_SUM, list(DIGITS_PLUS), 9, 200, random.Random(7))
-    result = compile_program(program, list(DIGITS_PLUS), 9, domain=("sums", sums))
+    result = compile_program(program, list(DIGITS_PLUS), 9, domain=Domain("sums", sums))
     assert {len(t) for t in sums} == {3, 5, 7, 9}
     assert Runner(result.model).run(sums) == program.run(sums)
 

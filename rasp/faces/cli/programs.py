@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grammar.errors import RaspError
 from rasp.faces.cli.options import parse_lengths, parse_vocab, read_inputs
+
+if TYPE_CHECKING:
+    from compiler.verify import Domain
+    from rasp.language.program import Program
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -98,14 +102,15 @@ def _add_compile(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_compile, input=None)
 
 
-def _domain(args: argparse.Namespace, program: Any, vocab: list[Any]) -> tuple[str, list[list[Any]]] | None:
+def _domain(args: argparse.Namespace, program: Program, vocab: list[Any]) -> Domain | None:
     """The inputs verification is restricted to: --inputs, --sampler, or the program's domain pragma."""
     import random
 
+    from compiler.verify import Domain  # (the heavy compiler loads only when compiling)
     from predictor.samplers import Sampler, draw_up_to
 
     if args.inputs:
-        return f"{args.inputs}", read_inputs(args)
+        return Domain(str(args.inputs), read_inputs(args))
     name, span = (args.sampler, None) if args.sampler else (program.tree.domain or (None, None))
     if name is None:
         return None
@@ -114,7 +119,8 @@ def _domain(args: argparse.Namespace, program: Any, vocab: list[Any]) -> tuple[s
     except ValueError:
         raise RaspError(f"unknown input domain '{name}' (the samplers: {', '.join(s.value for s in Sampler)})",
                         span) from None
-    return f"the {name} sampler", draw_up_to(sampler, vocab, args.max_len, args.samples, random.Random(args.seed))
+    return Domain(f"the {name} sampler",
+                  draw_up_to(sampler, vocab, args.max_len, args.samples, random.Random(args.seed)))
 
 
 def _compile(args: argparse.Namespace) -> int:
