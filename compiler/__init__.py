@@ -16,7 +16,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from compiler.errors import CompileError
 
@@ -62,10 +62,10 @@ def _deep_recursion() -> Iterator[None]:
 
 def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bool | None = None,
                     verify: bool = True, samples: int = 256, seed: int = 0,
-                    domain: Domain | None = None) -> CompileResult:
+                    domain: Domain | None = None, progress: Callable[[str], None] | None = None) -> CompileResult:
     """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position.
     `domain` (`compiler.verify.Domain`) replaces the verification's own inputs: for programs meant for
-    inputs of one form (`a+b`), whatever they do elsewhere."""
+    inputs of one form (`a+b`), whatever they do elsewhere. `progress` is told each pass as it starts."""
     from compiler import assemble, estimate, lower
     from compiler import verify as verifying
     from compiler.meta import ProgramSource
@@ -78,7 +78,9 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
         raise CompileError("the vocabulary is empty")
     if max_len < 1:
         raise CompileError("the maximum length must be at least 1")
+    say = progress or (lambda text: None)
     target = assemble.Target(list(vocab), max_len, program.causal if causal is None else causal)
+    say("lowering to tracr RASP and computing value sets")
     lowered = lower.lower(program.output, target.vocab, max_len)
     if lowered.sink.label in ("tokens", "indices"):
         raise CompileError(f"the output is the input's {lowered.sink.label} unchanged: there is no operation "
@@ -89,6 +91,7 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
         raise CompileError(e.message, e.span or program.output.span) from None
     size = estimate.estimate(extracted.graph, lowered.info, len(vocab), max_len)
     estimate.refuse_if_too_large(size, len(vocab), max_len)
+    say(f"building blocks and weights (estimated {size.parameters:,} parameters, {size.layers} layers)")
     try:
         with _deep_recursion():
             built = assemble.assemble(extracted, lowered, target)
@@ -100,6 +103,7 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     model = assemble.to_model(built, extracted, lowered, target, source)
     checked = None
     if verify:
+        say("checking the model against the interpreter")
         checked = verifying.verify(program, model, lowered.categorical_aggregates(), samples, seed,
                                    distinct=program.tree.distinct, domain=domain)
     return CompileResult(model, checked, time.perf_counter() - start, size)

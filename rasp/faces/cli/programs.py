@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from grammar.errors import RaspError
@@ -135,9 +136,15 @@ def _compile(args: argparse.Namespace) -> int:
     from compiler import compile_program, report
     from compiler import model as saved
 
+    started = time.monotonic()
+
+    def say(text: str) -> None:  # for people at a terminal; scripts read the report
+        print(f"compile: {text} ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
+
     result = compile_program(program, vocab, args.max_len, causal=True if args.causal else None,
                              verify=not args.no_verify, samples=args.samples, seed=args.seed,
-                             domain=_domain(args, program, vocab))
+                             domain=_domain(args, program, vocab),
+                             progress=say if sys.stderr.isatty() and not args.json else None)
     if args.save:
         try:
             saved.save(result.model, args.save)
