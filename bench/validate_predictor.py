@@ -39,7 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     training = file_cases(str(LANGUAGES), str(LANGUAGES.parents[3]))
-    model = refit(training, SOURCE)
+    scored = probability.candidates(rows(training))
+    model = refit(training, SOURCE, scored)
     if args.refit:
         probability.save(model)
         print(f"wrote {probability.FITTED}: weights {dict(zip(model.features, model.weights))}, bias {model.bias}\n")
@@ -48,7 +49,7 @@ def main() -> None:
               f"suite {model.as_dict()}; run with --refit\n")
     shipped = probability.MODEL if not args.refit else model
     print("the choice (leave-one-out log-loss on the training suite):\n")
-    for names, penalty, loss in probability.candidates(rows(training)):
+    for names, penalty, loss in scored:
         print(f"- {' + '.join(names)}, penalty {penalty:g}: {loss:.3f}")
     print()
     print(f"probability model: P = sigmoid({shipped.bias:+.3f} " + " ".join(

@@ -116,10 +116,11 @@ def candidates(rows: list[Row]) -> list[tuple[tuple[str, ...], float, float]]:
             for names in FEATURE_SETS for penalty in PENALTIES]
 
 
-def select(rows: list[Row], source: str) -> Model:
-    """The feature set and penalty with the lowest leave-one-out log-loss on these rows, fitted
-    on all of them (ties go to the fewer features, then the larger penalty)."""
-    names, penalty, loss = min(candidates(rows), key=lambda c: (c[2], len(c[0]), -c[1]))
+def select(rows: list[Row], source: str, scored: list[tuple[tuple[str, ...], float, float]] | None = None) -> Model:
+    """The feature set and penalty with the lowest leave-one-out log-loss on these rows (from
+    `scored`, their `candidates`, when the caller has them), fitted on all of them (ties go to the
+    fewer features, then the larger penalty)."""
+    names, penalty, loss = min(scored or candidates(rows), key=lambda c: (c[2], len(c[0]), -c[1]))
     model = fit(rows, source, names, penalty)
     return Model(model.features, model.weights, model.bias, model.penalty, model.fitted_on, source, loss)
 

@@ -129,22 +129,28 @@ def table(cases: list[Case], rows: list[Score]) -> str:
     return "\n".join(out)
 
 
-def literature_cases(protocol_name: str = "paper") -> list[Case]:
-    """The suite's tasks with a published outcome, analysed under a protocol's setting."""
+def task_case(name: str, generalizes: bool, source: str, protocol: Any, pe: str | None = None) -> Case:
+    """A suite task with a known outcome, analysed as an experiment analyses it: its program as the
+    task runs it, its tokens, the protocol's setting (`predictor.experiment.prediction`'s inputs)."""
     from predictor.analysis import Setting, analyze
-    from predictor.anchors import OUTCOMES
-    from predictor.protocols import apply, protocol
+    from predictor.protocols import apply
     from predictor.tasks import find_task
 
+    task = apply(protocol, find_task(name))
+    program = task.build()  # (not `load`: its probe runs the interpreter, seconds a task)
+    result = analyze(program, task.tokens, causal=program.causal, setting=Setting.of(protocol, task.train_lengths, pe))
+    return Case(name, generalizes, source, str(result.verdict), result.probability, result.crasp.member,
+                result.features)
+
+
+def literature_cases(protocol_name: str = "paper") -> list[Case]:
+    """The suite's tasks with a published outcome, analysed under a protocol's setting."""
+    from predictor.anchors import OUTCOMES
+    from predictor.protocols import protocol
+
     chosen = protocol(protocol_name)
-    cases = []
-    for name, outcome in OUTCOMES.items():
-        task = apply(chosen, find_task(name))
-        program = task.build()  # (not `load`: its probe runs the interpreter, seconds a task)
-        result = analyze(program, task.tokens, causal=program.causal, setting=Setting.of(chosen, task.train_lengths))
-        cases.append(Case(name, outcome.generalizes, f"{outcome.citation.partition(':')[0]}: {outcome.what}",
-                          str(result.verdict), result.probability, result.crasp.member, result.features))
-    return cases
+    return [task_case(name, outcome.generalizes, f"{outcome.citation.partition(':')[0]}: {outcome.what}", chosen)
+            for name, outcome in OUTCOMES.items()]
 
 
 def file_cases(path: str, root: str = ".") -> list[Case]:
@@ -173,33 +179,22 @@ def measured_cases(path: str) -> list[Case]:
     import json
     from pathlib import Path
 
-    from predictor.analysis import Setting, analyze
-    from predictor.protocols import apply, protocol
-    from predictor.tasks import find_task
+    from predictor.protocols import protocol
 
     result = json.loads(Path(path).read_text())
     chosen = protocol(result["settings"]["protocol"]["name"])
-    cases = []
-    for row in result["summary"]:
-        if not (row["in_conjecture"] and row["judged"]):
-            continue
-        task = apply(chosen, find_task(row["task"]))
-        program = task.build()
-        analysis = analyze(program, task.tokens, causal=program.causal,
-                           setting=Setting.of(chosen, task.train_lengths, row["pe"]))
-        cases.append(Case(row["task"], bool(row["generalized"]), f"measured: {chosen.name}, {row['fitted_seeds']} "
-                          f"fitted seeds", str(analysis.verdict), analysis.probability, analysis.crasp.member,
-                          analysis.features))
-    return cases
+    return [task_case(row["task"], bool(row["generalized"]), f"measured: {chosen.name}, {row['fitted_seeds']} "
+                      "fitted seeds", chosen, row["pe"])
+            for row in result["summary"] if row["in_conjecture"] and row["judged"]]
 
 
 def rows(cases: list[Case]) -> list[fitted.Row]:
     return [(c.task, c.features, c.generalizes) for c in cases]
 
 
-def refit(training: list[Case], source: str) -> Model:
+def refit(training: list[Case], source: str, scored: list | None = None) -> Model:
     """The probability model chosen and fitted on these cases (`predictor.probability.select`)."""
-    return fitted.select(rows(training), source)
+    return fitted.select(rows(training), source, scored)
 
 
 def leave_one_out(training: list[Case], model: Model) -> list[Case]:
