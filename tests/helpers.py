@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from rasp.language.program import Program, from_text
+
+
+def cli(*args: str, stdin: str | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """The `rasp` command in a fresh interpreter, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def run(text: str, inputs: list[Any], output: str | None = None, causal: bool | None = None) -> list[list[Any]]:

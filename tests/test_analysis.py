@@ -4,11 +4,10 @@ rewrites that keep a task keep its verdict; determinism; the setting; the comman
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import cli
 
 from predictor.analysis import Realizable, Setting, Verdict, analyze
 from predictor.crasp import WHY, Escape, check
@@ -160,9 +159,7 @@ def test_the_probability_reads_the_features_the_json_shows():
     assert result.probability == round(MODEL.probability(result.features), 4)
 
 
-def rasp(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+rasp = cli
 
 
 def test_cli_json_contract_and_graph(tmp_path):

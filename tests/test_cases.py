@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from helpers import cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,12 +68,7 @@ def test_small_spaces_are_checked_exhaustively():
     assert check.describe().startswith("exhaustive: equal to the interpreter on every input of lengths 1 to 4")
 
 
-def rasp(*args: str) -> "subprocess.CompletedProcess":
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], capture_output=True, text=True,
-                          timeout=300)
+rasp = cli
 
 
 DIGITS_PLUS = "0123456789+"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
+from helpers import cli
 
 
 def rasp(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp.faces.cli", *args], input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return cli(*args, stdin=stdin, timeout=120)
 
 
 def json_lines(text: str) -> list[dict]:
