@@ -73,17 +73,19 @@ def prediction(program: Program, task: Task | None = None, protocol: Protocol | 
 def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str, config: TrainConfig,
                        runs_dir: Path | None, eval_per_length: int, progress: bool = True,
                        sets: dict | None = None, compiled: dict | None | bool = True,
-                       encoding: Encoding | None = None, predicted: tuple | None = None) -> RunRecord:
+                       encoding: Encoding | None = None, predicted: tuple | None = None,
+                       stop_by: float | None = None) -> RunRecord:
     """Train one model and score it at every length; `compiled=True` also compiles the program
     and scores it on the same inputs (pass an earlier result to reuse it, False to skip).
-    `sets`, `encoding` and `predicted` (a `prediction`), when given, are reused."""
+    `sets`, `encoding` and `predicted` (a `prediction`), when given, are reused. `stop_by` (a
+    `time.monotonic()` value) ends training there, and the model is scored as it stands."""
     check_size(task, program, protocol, config.batch_size, pe)
     encoding = encoding or Encoding.for_task(task, program)
     model = model_for(task, program, encoding, pe, protocol)
     run_dir = None
     if runs_dir is not None:
         run_dir = runs_dir / run_name(task, model, config, program.digest)
-    trained = train(task, program, model, config, run_dir, progress, encoding)
+    trained = train(task, program, model, config, run_dir, progress, encoding, stop_by=stop_by)
     sets = sets or evaluation_sets(task, program, eval_per_length)
     scores = evaluate_learned(trained.params, trained.apply, encoding, sets)
     if compiled is True:
@@ -100,7 +102,8 @@ def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str
         "task": task.name, "program": program.display_name, "output": program.output_name,
         "framing": task.framing, "in_conjecture": in_conjecture(task, program),
         "protocol": protocol.as_dict(), "pe": pe, "offsets": config.offsets, "seed": config.seed,
-        "steps": trained.steps, "max_steps": config.steps, "fitted": trained.fitted, "fit_checks": trained.checks,
+        "steps": trained.steps, "max_steps": config.steps, "fitted": trained.fitted,
+        "stopped_by_time": trained.timed_out, "fit_checks": trained.checks,
         "train_lengths": train_lengths, "heldout_lengths": heldout_lengths, "bins": bins,
         "em_by_length": em,
         "token_accuracy_by_length": {n: s["token_accuracy"] for n, s in scores.items()},

@@ -67,6 +67,7 @@ class RunRecord(TypedDict):
     steps: int  # training steps taken (early stopping may end a run before max_steps)
     max_steps: int  # the step cap
     fitted: bool  # the fit check reached fit_em (train-length EM) by the end of training
+    stopped_by_time: bool  # training ended at its time limit, before a fit or the step cap
     fit_checks: list[list[float]]  # [step, train EM on fresh examples] at every check
     train_lengths: list[int]  # every length trained on
     heldout_lengths: list[int]  # every longer length tested

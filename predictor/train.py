@@ -64,6 +64,7 @@ class TrainResult:
     checks: list[list[float]] = field(default_factory=list)  # [step, train-length EM] per fit check
     steps: int = 0  # steps taken
     fitted: bool = False  # a fit check reached fit_em
+    timed_out: bool = False  # stopped by `stop_by` before the step cap
     resumed_from: int = 0
     seconds: float = 0.0
     run_dir: Path | None = None
@@ -221,10 +222,12 @@ def data_parallel() -> tuple[NamedSharding, NamedSharding, int]:
 
 def train(task: Task, program: Program, model: transformer.ModelConfig | None = None,
           config: TrainConfig = TrainConfig(), run_dir: Path | None = None, progress: bool = True,
-          encoding: Encoding | None = None, stop_after: int | None = None) -> TrainResult:
+          encoding: Encoding | None = None, stop_after: int | None = None,
+          stop_by: float | None = None) -> TrainResult:
     """Train on the task's train lengths until a fit check reaches `fit_em` or `steps` run out.
     With `run_dir`, checkpoint there and resume from it. `stop_after` ends the call early at that
-    step (as a kill would), for tests."""
+    step (as a kill would), for tests; `stop_by` (a `time.monotonic()` value) ends it at the first
+    step boundary after that time, for runs given a fixed time."""
     start = time.perf_counter()
     encoding = encoding or Encoding.for_task(task, program)
     model = model or transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len,
@@ -259,7 +262,8 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
     end = config.steps if stop_after is None else min(stop_after, config.steps)
     with ProgressBar(task.name, config.steps, begin, enabled=progress) as bar:
         for k in range(begin, end):
-            if result.fitted:
+            result.timed_out = stop_by is not None and time.monotonic() >= stop_by
+            if result.fitted or result.timed_out:
                 break
             batch = jax.device_put(training_batch(task, program, encoding, config, k), batch_sharding)
             state, loss, accuracy = step(state, batch)
@@ -280,6 +284,11 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
                 bar.note(f"fit check at step {k + 1}: train EM {em:.3f}")
             if save:
                 checkpoints.save(k + 1, state, result.losses, result.accuracies, result.checks)
+    for loss, accuracy in jax.device_get(pending):  # a stop by time leaves some unread
+        result.losses.append(float(loss))
+        result.accuracies.append(float(accuracy))
+    if checkpoints and result.timed_out and checkpoints.latest() != result.steps:
+        checkpoints.save(result.steps, state, result.losses, result.accuracies, result.checks)
     result.params = state["params"]
     result.seconds = time.perf_counter() - start
     return result

@@ -73,6 +73,31 @@ def test_an_interrupted_run_resumes_to_the_same_parameters(trivial, tmp_path):
     assert params_equal(resumed.params, whole.params)
 
 
+def test_a_run_out_of_time_stops_saves_and_resumes_to_the_same_parameters(trivial, tmp_path):
+    """`stop_by` ends training at a step boundary, keeps every loss, checkpoints there, and the
+    rerun finishes as a run that was never stopped."""
+    import time
+
+    program = trivial.load()
+    config, encoding = tiny_model(trivial, program)
+    run = TrainConfig(steps=30, batch_size=16, warmup=5, checkpoint_every=10)
+    whole = train(trivial, program, config, run, tmp_path / "whole", progress=False, encoding=encoding)
+    assert not whole.timed_out
+    late = time.monotonic()
+    stopped = train(trivial, program, config, run, tmp_path / "cut", progress=False, encoding=encoding, stop_by=late)
+    assert stopped.timed_out and stopped.steps == 0 and not stopped.losses
+    partial = train(trivial, program, config, run, tmp_path / "cut", progress=False, encoding=encoding,
+                    stop_by=time.monotonic() + 3600, stop_after=13)
+    assert partial.steps == 13 and len(partial.losses) == 13 and not partial.timed_out
+    soon = train(trivial, program, config, run, tmp_path / "soon", progress=False, encoding=encoding,
+                 stop_by=time.monotonic() + 0.5)
+    assert soon.timed_out and 0 < soon.steps < 30 and len(soon.losses) == soon.steps
+    resumed = train(trivial, program, config, run, tmp_path / "soon", progress=False, encoding=encoding)
+    assert resumed.resumed_from == soon.steps
+    assert resumed.losses == whole.losses
+    assert params_equal(resumed.params, whole.params)
+
+
 def test_a_killed_command_resumes_when_rerun(tmp_path, trivial):
     """A real kill (SIGKILL) of `rasp train` after its first checkpoint; the same command again
     finishes with the same results as a run that was never killed."""
