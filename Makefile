@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_interpreter.py
 	$(BIN)/python bench/bench_compiler.py
 	$(BIN)/python bench/bench_shared.py
+	$(BIN)/python bench/bench_sort.py
 	$(BIN)/python bench/fuzz_compiler.py
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/validate_predictor.py

@@ -25,6 +25,7 @@ from compiler.errors import CompileError
 from compiler.lowered import Helper, Lowered
 from compiler.meta import Layout, ModelMeta, OutputSpec, ProgramSource, SOpPlacement
 from compiler.model import CompiledModel
+from compiler.tracr_arrays import array_helpers
 from compiler.weights import Weights, weights
 from rasp.language import sops
 from rasp.language.sops import Encoding
@@ -80,11 +81,12 @@ def assemble(extracted: Extracted, lowered: Lowered, target: Target) -> Assemble
     """The tracr model, from blocks allocated to layers."""
     graph, sources = extracted.graph, extracted.sources
     bos, pad = special_tokens(target.vocab)
-    add_blocks(graph, lowered.info, bos, target.causal, target.max_len)
-    with tracr_graph.linear_depth():
-        allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
-        craft_model = craft_graph_to_model.craft_graph_to_model(graph, sources)
-    model = weights(craft_model, graph, extracted.sink, target.max_len, bos, pad, target.causal)
+    with array_helpers():
+        add_blocks(graph, lowered.info, bos, target.causal, target.max_len)
+        with tracr_graph.linear_depth():
+            allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
+            craft_model = craft_graph_to_model.craft_graph_to_model(graph, sources)
+        model = weights(craft_model, graph, extracted.sink, target.max_len, bos, pad, target.causal)
     key_size = model.model_config.key_size
     for name, params in model.params.items():  # undo the 1/sqrt(key size) of the logits
         if name.endswith("/attn/query"):

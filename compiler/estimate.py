@@ -14,7 +14,6 @@ from tracr.rasp import rasp as tr
 
 from compiler.errors import CompileError
 from compiler.lowered import Helper, Info
-from compiler.tables import MAX_TABLE_WORK
 from rasp.language.machine import usable_memory
 from rasp.language.sops import Encoding
 
@@ -29,16 +28,23 @@ class Estimate:
     mlp_hidden: int  # the largest MLP's
     parameters: int
     largest: Info | None  # the s-op that contributes most to the size
-    work: int = 0  # attention-score and MLP-table entries tracr fills one Python call at a time
+    score_bytes: int = 0  # the attention score tables, built whole while compiling
 
     @property
     def bytes(self) -> int:
-        return self.parameters * 4
+        return PARAMETER_BYTES * self.parameters + self.score_bytes
+
+
+# Bytes a compile holds at its peak, per parameter (float64 blocks and layout, then the float32
+# model: sort with ties at length 128 over 32 tokens peaks at 3.5 GB for 327M parameters, 10.6
+# bytes each) and per key-query pair of a head (its scores, their product, the selector's steps).
+PARAMETER_BYTES = 12
+SCORE_BYTES = 24
 
 
 def memory_budget() -> int:
-    """Bytes a compile may use: the weights are built several times over (craft, haiku, ours)."""
-    return usable_memory() // 4
+    """Bytes a compile may use."""
+    return usable_memory()
 
 
 def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len: int) -> Estimate:
@@ -47,7 +53,7 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
     mlp_hidden = 1
     largest: Info | None = None
     largest_size = 0
-    work = 0
+    score_bytes = 0
     for label, entry in info.items():
         if label not in graph.nodes or label in ("tokens", "indices"):
             continue
@@ -57,16 +63,14 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
         hidden = len(entry.table) if entry.table else 0
         if isinstance(expr, tr.Map) and info[expr.inner.label].encoding is Encoding.NUMERICAL:
             hidden = 2 * len(info[expr.inner.label].values)
-            work += hidden * hidden  # tracr builds these one identity matrix per direction
         if isinstance(expr, tr.SelectorWidth):
             hidden = max_len + 1
         mlp_hidden = max(mlp_hidden, hidden)
-        work += len(entry.table)
         if isinstance(expr, (tr.Aggregate, tr.SelectorWidth)):
             select = expr.selector
             sizes = [len(info[part.label].values) for part in (select.keys, select.queries)]
             key_size = max(key_size, max(sizes) + 2)
-            work += sizes[0] * sizes[1]
+            score_bytes += SCORE_BYTES * sizes[0] * sizes[1]
         size = max(dims, hidden)
         if size > largest_size:
             largest, largest_size = entry, size
@@ -76,12 +80,12 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
                        if isinstance(n[nodes.EXPR], (tr.Aggregate, tr.SelectorWidth))))
     heads = min(heads, max(1, depth))
     parameters = layers * (4 * width * key_size * heads + 2 * width * mlp_hidden) + width * (vocab_size + max_len + 3)
-    return Estimate(width, layers, key_size, mlp_hidden, parameters, largest, work)
+    return Estimate(width, layers, key_size, mlp_hidden, parameters, largest, score_bytes)
 
 
 def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
     budget = memory_budget()
-    if est.bytes <= budget and est.work <= MAX_TABLE_WORK:
+    if est.bytes <= budget:
         return
     culprit = ""
     span = None
@@ -92,12 +96,9 @@ def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
                 "the pairing of a selector's keys or queries" if est.largest.helper is Helper.PAIRING else
                 "an s-op")
         culprit = f"; the largest part is {what} with {len(est.largest.values):,} values"
-    if est.bytes <= budget:
-        problem = (f"building this model means filling about {est.work:,} table entries (attention "
-                   f"scores and MLP tables, one call each; the limit is {MAX_TABLE_WORK:,}, a minute or so)")
-    else:
-        problem = (f"this model would need about {est.parameters:,} parameters ({est.bytes / 2**30:.1f} GiB; "
-                   f"about {budget / 2**30:.1f} GiB can be spent here)")
+    problem = (f"this model would need about {est.parameters:,} parameters and "
+               f"{est.score_bytes / 2**30:.1f} GiB of attention-score tables to build ({est.bytes / 2**30:.1f} GiB "
+               f"in all; about {budget / 2**30:.1f} GiB can be spent here)")
     raise CompileError(
         f"{problem}{culprit}. Shrink the vocabulary "
         f"(now {vocab_size}) or the maximum length (now {max_len}), or rewrite that s-op with "

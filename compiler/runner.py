@@ -20,6 +20,7 @@ from rasp.language.sops import Encoding
 BATCH_BUCKET = 64  # batches are padded to a multiple of this, so few shapes are compiled
 LENGTH_BUCKET = 16  # and their width to a multiple of this
 MAX_ATTENTION_CELLS = 2**26  # batch * heads * width^2 attention weights computed at once
+MAX_ACTIVATION_CELLS = 2**26  # batch * width * the widest layer (residual, heads, MLP) at once
 
 
 def _used(matrix: np.ndarray, axis: int, bias: np.ndarray | None = None) -> np.ndarray:
@@ -192,12 +193,14 @@ class Runner:
 
     def batches(self, inputs: list[list[Any]]) -> list[list[int]]:
         """Input numbers grouped by length into batches whose attention fits in memory."""
-        heads = max(1, self.model.meta.layout.num_heads)
+        layout = self.model.meta.layout
+        heads = max(1, layout.num_heads)
+        widest = max(layout.residual_width, heads * layout.key_size, layout.mlp_hidden_size, 1)
         order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
         groups: list[list[int]] = []
         for i in order:
             width = len(inputs[i]) + 1
-            limit = max(1, MAX_ATTENTION_CELLS // (heads * width * width))
+            limit = max(1, min(MAX_ATTENTION_CELLS // (heads * width * width), MAX_ACTIVATION_CELLS // (width * widest)))
             if groups and len(groups[-1]) < limit and len(inputs[groups[-1][0]]) + 1 >= width // 2:
                 groups[-1].append(i)
             else:

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy as np
+
 from tracr.rasp import rasp as tr
 
 from compiler.errors import CompileError
+from compiler.estimate import SCORE_BYTES, memory_budget
 from compiler.lowered import Helper
-from compiler.tables import MAX_TABLE_WORK, check_combinations, comparison_table
+from compiler.tables import ComparisonTable, check_combinations, comparison_table
 from rasp.language import sops
 from rasp.language.sops import Encoding
 
@@ -109,6 +112,69 @@ def run(program: list[Instruction], leaf_holds: list[Any]) -> bool:
     return results[-1] is True
 
 
+@dataclass(frozen=True)
+class SelectorPredicate:
+    """A selector tree over its (paired) key and query values: called on one key and one query
+    value, as tracr calls a predicate, or on whole value lists at once (`matrix`, what the
+    compiler's heads are built from)."""
+
+    leaves: tuple[sops.Select, ...]
+    tables: tuple[ComparisonTable, ...]  # one per leaf
+    program: tuple[Instruction, ...]
+    key_index: dict[int, int]  # id of a leaf's key s-op -> its place in a paired key value
+    query_index: dict[int, int]
+
+    def __call__(self, key: Any, query: Any) -> bool:
+        holds: list[Any] = []
+        for leaf, table in zip(self.leaves, self.tables):
+            try:
+                holds.append(table.holds(_component(key, self.key_index, leaf.keys),
+                                         _component(query, self.query_index, leaf.queries)))
+            except (KeyError, IndexError, TypeError):  # a value outside the tables (BOS)
+                holds.append(_ERROR)
+        return run(list(self.program), holds)
+
+    def matrix(self, key_values: list[Any], query_values: list[Any]) -> np.ndarray:
+        """[query, key] -> whether the selector holds: `__call__` on every pair, as arrays (a
+        value outside a leaf's table counts as tracr's `_ERROR` does, short-circuits included)."""
+        shape = (len(query_values), len(key_values))
+        results: list[np.ndarray] = []  # per instruction: 0 false, 1 true, 2 could not be looked up
+        for instruction in self.program:
+            a = instruction.args
+            if instruction.step is Step.LEAF:
+                leaf, table = self.leaves[a[0]], self.tables[a[0]]
+                q = table.query_positions([_component_or_none(v, self.query_index, leaf.queries) for v in query_values])
+                k = table.key_positions([_component_or_none(v, self.key_index, leaf.keys) for v in key_values])
+                value = np.full(shape, 2, np.int8)
+                found = np.ix_(q >= 0, k >= 0)
+                value[found] = table.matrix[np.ix_(q[q >= 0], k[k >= 0])]
+            elif instruction.step is Step.NOT:
+                inner = results[a[0]]
+                value = np.where(inner == 2, 2, 1 - inner).astype(np.int8)
+            else:
+                left, right = results[a[0]], results[a[1]]
+                stop = 0 if instruction.step is Step.AND else 1
+                value = np.where((left == 2) | (left == stop), left, right).astype(np.int8)
+            results.append(value)
+        return results[-1] == 1
+
+
+def _component(value: Any, index: dict[int, int], sop: sops.SOp) -> Any:
+    if isinstance(sop, sops.Full):
+        return sop.value
+    return value if len(index) == 1 else value[index[id(sop)]]
+
+
+def _component_or_none(value: Any, index: dict[int, int], sop: sops.SOp) -> Any:
+    try:
+        return _component(value, index, sop)
+    except (KeyError, IndexError, TypeError):
+        return _MISSING
+
+
+_MISSING = object()  # a component that cannot be taken from a value (matches no table entry)
+
+
 class SelectorLowering:
     """Lowers selector trees for one `Lowering`, sharing the pairings of keys and queries."""
 
@@ -125,35 +191,21 @@ class SelectorLowering:
         query_expr, query_index = self._tuple(queries, node)
         tables = [comparison_table(leaf, self._values_of(leaf.keys), self._values_of(leaf.queries))
                   for leaf in leaves]
-        program = instructions(node, leaves)
-
-        def component(value: Any, index: dict[int, int], sop: sops.SOp) -> Any:
-            if isinstance(sop, sops.Full):
-                return sop.value
-            return value if len(index) == 1 else value[index[id(sop)]]
-
-        def predicate(key: Any, query: Any) -> bool:
-            holds: list[Any] = []
-            for leaf, table in zip(leaves, tables):
-                try:
-                    holds.append(table[(component(key, key_index, leaf.keys),
-                                        component(query, query_index, leaf.queries))])
-                except (KeyError, IndexError, TypeError):  # a value outside the tables (BOS)
-                    holds.append(_ERROR)
-            return run(program, holds)
-
+        predicate = SelectorPredicate(tuple(leaves), tuple(tables), tuple(instructions(node, leaves)),
+                                      key_index, query_index)
         return tr.Select(key_expr, query_expr, predicate).named("select")
 
     def _refuse_large(self, node: sops.Selector, parts: list[sops.SOp]) -> None:
-        """Refuse at once what the attention scores would make too large."""
-        scores = 1
+        """Refuse at once a selector whose attention scores would not fit in memory."""
+        pairs = 1
         for part in parts:
-            scores *= len(self.lowering.values(self.lowering.sop(part, Encoding.CATEGORICAL)))
-        if scores > MAX_TABLE_WORK:
-            raise CompileError(f"this selector compares {scores:,} pairs of key and query values (the "
-                               f"limit is {MAX_TABLE_WORK:,}); shrink the vocabulary (now "
-                               f"{len(self.lowering.vocab)}) or the maximum length (now "
-                               f"{self.lowering.max_len})", node.span)
+            pairs *= len(self.lowering.values(self.lowering.sop(part, Encoding.CATEGORICAL)))
+        need, budget = SCORE_BYTES * pairs, memory_budget()
+        if need > budget:
+            raise CompileError(f"this selector compares {pairs:,} pairs of key and query values (about "
+                               f"{need / 2**30:.1f} GiB to build its scores; about {budget / 2**30:.1f} GiB can "
+                               f"be spent here); shrink the vocabulary (now {len(self.lowering.vocab)}) or the "
+                               f"maximum length (now {self.lowering.max_len})", node.span)
 
     def _values_of(self, sop: sops.SOp) -> list[Any]:
         if isinstance(sop, sops.Full):

@@ -8,6 +8,8 @@ result. Both come from here; the limits keep them small enough to enumerate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -16,7 +18,6 @@ from compiler.errors import CompileError
 from rasp.language import semantics, sops
 
 MAX_VALUE_SET = 2_000_000  # combinations enumerated for one operation's value set
-MAX_TABLE_WORK = 4_000_000  # attention scores and MLP table entries tracr fills, in all
 
 Columns = list[np.ndarray]  # one array per input of an operation, a value combination per entry
 
@@ -118,13 +119,50 @@ def tabulate(fn: Callable[[Columns], np.ndarray], combos: list[tuple], arity: in
     return table
 
 
-def comparison_table(leaf: sops.Select, key_values: list[Any], query_values: list[Any]) -> dict[tuple[Any, Any], bool]:
-    """`keys[k] op queries[q]` for every pair of key and query values: (key, query) -> bool."""
+@dataclass(frozen=True)
+class ComparisonTable:
+    """One select's comparison for every pair of key and query values."""
+
+    key_values: list[Any]
+    query_values: list[Any]
+    matrix: np.ndarray  # [query, key] -> bool
+
+    @cached_property
+    def _key_position(self) -> dict[Any, int]:
+        return {v: i for i, v in enumerate(self.key_values)}
+
+    @cached_property
+    def _query_position(self) -> dict[Any, int]:
+        return {v: i for i, v in enumerate(self.query_values)}
+
+    def holds(self, key: Any, query: Any) -> bool:
+        """The comparison of one key and one query value (KeyError outside the table)."""
+        return bool(self.matrix[self._query_position[query], self._key_position[key]])
+
+    def key_positions(self, values: list[Any]) -> np.ndarray:
+        """Each value's place among the key values, -1 where it is not one."""
+        return _positions(self._key_position, values)
+
+    def query_positions(self, values: list[Any]) -> np.ndarray:
+        return _positions(self._query_position, values)
+
+
+def _positions(position: dict[Any, int], values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), np.int64)
+    for i, v in enumerate(values):
+        try:
+            out[i] = position.get(v, -1)
+        except TypeError:  # an unhashable value is in no table
+            out[i] = -1
+    return out
+
+
+def comparison_table(leaf: sops.Select, key_values: list[Any], query_values: list[Any]) -> ComparisonTable:
+    """`keys[k] op queries[q]` for every pair of key and query values."""
     if len(key_values) * len(query_values) > MAX_VALUE_SET:
         raise CompileError(f"this select compares {len(key_values):,} key values with "
                            f"{len(query_values):,} query values; too many to tabulate", leaf.span)
     keys = typed(object_array(key_values).reshape(1, -1))
     queries = typed(object_array(query_values).reshape(1, -1))
     result = semantics.select(leaf, keys, queries)[0]  # [q, k]
-    return {(kv, qv): bool(result[j, i]) for i, kv in enumerate(key_values)
-            for j, qv in enumerate(query_values)}
+    return ComparisonTable(list(key_values), list(query_values), np.asarray(result, dtype=bool))

@@ -174,13 +174,13 @@ def test_models_too_large_for_memory_are_refused_by_the_estimate(never_build, mo
     assert "parameters" in info.value.message and "Shrink the vocabulary (now 3)" in info.value.message
 
 
-def test_models_too_slow_to_build_are_refused_by_the_estimate(never_build, monkeypatch):
-    from compiler import estimate
+def test_a_selector_whose_scores_would_not_fit_in_memory_is_refused_when_lowered(never_build, monkeypatch):
+    from compiler import selectors
 
-    monkeypatch.setattr(estimate, "MAX_TABLE_WORK", 100)
+    monkeypatch.setattr(selectors, "memory_budget", lambda: 10_000)
     with pytest.raises(CompileError) as info:
         compile_program(load_program("sort"), list("abc"), 8)
-    assert "table entries" in info.value.message
+    assert "GiB to build its scores" in info.value.message and info.value.span.line == 4
 
 
 def test_save_then_load_gives_bit_identical_outputs(tmp_path):

@@ -140,3 +140,56 @@ def test_a_compile_says_each_pass_as_it_starts():
     compile_program(load_program("hist"), list("abc"), 4, samples=8, progress=said.append)
     assert [text.split(" ")[0] for text in said] == ["lowering", "building", "checking"]
     assert "estimated" in said[1] and "parameters" in said[1]
+
+
+def test_array_helpers_equal_tracrs_own():
+    """`compiler.tracr_arrays` gives tracr's results: unit vectors, and parallel linear maps over
+    overlapping spaces summed where they meet."""
+    from tracr.craft import bases, vectorspace_fns
+
+    from compiler import tracr_arrays
+
+    rng = np.random.default_rng(0)
+    space = bases.VectorSpaceWithBasis.from_values("x", range(7))
+    for d in space.basis:
+        assert tracr_arrays.vector_from_basis_direction(space, d) == space.vector_from_basis_direction(d)
+    spaces = [bases.VectorSpaceWithBasis.from_values(name, values)
+              for name, values in (("a", range(3)), ("b", range(4)), ("a", range(2, 6)), ("c", [0]))]
+    fns = [vectorspace_fns.Linear(spaces[i], spaces[j], rng.normal(size=(spaces[i].num_dims, spaces[j].num_dims)))
+           for i, j in ((0, 1), (2, 1), (1, 3), (2, 0))]
+    ours = tracr_arrays.combine_in_parallel(fns)
+    theirs = vectorspace_fns.Linear.combine_in_parallel(fns)
+    assert ours.input_space == theirs.input_space and ours.output_space == theirs.output_space
+    assert np.allclose(ours.matrix, theirs.matrix)
+    before = (vectorspace_fns.Linear.__dict__["combine_in_parallel"], bases.VectorSpaceWithBasis.vector_from_basis_direction)
+    with tracr_arrays.array_helpers():
+        assert bases.VectorSpaceWithBasis.vector_from_basis_direction is tracr_arrays.vector_from_basis_direction
+        assert np.allclose(vectorspace_fns.Linear.combine_in_parallel(fns).matrix, theirs.matrix)
+    after = (vectorspace_fns.Linear.__dict__["combine_in_parallel"], bases.VectorSpaceWithBasis.vector_from_basis_direction)
+    assert after == before  # the originals are back
+
+
+@pytest.mark.parametrize("text", [
+    'earlier = select(tokens, tokens, <) or (select(tokens, tokens, ==) and select(indices, indices, <));\n'
+    'out = selector_width(earlier);',
+    'pick = not (select(tokens, "b", ==) or select(indices, indices, >));\nout = selector_width(pick);',
+    'pick = select(indices, indices, ==) and not select(tokens, tokens, !=);\nout = aggregate(pick, tokens, "a");',
+])
+def test_a_selectors_matrix_equals_its_predicate_pair_by_pair(text):
+    """The whole comparison at once (`SelectorPredicate.matrix`) is the predicate on every pair,
+    values outside the tables (as BOS is) included."""
+    from compiler.selectors import SelectorPredicate
+
+    program = from_text(text, path="sel.rasp")
+    lowered = lower.lower(program.output, list("abc"), 5)
+    extracted = assemble.extract(lowered)
+    selects = [n[nodes.EXPR] for n in extracted.graph.nodes.values() if isinstance(n[nodes.EXPR], tr.Select)]
+    assert selects
+    for select in selects:
+        predicate = select.predicate
+        assert isinstance(predicate, SelectorPredicate)
+        keys = list(lowered.info[select.keys.label].values) + ["<bos>", ("z", 99)]
+        queries = list(lowered.info[select.queries.label].values) + ["<bos>"]
+        matrix = predicate.matrix(keys, queries)
+        assert matrix.shape == (len(queries), len(keys))
+        assert matrix.tolist() == [[predicate(k, q) for k in keys] for q in queries]

@@ -4,7 +4,7 @@ The compiler's verification and the compiled check of `rasp check` both use thes
 
 Structured cases, for each length in the range: every constant sequence (one token repeated; not
 for distinct-token programs), one sorted and one reverse-sorted input (in the vocabulary's
-order), and, at the longest length, every token at every position (the rest drawn at random).
+order), and, at the longest length, every token at every position (`every_token_everywhere`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,20 @@ def every_input(vocab: list[Any], min_len: int, max_len: int, distinct: bool) ->
         yield from (list(tokens) for tokens in chosen)
 
 
+def every_token_everywhere(vocab: list[Any], length: int, distinct: bool, rng: random.Random) -> list[list[Any]]:
+    """One input per token, of `length` tokens, such that every token stands at every position
+    in one of them: input j holds, at position p, token (order_p + j) mod V of the vocabulary
+    (order_p a random shift per position; one shift for all positions when the tokens must be
+    distinct, which keeps each input's tokens distinct). V inputs instead of V x length; without
+    the distinct constraint each of them is a uniformly random input."""
+    size = len(vocab)
+    shuffled = rng.sample(vocab, size)
+    shifts = [rng.randrange(size)] * length if distinct else [rng.randrange(size) for _ in range(length)]
+    if distinct:
+        shifts = [shifts[0] + p for p in range(length)]
+    return [[shuffled[(shifts[p] + j) % size] for p in range(length)] for j in range(size)]
+
+
 def structured(vocab: list[Any], min_len: int, max_len: int, distinct: bool, rng: random.Random) -> list[list[Any]]:
     """The structured cases above (at most `STRUCTURED_LIMIT`, a seeded sample beyond that)."""
     top = min(max_len, len(vocab)) if distinct else max_len
@@ -46,15 +60,7 @@ def structured(vocab: list[Any], min_len: int, max_len: int, distinct: bool, rng
         ascending = sorted(draw(n), key=vocab.index)
         cases += [ascending, ascending[::-1]]
     if top >= max(min_len, 1):
-        for position in range(top):
-            for token in vocab:
-                tokens = draw(top)
-                if distinct and token in tokens:  # move it there, keeping the tokens distinct
-                    tokens.remove(token)
-                    tokens.insert(position, token)
-                else:
-                    tokens[position] = token
-                cases.append(tokens)
+        cases += every_token_everywhere(vocab, top, distinct, rng)
     if len(cases) > STRUCTURED_LIMIT:
         cases = rng.sample(cases, STRUCTURED_LIMIT)
     return cases
