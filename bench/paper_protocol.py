@@ -119,9 +119,10 @@ def report(out: Path) -> None:
     for name in names:
         task = apply(paper, find_task(name))
         program = task.load()
-        verdict, score, findings = prediction(program, task, paper, "learned")
-        tasks.append(TaskRecord(task=task.as_dict(), in_conjecture=in_conjecture(task, program), score=score,
-                                predicted=verdict, findings=findings,
+        predicted = prediction(program, task, paper, "learned")
+        tasks.append(TaskRecord(task=task.as_dict(), in_conjecture=in_conjecture(task, program),
+                                score=predicted.probability, predicted=predicted.generalizes,
+                                verdict=predicted.verdict, findings=predicted.findings,
                                 compiled={"error": "not built in this run (bench/paper_protocol.py)"}))
     seeds = sorted({r["seed"] for r in runs})
     config = train_config(paper, "")

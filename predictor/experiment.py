@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from predictor import transformer
 from predictor.data import Encoding, padded, row_length
@@ -59,21 +59,31 @@ def check_size(task: Task, program: Program, protocol: Protocol, batch_size: int
     refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe, **protocol.model_size(task.name)), batch_size)
 
 
+class Prediction(NamedTuple):
+    """What `rasp analyze` says of a task's program."""
+
+    generalizes: bool  # the verdict is "yes"
+    probability: float
+    findings: list[str]  # the ids of the rules the program breaks
+    verdict: str  # "yes", "no" or "unknown"
+
+
 def prediction(program: Program, task: Task | None = None, protocol: Protocol | None = None,
-               pe: str | None = None) -> tuple[bool, float, list[str]]:
+               pe: str | None = None) -> Prediction:
     """The analysis's verdict (rasp analyze: generalizes exactly when it says yes), its
     probability and its findings, for the task's vocabulary and the protocol's setting."""
     from predictor.analysis import Setting, analyze
 
     setting = None if protocol is None else Setting.of(protocol, task.train_lengths if task else None, pe)
     analysis = analyze(program, task.tokens if task else None, causal=program.causal, setting=setting)
-    return analysis.generalizes, analysis.probability, [f.rule for f in analysis.findings]
+    return Prediction(analysis.generalizes, analysis.probability, [f.rule for f in analysis.findings],
+                      str(analysis.verdict))
 
 
 def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str, config: TrainConfig,
                        runs_dir: Path | None, eval_per_length: int, progress: bool = True,
                        sets: dict | None = None, compiled: dict | None | bool = True,
-                       encoding: Encoding | None = None, predicted: tuple | None = None,
+                       encoding: Encoding | None = None, predicted: Prediction | None = None,
                        stop_by: float | None = None) -> RunRecord:
     """Train one model and score it at every length; `compiled=True` also compiles the program
     and scores it on the same inputs (pass an earlier result to reuse it, False to skip).
@@ -110,7 +120,8 @@ def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str
         "train_em": mean(em[n] for n in train_lengths),
         "heldout_em": mean(em[n] for n in heldout_lengths),
         "error_signature": {n: scores[n]["failures"] for n in heldout_lengths if scores[n]["failures"]["wrong"]},
-        "predicted": predicted[0], "prediction_score": round(predicted[1], 4),
+        "predicted": predicted.generalizes, "verdict": predicted.verdict,
+        "prediction_score": round(predicted.probability, 4),
         "compiled_em_by_length": compiled_em,
         "compiled": None if not isinstance(compiled, dict) else {k: v for k, v in compiled.items() if k != "em_by_length"},
         "eval_examples_per_length": len(next(iter(sets.values()))),
@@ -145,7 +156,8 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Pro
         compiled = evaluate_compiled(task, program, sets)
         encoding = Encoding.for_task(task, program)
         tasks_out.append(TaskRecord(task=task.as_dict(), in_conjecture=in_conjecture(task, program),
-                                    score=predicted[1], predicted=predicted[0], findings=predicted[2],
+                                    score=predicted.probability, predicted=predicted.generalizes,
+                                    verdict=predicted.verdict, findings=predicted.findings,
                                     compiled=compiled))
         for pe in pes:
             for seed in seeds:

@@ -77,7 +77,8 @@ class RunRecord(TypedDict):
     train_em: float  # mean EM over the train lengths
     heldout_em: float  # mean EM over the held-out lengths
     error_signature: dict[int, Failures]  # per held-out length with a wrong example
-    predicted: bool | None  # the analysis's verdict for the program (rasp analyze); None if not run
+    predicted: bool | None  # the analysis's verdict for the program is "yes" (rasp analyze); None if not run
+    verdict: NotRequired[str]  # that verdict: "yes", "no" or "unknown"
     prediction_score: float | None  # the analysis's probability that the task length-generalizes
     compiled_em_by_length: dict[int, float] | None  # the compiled model's, on the same inputs
     compiled: dict[str, Any] | None  # the rest of CompiledScores, or None when not compiled
@@ -99,6 +100,7 @@ class TaskRecord(TypedDict):
     in_conjecture: bool  # see RunRecord
     score: float  # the analysis's probability that the task length-generalizes
     predicted: bool  # whether the analysis says yes (rasp analyze)
+    verdict: NotRequired[str]  # what it says: "yes", "no" or "unknown" (absent in older results)
     findings: list[str]  # the ids of the rules the program breaks
     compiled: CompiledScores
 
@@ -126,6 +128,7 @@ class SummaryRow(TypedDict):
     in_conjecture: bool
     score: float
     predicted: bool
+    verdict: str  # "yes", "no" or "unknown" (older results: from `predicted`)
     seeds: int
     fitted_seeds: int
     fit_rate: float  # fitted_seeds / seeds

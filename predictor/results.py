@@ -173,7 +173,7 @@ def summary_table(rows: list[SummaryRow]) -> list[str]:
                "held"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
-        cells = [r["task"], r["pe"], f"{'yes' if r['predicted'] else 'no'} ({r['score']:.2f})",
+        cells = [r["task"], r["pe"], f"{r['verdict']} ({r['score']:.2f})",
                  f"{r['fitted_seeds']}/{r['seeds']} {interval(r['fit_interval'])}", f"{r['steps_mean']:.0f}",
                  f"{r['train_em_mean']:.2f} ± {r['train_em_sd']:.2f}"]
         for i in range(len(headers)):
@@ -301,8 +301,8 @@ def show_run(run: RunRecord) -> None:
     if run["predicted"] is None:
         console.print("analysis: not run")
     else:
-        verdict = "generalizes" if run["predicted"] else "does not generalize (no or unknown)"
-        console.print(f"analysis predicts: {verdict} (probability {number(run['prediction_score'])})")
+        verdict = run.get("verdict") or ("yes" if run["predicted"] else "no or unknown")
+        console.print(f"analysis: {verdict} (probability {number(run['prediction_score'])})")
     for label, f in signature_groups([run], run["bins"]):
         console.print(f"errors at {label}: {describe_failures(f)}")
     info = run["compiled"]
@@ -331,7 +331,7 @@ def show_summary(result: SuiteResult) -> None:
                 + ("-" if b["fraction"] is None else f"{b['generalized_seeds']}/{b['fitted_seeds']}")
                 for b in r["bins"]]
         bins += [""] * (len(headers) - len(bins))
-        table.add_row(r["task"], r["pe"], f"{'yes' if r['predicted'] else 'no'} {r['score']:.2f}",
+        table.add_row(r["task"], r["pe"], f"{r['verdict']} {r['score']:.2f}",
                       f"{r['fitted_seeds']}/{r['seeds']}", f"{r['steps_mean']:.0f}",
                       f"{r['train_em_mean']:.2f}±{r['train_em_sd']:.2f}", *bins,
                       "not compiled" if r["compiled_error"] else "/".join(number(b["compiled_em"]) for b in r["bins"]),

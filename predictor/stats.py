@@ -94,7 +94,8 @@ def summarize_row(task: TaskRecord, runs: list[RunRecord], pe: str) -> SummaryRo
     anchor = anchor_for(name)
     return SummaryRow(
         task=name, pe=pe, in_conjecture=task["in_conjecture"], score=task["score"],
-        predicted=task["predicted"], seeds=seeds, fitted_seeds=fitted,
+        predicted=task["predicted"], verdict=task.get("verdict") or ("yes" if task["predicted"] else "no"),
+        seeds=seeds, fitted_seeds=fitted,
         fit_rate=fitted / seeds if seeds else 0.0, fit_interval=list(wilson(fitted, seeds)),
         steps_mean=mean(r["steps"] for r in runs),
         train_em_mean=mean(r["train_em"] for r in runs), train_em_sd=sd(r["train_em"] for r in runs),

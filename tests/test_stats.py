@@ -248,6 +248,19 @@ def test_report_after_a_json_round_trip_shows_agreement_anchors_and_signatures(t
     assert {r["bin"] for r in rows if r["split"] == "train"} == {""}
 
 
+def test_an_unknown_verdict_is_reported_as_unknown_not_as_no(tmp_path, capsys):
+    result = suite_result({"name": "quick"}, QUICK_BINS)
+    result["tasks"][1] = dict(result["tasks"][1], predicted=False, verdict="unknown")
+    result["summary"] = summarize(result["tasks"], result["runs"], ["rotary", "alibi"])
+    result = json.loads(json.dumps(result))
+    name = result["tasks"][1]["task"]["name"]
+    rows = [line for line in results.write(result, tmp_path, "rasp experiment")[2].read_text().splitlines()
+            if line.startswith(f"| {name} |")]
+    assert rows and all("| unknown (0.90) |" in line for line in rows)
+    results.show_run(dict(result["runs"][0], predicted=False, verdict="unknown"))
+    assert "analysis: unknown" in capsys.readouterr().out
+
+
 def test_report_warns_that_other_protocols_compare_shapes_not_numbers(tmp_path):
     result = json.loads(json.dumps(suite_result({"name": "quick", "train_lengths": [1, 10]}, QUICK_BINS)))
     report = results.write(result, tmp_path, "rasp experiment")[2].read_text()
@@ -264,7 +277,7 @@ def test_terminal_tables_after_a_json_round_trip(capsys):
     results.show_run(dict(unfitted, predicted=None))
     out = capsys.readouterr().out
     assert "the prediction held on 2 of 3" in out
-    assert "analysis predicts: generalizes (probability 0.90)" in out and "analysis: not run" in out
+    assert "analysis: yes (probability 0.90)" in out and "analysis: not run" in out
     assert "errors at 16-20: 3 of 10 wrong" in out
     assert "did not fit the train lengths in 100 steps" in out
     assert out.count("did not fit the train lengths") == 1

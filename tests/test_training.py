@@ -303,7 +303,7 @@ def test_train_json_has_the_documented_keys(trivial, tmp_path):
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     for key in ("protocol", "em_by_length", "train_lengths", "heldout_lengths", "bins", "fitted", "steps", "seed",
-                "predicted", "error_signature", "compiled_em_by_length"):
+                "predicted", "verdict", "stopped_by_time", "error_signature", "compiled_em_by_length"):
         assert key in result, key
     assert result["protocol"]["name"] == "cpu" and result["protocol"]["offsets"] is True
     assert result["pe"] == "learned" and result["offsets"] is True
@@ -312,7 +312,8 @@ def test_train_json_has_the_documented_keys(trivial, tmp_path):
     assert set(result["compiled_em_by_length"]) == {"2", "3", "4", "5"}
     assert all(v == 1.0 for v in result["compiled_em_by_length"].values())
     assert (result["steps"], result["seed"]) == (20, 7)
-    assert isinstance(result["predicted"], bool)
+    assert isinstance(result["predicted"], bool) and result["predicted"] == (result["verdict"] == "yes")
+    assert result["verdict"] in ("yes", "no", "unknown") and result["stopped_by_time"] is False
 
 
 def test_library_errors_speak_of_values_and_the_command_line_names_its_flags():
