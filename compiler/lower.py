@@ -3,7 +3,8 @@
 Each element-wise operation becomes a tracr `Map` or `SequenceMap` whose function is a table
 computed with the language's own semantics (`compiler.tables`) over the operands' value sets,
 so the compiled model and the interpreter share one definition of every operator. Constants are
-folded into the tables. Composite selectors (`and`, `or`, `not` of selects over different
+folded into the tables, and a chain of maps over at most two s-ops becomes one table
+(`compiler.fusion`). Composite selectors (`and`, `or`, `not` of selects over different
 s-ops) become one `Select` (`compiler.selectors`).
 
 Encodings (LANGUAGE.md section 7): `numerical(x)` / `categorical(x)` decide; otherwise an
@@ -24,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 from tracr.rasp import rasp as tr
 
-from compiler import tables
+from compiler import fusion, tables
 from compiler.errors import CompileError
 from compiler.lowered import Helper, Info, Lowered
 from compiler.selectors import SelectorLowering, compared, leaves_of
@@ -33,6 +34,7 @@ from rasp.language import semantics, sops
 from rasp.language.sops import Encoding
 
 CATEGORICAL, NUMERICAL = Encoding.CATEGORICAL, Encoding.NUMERICAL
+FUSED_TABLE = 4_096  # a chain of maps becomes one table of up to this many entries (or no larger than unfused)
 
 
 def lower(output: sops.SOp, vocab: list[Any], max_len: int) -> Lowered:
@@ -165,6 +167,9 @@ class Lowering:
     def _map(self, node: sops.Map) -> tr.SOp:
         operands = [a for a in node.args if isinstance(a, sops.SOp)]
         natural = [self.sop(a, None) for a in operands]
+        fused = self._fused(node, natural)
+        if fused is not None:
+            return fused
         encoding = node.encoding or CATEGORICAL
         # numerical arithmetic stays numerical where tracr has a layer for it
         if all(self.encoding(e) is NUMERICAL for e in natural) and node.encoding != CATEGORICAL:
@@ -177,6 +182,22 @@ class Lowering:
                 return self._map_table(node, natural, tables.map_function(node, operands), encoding)
         inputs = [self.sop(a, CATEGORICAL) for a in operands]
         return self._map_table(node, inputs, tables.map_function(node, operands), encoding)
+
+    def _fused(self, node: sops.Map, natural: list[tr.SOp]) -> tr.SOp | None:
+        """The chain of maps ending at `node` as one table over the chain's leaves
+        (`compiler.fusion`), when everything in it is categorical and the table is no larger than
+        FUSED_TABLE or the one over `node`'s own operands; else None."""
+        found = fusion.chain(node)
+        if found is None or any(self.encoding(e) is NUMERICAL for e in natural):
+            return None
+        maps, leaves = found
+        leaf_exprs = [self.sop(leaf, None) for leaf in leaves]
+        if any(self.encoding(e) is NUMERICAL for e in leaf_exprs):
+            return None
+        size = int(np.prod([len(self.values(e)) for e in leaf_exprs]))
+        if size > max(FUSED_TABLE, int(np.prod([len(self.values(e)) for e in natural]))):
+            return None
+        return self._map_table(node, leaf_exprs, fusion.chain_function(maps, leaves), node.encoding or CATEGORICAL)
 
     def _map_table(self, node: sops.SOp, inputs: list[tr.SOp], fn: Callable[[Columns], np.ndarray],
                    encoding: Encoding | None = None) -> tr.SOp:

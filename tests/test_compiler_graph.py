@@ -83,13 +83,32 @@ def test_weights_equal_tracrs_assembly_array_by_array(name):
 
 def test_a_chain_of_shared_sub_expressions_compiles_exactly():
     """40 lines of `x = x and x`: 2^40 paths through the graph, 42 nodes; tracr's walks would
-    never finish."""
+    never finish. Every line is a map of the tokens alone, so the chain is one table."""
     text = "\n".join(['x = tokens == "a";'] + ["x = x and x;"] * 40 + ["out = x;"])
     program = from_text(text, path="chain.rasp")
     result = compile_program(program, list("ab"), 4, samples=16)
     batch = [list("abba"), list("b"), list("aa")]
     assert Runner(result.model).run(batch) == program.run(batch)
-    assert result.model.num_layers >= 20  # every `and` is its own MLP today
+    assert result.model.num_layers == 1 and [p.name for p in result.model.meta.sops] == ["x"]
+
+
+def test_a_chain_of_maps_over_two_s_ops_is_one_table_and_stays_exact():
+    """`indicator(tokens == "x")` and a longer chain over tokens and indices each take one MLP;
+    a map over three s-ops, or whose table would outgrow the unfused ones, is not fused."""
+    one = compile_program(from_text('x = indicator(tokens == "x");', path="i.rasp"), list("xa"), 5)
+    assert one.model.num_layers == 1 and one.verification.exhaustive
+    text = 'a = tokens == "x";\nb = indices + 1;\nc = (a and b > 2) or not a;\nout = c == (b % 2 == 0);'
+    program = from_text(text, path="chain.rasp")
+    two = compile_program(program, list("xyz"), 5)
+    assert two.model.num_layers == 1 and two.verification.exhaustive
+    assert [p.name for p in two.model.meta.sops] == ["out"]
+    three = 'w = length;\nout = (tokens == "x") and (indices < w) and (indices > 0);'
+    placed = compile_program(from_text(three, path="three.rasp"), list("xy"), 5).model.meta.sops
+    assert "out" in [p.name for p in placed] and len(placed) > 2  # three leaves: tokens, indices, length
+    big = 'a = aggregate(select(indices, indices, ==), tokens, "0");\nb = aggregate(select(indices, indices, >), tokens, "0");\nout = (a == "1") or (b == "1");'
+    vocab = [str(i) for i in range(70)]
+    names = [p.name for p in compile_program(from_text(big, path="big.rasp"), vocab, 3, verify=False).model.meta.sops]
+    assert "out" in names and len(names) >= 4  # a x b would be 4,900 entries; fused it is not
 
 
 def test_tracrs_own_model_of_the_same_blocks_agrees():
