@@ -116,9 +116,34 @@ class Lowering:
                 self.memo[natural_key] = self._lower(node)
             expr = self.memo[natural_key]
             if want is not None and self.encoding(expr) is not want:
-                expr = self._convert(expr, want, node)
+                expr = self._retabled(node, expr, want) or self._convert(expr, want, node)
             self.memo[key] = expr
         return self.memo[key]
+
+    def _retabled(self, node: sops.SOp, expr: tr.SOp, want: Encoding) -> tr.SOp | None:
+        """A map's table in the other encoding, when its inputs are categorical and (for
+        numerical) its values numbers: the same MLP lookup writing the encoding the reader
+        needs, instead of a second MLP that converts (`numerical(aggregate(s, indicator(...)))`
+        needs no `numerical` around the indicator)."""
+        entry = self.info[expr.label]
+        if not isinstance(node, sops.Map) or entry.origin is not node or not entry.table:
+            return None
+        if not isinstance(expr, (tr.Map, tr.SequenceMap)) or isinstance(expr, tr.LinearSequenceMap):
+            return None
+        if want is NUMERICAL and not isinstance(expr, tr.Map):  # a numerical table has one input
+            return None
+        inputs = [expr.inner] if isinstance(expr, tr.Map) else [expr.fst, expr.snd]
+        if any(self.encoding(e) is NUMERICAL for e in inputs):
+            return None
+        if want is NUMERICAL and not all_numbers(entry.values):
+            return None
+        table, fallback = entry.table, entry.values[0] if entry.values else 0
+        if len(inputs) == 1:
+            again = tr.Map(lambda x, t=table, f=fallback: t.get((x,), f), inputs[0], simplify=False)
+        else:
+            again = tr.SequenceMap(lambda x, y, t=table, f=fallback: t.get((x, y), f), inputs[0], inputs[1])
+        label = f"{self._name(node, getattr(node, 'op', 'map') or 'map')}_{want.value[:3]}"
+        return self.register(again.named(label), list(entry.values), want, node, table=table)
 
     def _convert(self, expr: tr.SOp, want: Encoding, node: sops.SOp) -> tr.SOp:
         values = self.values(expr)
@@ -208,6 +233,8 @@ class Lowering:
             rest = inputs[2:]
             return self._map_table(node, [pair, *rest],
                                    lambda arrays: fn([*tables.unpair(arrays[0]), *arrays[1:]]), encoding)
+        if len(inputs) == 2 and encoding is NUMERICAL:  # tracr's two-input table writes categories
+            return self._convert(self._map_table(node, inputs, fn, CATEGORICAL), NUMERICAL, node)
         value_sets = [self.values(e) for e in inputs]
         check_combinations(int(np.prod([len(v) for v in value_sets])), node)
         combos = list(itertools.product(*value_sets))

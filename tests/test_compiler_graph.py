@@ -212,3 +212,25 @@ def test_a_selectors_matrix_equals_its_predicate_pair_by_pair(text):
         matrix = predicate.matrix(keys, queries)
         assert matrix.shape == (len(queries), len(keys))
         assert matrix.tolist() == [[predicate(k, q) for k in keys] for q in queries]
+
+
+def test_a_map_read_in_the_other_encoding_is_its_table_again_not_a_conversion():
+    """tracr's pair balance: the indicators feed numerical means, so their tables write numbers
+    directly; 2 layers, as tracr's own `make_pair_balance`, where a conversion MLP made 3."""
+    text = ('# rasp: causal\nprevs = select(indices, indices, <=);\n'
+            'opens = numerical(aggregate(prevs, indicator(tokens == "("), 0));\n'
+            'closes = numerical(aggregate(prevs, indicator(tokens == ")"), 0));\nbalance = opens - closes;')
+    result = compile_program(from_text(text, path="balance.rasp"), list("()"), 6, causal=True)
+    assert result.model.num_layers == 2 and result.verification.exhaustive
+    assert not [p for p in result.model.meta.sops if p.helper == "conversion"]
+
+
+@pytest.mark.parametrize("text", [
+    "out = numerical(tokens + indices);",
+    'x = numerical(indicator(tokens == 1 and indices > 1));\ny = numerical(aggregate(select(indices, indices, <=), x, 0));',
+])
+def test_a_numerical_table_of_two_s_ops_compiles_exactly(text):
+    """tracr's two-input table writes categories; a numerical one is that table, then a lookup
+    to the number (the compiled model used to give 0.0 where the interpreter gives 1)."""
+    result = compile_program(from_text(text, path="numerical.rasp"), [0, 1, 2], 5)
+    assert result.verification.exhaustive
