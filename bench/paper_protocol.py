@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -103,17 +102,17 @@ def run(out: Path, minutes: float, jobs_at_once: int, jobs: list[tuple[str, int]
 
 def report(out: Path) -> None:
     from predictor import results
-    from predictor.experiment import in_conjecture, prediction, train_config
+    from predictor.experiment import in_conjecture, prediction, suite_result
     from predictor.protocols import apply, protocol
-    from predictor.records import SuiteResult, SuiteSettings, TaskRecord
-    from predictor.stats import GENERALIZED, agreement, summarize
+    from predictor.records import TaskRecord
+    from predictor.stats import int_keys
     from predictor.tasks import find_task
 
     paper = protocol("paper")
     runs = [json.loads(p.read_text()) for p in sorted(out.glob("*-s*.json"))]
     for r in runs:  # JSON made the lengths strings
         for field in ("em_by_length", "token_accuracy_by_length", "error_signature"):
-            r[field] = {int(k): v for k, v in r[field].items()}
+            r[field] = int_keys(r[field])
     names = list(dict.fromkeys(r["task"] for r in runs))
     tasks = []
     for name in names:
@@ -124,14 +123,7 @@ def report(out: Path) -> None:
                                 score=predicted.probability, predicted=predicted.generalizes,
                                 verdict=predicted.verdict, findings=predicted.findings,
                                 compiled={"error": "not built in this run (bench/paper_protocol.py)"}))
-    seeds = sorted({r["seed"] for r in runs})
-    config = train_config(paper, "")
-    settings = SuiteSettings(protocol=paper.as_dict(), seeds=seeds, pes=["learned"], train=asdict(config),
-                             eval_examples_per_length=paper.eval_per_length,
-                             generalized_if_bin_em_at_least=GENERALIZED, fit_em=config.fit_em)
-    summary = summarize(tasks, runs, ["learned"])
-    result = SuiteResult(tasks=tasks, runs=runs, summary=summary, agreement=agreement(summary, "learned"),
-                         settings=settings)
+    result = suite_result(tasks, runs, sorted({r["seed"] for r in runs}), ["learned"], paper, paper.eval_per_length)
     paths = results.write(result, out, "python bench/paper_protocol.py report " + str(out))
     print(paths[2].read_text())
 

@@ -76,6 +76,13 @@ def refuse_on_sight(node: sops.SOp) -> None:
                            "values); drop numerical(...)", node.span)
 
 
+def table_expr(inputs: list[tr.SOp], table: dict[tuple, Any], fallback: Any) -> tr.SOp:
+    """tracr's Map (one input) or SequenceMap (two) looking its result up in `table`."""
+    if len(inputs) == 1:
+        return tr.Map(lambda x, t=table, f=fallback: t.get((x,), f), inputs[0], simplify=False)
+    return tr.SequenceMap(lambda x, y, t=table, f=fallback: t.get((x, y), f), inputs[0], inputs[1])
+
+
 class Lowering:
     """The state of one lowering: every tracr s-op made so far, and what is known of each."""
 
@@ -137,13 +144,9 @@ class Lowering:
             return None
         if want is NUMERICAL and not all_numbers(entry.values):
             return None
-        table, fallback = entry.table, entry.values[0] if entry.values else 0
-        if len(inputs) == 1:
-            again = tr.Map(lambda x, t=table, f=fallback: t.get((x,), f), inputs[0], simplify=False)
-        else:
-            again = tr.SequenceMap(lambda x, y, t=table, f=fallback: t.get((x, y), f), inputs[0], inputs[1])
         label = f"{self._name(node, getattr(node, 'op', 'map') or 'map')}_{want.value[:3]}"
-        return self.register(again.named(label), list(entry.values), want, node, table=table)
+        again = table_expr(inputs, entry.table, entry.values[0] if entry.values else 0)
+        return self.register(again.named(label), list(entry.values), want, node, table=entry.table)
 
     def _convert(self, expr: tr.SOp, want: Encoding, node: sops.SOp) -> tr.SOp:
         values = self.values(expr)
@@ -243,11 +246,7 @@ class Lowering:
         if encoding is NUMERICAL and not all_numbers(outputs):
             raise CompileError("numerical(...) of an s-op whose values are not all numbers", node.span)
         label = self._name(node, getattr(node, "op", "map") or "map")
-        fallback = next(iter(outputs)) if outputs else 0
-        if len(inputs) == 1:
-            expr = tr.Map(lambda x, t=table, f=fallback: t.get((x,), f), inputs[0], simplify=False)
-        else:
-            expr = tr.SequenceMap(lambda x, y, t=table, f=fallback: t.get((x, y), f), inputs[0], inputs[1])
+        expr = table_expr(inputs, table, next(iter(outputs)) if outputs else 0)
         return self.register(expr.named(label), sorted_values(outputs), encoding, node, table=table)
 
     def _aggregate(self, node: sops.Aggregate) -> tr.SOp:

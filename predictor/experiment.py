@@ -170,10 +170,17 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Pro
                 bins = ", ".join(f"{b['lengths'][0]}-{b['lengths'][1]}: {b['em']:.2f}" for b in run["bins"])
                 say(f"  {'fitted' if run['fitted'] else 'did not fit'} in {run['steps']} steps; EM {run['train_em']:.2f}"
                     f" at train lengths; held out {bins} ({run['train_seconds']:.0f} s)")
-    config = train_config(protocol, "", **overrides)
+    return suite_result(tasks_out, runs, seeds, pes, protocol, eval_per_length, overrides)
+
+
+def suite_result(tasks: list[TaskRecord], runs: list[RunRecord], seeds: list[int], pes: list[str],
+                 protocol: Protocol, eval_per_length: int, overrides: dict[str, Any] | None = None) -> SuiteResult:
+    """The runs summarized per task and encoding, the agreement, and the settings: what
+    `predictor.results.write` writes."""
+    config = train_config(protocol, "", **(overrides or {}))
     settings = SuiteSettings(protocol=protocol.as_dict(), seeds=seeds, pes=pes, train=asdict(config),
                              eval_examples_per_length=eval_per_length, generalized_if_bin_em_at_least=GENERALIZED,
                              fit_em=config.fit_em)
-    summary = summarize(tasks_out, runs, pes)
-    return SuiteResult(tasks=tasks_out, runs=runs, summary=summary, agreement=agreement(summary, pes[0]),
+    summary = summarize(tasks, runs, pes)
+    return SuiteResult(tasks=tasks, runs=runs, summary=summary, agreement=agreement(summary, pes[0]),
                        settings=settings)
