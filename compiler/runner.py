@@ -1,4 +1,5 @@
-"""The batched runner: one jitted forward pass over a padded batch of inputs of mixed lengths.
+"""The batched runner: the jitted forward pass (`compiler.forward`) over padded batches of inputs
+of mixed lengths.
 
 The computation is tracr's (no layer norm, ReLU MLPs, attention logits scaled by 1/sqrt(key
 size)); the beginning-of-sequence token is added here and its position dropped from the
@@ -12,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from compiler.forward import forward_fn
 from compiler.model import CompiledModel
 from grammar.errors import RaspError
 from rasp.language.inputs import token_key
 from rasp.language.sops import Encoding
 
-BATCH_BUCKET = 64  # batches are padded to a multiple of this, so few shapes are compiled
-LENGTH_BUCKET = 16  # and their width to a multiple of this
+LENGTH_BUCKET = 16  # batches are padded to a multiple of this width, so few shapes are compiled
+MAX_BATCH_ROWS = 256  # and hold at most this many inputs (a power of two)
 MAX_ATTENTION_CELLS = 2**26  # batch * heads * width^2 attention weights computed at once
 MAX_ACTIVATION_CELLS = 2**26  # batch * width * the widest layer (residual, heads, MLP) at once
 
@@ -96,52 +98,6 @@ def _as_gathers(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def _forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, index: dict[str, np.ndarray]):
-    import jax
-    import jax.numpy as jnp
-
-    scale = np.float32(np.sqrt(key_size))  # tracr's 1/sqrt(key size), of the padded key size
-
-    def project(x: jax.Array, name: str, w: dict) -> jax.Array:
-        if name + ".pick" in index:
-            return x[..., index[name + ".pick"]] * index[name + ".has"]
-        return x @ w[name + ".w"]
-
-    def forward(w: dict, ids: jax.Array, lengths: jax.Array) -> jax.Array:
-        batch, width = ids.shape
-        x = w["token_embed"][ids] + w["pos_embed"][:width][None]
-        positions = jnp.arange(width)
-        mask = positions[None, None, :] <= lengths[:, None, None]  # keys: BOS and the tokens
-        if causal:
-            mask = mask & (positions[None, None, :] <= positions[None, :, None])
-        mask = mask[:, None]  # [B, 1, T, T]
-        for i in range(num_layers):
-            p = f"layer{i}."
-
-            def heads(name: str, dims: int) -> jax.Array:
-                y = project(x[..., index[p + f"attn.{name}.in"]], p + f"attn.{name}", w) + w[p + f"attn.{name}.b"]
-                return y.reshape(batch, width, num_heads, dims)
-
-            if len(index[p + "attn.out"]):
-                q = heads("query", len(index[p + "attn.qk.dims"]))
-                k = heads("key", len(index[p + "attn.qk.dims"]))
-                v = heads("value", len(index[p + "attn.v.dims"]))
-                logits = jnp.einsum("bthd,bThd->bhtT", q, k) / scale
-                logits = jnp.where(mask, logits, -1e30)
-                weights = jax.nn.softmax(logits, axis=-1)
-                attended = jnp.einsum("bhtT,bThd->bthd", weights, v).reshape(batch, width, -1)
-                update = project(attended, p + "attn.linear", w) + w[p + "attn.linear.b"]
-                x = x.at[..., index[p + "attn.out"]].add(update)
-            if len(index[p + "mlp.out"]):
-                hidden = jax.nn.relu(project(x[..., index[p + "mlp.in"]], p + "mlp.linear_1", w)
-                                     + w[p + "mlp.linear_1.b"])
-                x = x.at[..., index[p + "mlp.out"]].add(project(hidden, p + "mlp.linear_2", w)
-                                                        + w[p + "mlp.linear_2.b"])
-        return project(x[..., index["unembed.rows"]], "unembed", w)
-
-    return jax.jit(forward)
-
-
 class Runner:
     """Runs a compiled model on plain token sequences (no BOS), in batches."""
 
@@ -152,8 +108,9 @@ class Runner:
         meta = model.meta
         slimmed = _as_gathers(slim(model))
         index = {k: v for k, v in slimmed.items() if k.endswith((".in", ".out", ".rows", ".dims", ".pick", ".has"))}
-        self.forward = _forward_fn(meta.layout.num_layers, meta.layout.num_heads, meta.layout.key_size,
-                                   model.causal, index)
+        self.shape = (meta.layout.num_layers, meta.layout.num_heads, meta.layout.key_size, model.causal, index)
+        self.dense: set[str] = set()  # sparse paths found not exact on some batch (compiler/forward.py)
+        self.forward, self.checked = forward_fn(*self.shape)
         self.arrays = {k: jnp.asarray(v) for k, v in slimmed.items() if k not in index}
         # tokens are told apart as everywhere else (`token_key`): 1 and 1.0 are one token, "1" another
         self.token_ids = {token_key(t): i for i, t in enumerate(meta.tokens)}
@@ -173,10 +130,17 @@ class Runner:
                     raise RaspError(f"input {number}: token {token!r} at position {position} is not in the "
                                     f"model's vocabulary {self.model.vocab}")
 
-    def encode(self, inputs: list[list[Any]]) -> tuple[np.ndarray, np.ndarray]:
-        width = max((len(t) for t in inputs), default=0) + 1
-        width = min(-(-width // LENGTH_BUCKET) * LENGTH_BUCKET, self.model.max_len + 1)
-        rows = -(-len(inputs) // BATCH_BUCKET) * BATCH_BUCKET
+    def width(self, length: int) -> int:
+        """The padded width of a batch whose longest input has `length` tokens, BOS included:
+        steps of `LENGTH_BUCKET` down from the longest the model takes, so that the widest
+        bucket is exactly the model's."""
+        top = self.model.max_len + 1
+        return top - (top - (length + 1)) // LENGTH_BUCKET * LENGTH_BUCKET
+
+    def encode(self, inputs: list[list[Any]], rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and lengths, padded to `rows` rows (default: the next power of two)."""
+        width = self.width(max((len(t) for t in inputs), default=0))
+        rows = rows or 1 << max(0, len(inputs) - 1).bit_length()
         ids = np.full((rows, width), self.pad_id, dtype=np.int32)
         ids[:, 0] = self.bos_id
         lengths = np.zeros(rows, dtype=np.int32)
@@ -185,34 +149,49 @@ class Runner:
             lengths[i] = len(tokens)
         return ids, lengths
 
-    def raw(self, inputs: list[list[Any]]) -> np.ndarray:
+    def raw(self, inputs: list[list[Any]], rows: int | None = None) -> np.ndarray:
         """The unembedded outputs, `(len(inputs), width, outputs)`, BOS position included, for
-        inputs already `check`ed (one batch: the caller keeps it small enough)."""
-        ids, lengths = self.encode(inputs)
-        return np.asarray(self.forward(self.arrays, ids, lengths))[:len(inputs)]
+        inputs already `check`ed (one batch of at most `rows`: the caller keeps it small enough)."""
+        ids, lengths = self.encode(inputs, rows)
+        out, exact = self.forward(self.arrays, ids, lengths)
+        while not np.all(exact):
+            # The first sparse path that met a row not of zeros and ones becomes a product (the
+            # paths after it saw what it got wrong), and the batch runs again.
+            self.dense.add(self.checked[int(np.argmin(exact))])
+            self.forward, self.checked = forward_fn(*self.shape, dense=frozenset(self.dense))
+            out, exact = self.forward(self.arrays, ids, lengths)
+        return np.asarray(out)[:len(inputs)]
 
-    def batches(self, inputs: list[list[Any]]) -> list[list[int]]:
-        """Input numbers grouped by length into batches whose attention fits in memory."""
+    def batch_rows(self, width: int) -> int:
+        """Rows in a batch of this width: the largest power of two whose attention weights and
+        widest activations fit the caps."""
         layout = self.model.meta.layout
         heads = max(1, layout.num_heads)
         widest = max(layout.residual_width, heads * layout.key_size, layout.mlp_hidden_size, 1)
-        order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
-        groups: list[list[int]] = []
-        for i in order:
-            width = len(inputs[i]) + 1
-            limit = max(1, min(MAX_ATTENTION_CELLS // (heads * width * width), MAX_ACTIVATION_CELLS // (width * widest)))
-            if groups and len(groups[-1]) < limit and len(inputs[groups[-1][0]]) + 1 >= width // 2:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
+        limit = min(MAX_ATTENTION_CELLS // (heads * width * width), MAX_ACTIVATION_CELLS // (width * widest),
+                    MAX_BATCH_ROWS)
+        return 1 << max(0, limit.bit_length() - 1)
+
+    def batches(self, inputs: list[list[Any]]) -> list[tuple[list[int], int]]:
+        """Input numbers grouped by padded width into batches that fit in memory, each with the
+        rows it is padded to. A width with several batches pads its last to the same rows, so
+        XLA compiles the forward pass once per width (compiling costs more than padding)."""
+        by_width: dict[int, list[int]] = {}
+        for i in sorted(range(len(inputs)), key=lambda i: len(inputs[i])):
+            by_width.setdefault(self.width(len(inputs[i])), []).append(i)
+        groups = []
+        for width, numbers in by_width.items():
+            rows = self.batch_rows(width)
+            full = rows if len(numbers) > rows else None
+            groups += [(numbers[k:k + rows], full) for k in range(0, len(numbers), rows)]
         return groups
 
     def run(self, inputs: list[list[Any]]) -> list[list[Any]]:
         """The model's output at every position of every input."""
         self.check(inputs)
         results: list[list[Any]] = [[] for _ in inputs]
-        for group in self.batches(inputs):
-            out = self.raw([inputs[i] for i in group])
+        for group, rows in self.batches(inputs):
+            out = self.raw([inputs[i] for i in group], rows)
             for row, i in zip(out, group):
                 values = row[1:len(inputs[i]) + 1]
                 if self.categorical:
