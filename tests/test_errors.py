@@ -131,6 +131,50 @@ def test_errors_inside_a_loaded_file_point_into_that_file(tmp_path):
     assert (info.value.span.line, info.value.span.col) == (2, 20)
 
 
+SECRET = "TOKEN=s3cr3t-value-1234"
+
+
+@pytest.mark.parametrize("content", [
+    f"{SECRET}\nPATH=/usr/bin\n".encode(),            # text that is not RASP (an environment file)
+    f"root:x:0:0:{SECRET}:/root\n".encode(),           # /etc/passwd's shape
+    b"\x7fELF\x02\x01\x00\x00" + SECRET.encode(),  # binary
+    b"x = 1;\xff\xfe " + SECRET.encode() + b"\n",     # not UTF-8
+    b"x = 1;\n" + SECRET.encode() * 200_000,            # too large
+])
+@pytest.mark.parametrize("name", ["secret.txt", "secret.rasp"])
+def test_a_loaded_file_that_is_not_rasp_is_never_quoted(tmp_path, content, name):
+    if name.endswith(".rasp") and content.startswith(SECRET.encode()):
+        content = content.replace(b"\n", b" ")  # a .rasp file with a later error is shown: keep it on line 1
+    (tmp_path / name).write_bytes(content)
+    main = tmp_path / "main.rasp"
+    main.write_text(f'x = tokens;\nload "{tmp_path / name}";\n')
+    with pytest.raises(RaspError) as info:
+        load_program(str(main))
+    shown = info.value.format()
+    assert "s3cr3t" not in shown and "TOKEN" not in shown, shown
+    assert "cannot load" in info.value.message
+    assert (info.value.span.path, info.value.span.line, info.value.span.col) == (str(main), 2, 1)
+
+
+def test_a_file_that_is_not_utf8_is_a_positioned_error(tmp_path):
+    main = tmp_path / "main.rasp"
+    main.write_bytes(b"x = tokens;\ny = \"caf\xe9\";\n")
+    with pytest.raises(RaspError) as info:
+        load_program(str(main))
+    assert "not UTF-8" in info.value.message
+    assert (info.value.span.line, info.value.span.col) == (2, 9)
+
+
+def test_a_loaded_rasp_file_broken_after_its_first_line_is_still_shown(tmp_path):
+    (tmp_path / "lib.rasp").write_text("# a library\ny = 1;\nz = ;\n")
+    main = tmp_path / "main.rasp"
+    main.write_text('load "lib";\nx = tokens;\n')
+    with pytest.raises(RaspError) as info:
+        load_program(str(main))
+    assert info.value.span.path == str(tmp_path / "lib.rasp") and info.value.span.line == 3
+    assert "z = ;" in info.value.format()
+
+
 def test_unknown_output_name_lists_the_sops():
     with pytest.raises(RaspError) as info:
         from_text("a = tokens; b = a;", output="c")

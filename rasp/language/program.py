@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from grammar import ast
-from grammar.errors import RaspError, Span
-from grammar.parser import parse
+from grammar.errors import RaspError, Source, Span
+from grammar.parser import MAX_BYTES, parse
 from rasp.language import library, sops
 from rasp.language.build import Builder, Env
 from rasp.language.check import check
@@ -49,19 +49,45 @@ def resolve(name: str, beside: Path | None = None) -> Path | None:
     return None
 
 
+def read_source(path: Path) -> str:
+    """A program file's text, read no further than the size limit. A file too large, binary or
+    not UTF-8 is refused at the position of the first bad byte, never quoting the file."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise RaspError(f"cannot read {path}: {e.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise RaspError(f"{path} is too large (over {MAX_BYTES:,} bytes): split it into files joined with `load`")
+
+    def at(offset: int) -> Span:  # a position whose line is not shown
+        line_start = data.rfind(b"\n", 0, offset) + 1
+        return Span(Source(str(path), ""), data.count(b"\n", 0, offset) + 1, offset - line_start + 1)
+
+    zero = data.find(bytes(1))
+    if zero >= 0:
+        raise RaspError("not a RASP program: the file holds binary data (a zero byte)", at(zero))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RaspError("not UTF-8 text: this byte is not valid UTF-8 (save the file as UTF-8)", at(e.start)) from None
+
+
 @lru_cache(maxsize=256)
 def _parse_file(path: str, mtime: float) -> ast.Module:
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    return parse(text, path)
+    return parse(read_source(Path(path)), path)
+
+
+def _file_mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError as e:
+        raise RaspError(f"cannot read {path}: {e.strerror}") from None
 
 
 def parse_file(path: Path) -> ast.Module:
     """Parse (and check) a file, cached until it changes."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError as e:
-        raise RaspError(f"cannot read {path}: {e.strerror}") from None
-    program = _parse_file(str(path), mtime)
+    program = _parse_file(str(path), _file_mtime(path))
     check(program, loader=load_parsed)
     return program
 
@@ -73,18 +99,40 @@ def _find(name: str, span: Span) -> Path:
     if path is None:
         raise RaspError(f"cannot find '{name}.rasp' (looked beside this file, in $RASP_PATH and in "
                         "the program library)", span)
+    if path.suffix != ".rasp":  # nothing else is read: `load "/etc/passwd";` shows nothing of it
+        raise RaspError(f"cannot load {path}: only .rasp files can be loaded", span)
     return path
+
+
+def _parse_loaded(path: Path, span: Span) -> ast.Module:
+    """A loaded file, parsed. A file that is not a readable RASP source (too large, binary, not
+    UTF-8, or failing to parse at its first line of code) is reported at the `load` statement
+    without a word of its content: `load "/etc/passwd";` must not print the file."""
+    try:
+        lines = read_source(path).splitlines()
+    except RaspError as e:
+        where = f"{e.span}: " if e.span is not None else ""
+        raise RaspError(f"cannot load {path}: {where}{e.message.removeprefix(f'{path} ')}", span) from None
+    try:
+        return _parse_file(str(path), _file_mtime(path))
+    except RaspError as e:
+        first = next((i for i, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")), 0)
+        if e.span is not None and e.span.path == str(path) and e.span.line <= first:
+            raise RaspError(f"cannot load {path}: it does not parse from its first line of code ({e.span}); "
+                            "is it a RASP program? (its text is not shown)", span) from None
+        raise
 
 
 def load_checked(name: str, span: Span) -> ast.Module:
     """For the builder: the loaded file, parsed and checked."""
-    return parse_file(_find(name, span))
+    program = _parse_loaded(_find(name, span), span)
+    check(program, loader=load_parsed)
+    return program
 
 
 def load_parsed(name: str, span: Span) -> ast.Module:
     """For the checker: the loaded file, parsed (it is checked when it is built)."""
-    path = _find(name, span)
-    return _parse_file(str(path), path.stat().st_mtime)
+    return _parse_loaded(_find(name, span), span)
 
 
 @dataclass
