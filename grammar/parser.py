@@ -227,12 +227,15 @@ class _ToAst(Transformer_NonRecursive):
 
     def int(self, meta, children):
         text = str(children[0])
-        if len(text) > 18 and int(text) >= 2**63:
+        if len(text) > 18 and (len(text.lstrip("0")) > 19 or int(text) >= 2**63):
             raise RaspError("integer too large (numbers are 64-bit)", self._span(meta))
         return self._node(ast.Number, meta, int(text))
 
     def float(self, meta, children):
-        return self._node(ast.Number, meta, float(children[0]))
+        value = float(children[0])
+        if value in (float("inf"), float("-inf")):
+            raise RaspError("number too large (floats are 64-bit)", self._span(meta))
+        return self._node(ast.Number, meta, value)
 
     def string(self, meta, children):
         return self._node(ast.String, meta, _unquote(children[0]))

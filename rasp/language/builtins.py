@@ -6,6 +6,8 @@ implementation gets the evaluated arguments and the call node (for error positio
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, Callable
 
 from grammar import ast
@@ -85,6 +87,17 @@ def _selector_width(args: list[Any], call: ast.Call) -> sops.SelectorWidth:
     return sops.SelectorWidth(selector=selector, span=call.span)
 
 
+def in_range(value: Any, what: str, node: ast.Expr) -> Any:
+    """A plain number computed at build time, held to the numeric contract (docs/language.md):
+    64-bit integers and finite floats, else an error at the operation."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if (isinstance(value, int) and not -2**63 <= value < 2**63) or (isinstance(value, float) and not math.isfinite(value)):
+        kind = "64-bit integers" if isinstance(value, int) else "finite 64-bit floats"
+        raise RaspError(f"{what} gives a number too large or undefined (numbers are {kind})", node.span)
+    return value
+
+
 def _elementwise(op: str, plain: Callable[[Any], Any], accepts: tuple[type, ...]
                  ) -> Callable[[list[Any], ast.Call], Any]:
     def impl(args: list[Any], call: ast.Call) -> Any:
@@ -92,7 +105,10 @@ def _elementwise(op: str, plain: Callable[[Any], Any], accepts: tuple[type, ...]
         if isinstance(value, sops.SOp):
             return sops.Map(op=op, args=(value,), span=call.span)
         if isinstance(value, accepts):
-            return plain(value)
+            try:
+                return in_range(plain(value), f"'{op}'", call)
+            except (OverflowError, ValueError):  # round of an infinity or NaN
+                raise RaspError(f"'{op}' gives a number too large or undefined", call.span) from None
         raise RaspError(f"{op} needs an s-op or a number, got {kind_name(value)}", call.args[0].span)
 
     return impl

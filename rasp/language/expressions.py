@@ -101,7 +101,7 @@ class Expressions:
         if isinstance(value, sops.SOp):
             return sops.Map(op=op, args=(value,), span=expr.span)
         if isinstance(value, (bool, int, float)):
-            return -value if op == "neg" else +value
+            return builtins.in_range(-value if op == "neg" else +value, f"'{expr.op}'", expr)
         raise RaspError(f"'{expr.op}' needs a number or s-op, got {kind_name(value)}", expr.span)
 
     def _eval_BinOp(self, expr: ast.BinOp, env: Env) -> Any:
@@ -135,9 +135,12 @@ class Expressions:
             result = _PLAIN_BINARY[op](left, right)
         except ZeroDivisionError:
             raise RaspError("division by zero", expr.span) from None
-        except (TypeError, OverflowError) as e:
+        except OverflowError:
+            raise RaspError(f"'{op}' gives a number too large or undefined (numbers are 64-bit)", expr.span) from None
+        except TypeError as e:
             raise RaspError(f"cannot apply '{op}' to {kind_name(left)} and {kind_name(right)} ({e})",
                             expr.span) from None
+        result = builtins.in_range(result, f"'{op}'", expr)
         if isinstance(result, (str, list)) and len(result) > MAX_PLAIN_SIZE:
             raise RaspError(f"'{op}' builds a value of {len(result):,} items (limit {MAX_PLAIN_SIZE:,})",
                             expr.span)

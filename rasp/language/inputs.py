@@ -33,6 +33,11 @@ def parse_input(text: str, path: str = "<input>", line: int = 1) -> list[Any]:
             if not isinstance(token, (str, int, float, bool)):
                 raise RaspError(f"token {i} is {json.dumps(token)}; tokens must be strings, numbers "
                                 "or booleans", Span(source, line, 1))
+            if isinstance(token, float) and not math.isfinite(token):  # NaN, Infinity, 1e999
+                raise RaspError(f"token {i} is not a finite number; numbers are finite 64-bit floats",
+                                Span(source, line, 1))
+            if isinstance(token, int) and not -2**63 <= token < 2**63:
+                raise RaspError(f"token {i} is too large; integers are 64-bit", Span(source, line, 1))
         tokens = value
     else:
         tokens = list(text)

@@ -167,10 +167,42 @@ def _arith_objects(node: Value, op: str, a: np.ndarray, b: np.ndarray) -> np.nda
     for index in np.ndindex(a.shape):
         x, y = a[index], b[index]
         try:
-            out[index] = _PYTHON_ARITH[op](x, y)
+            out[index] = r = _PYTHON_ARITH[op](x, y)
         except (TypeError, ZeroDivisionError, OverflowError):
             raise ExecError(node, f"cannot apply '{op}' to {x!r} and {y!r}", index[0], index[1]) from None
+        if (isinstance(r, int) and not INT_MIN <= r <= INT_MAX) or (isinstance(r, float) and not np.isfinite(r)):
+            raise ExecError(node, f"'{op}' gives a number too large or undefined", index[0], index[1])
     return out
+
+
+# The numeric contract (docs/language.md): integers are 64-bit and floats 64-bit and finite. An
+# operation whose exact result is outside them (an integer past 2^63 - 1, an infinity, a NaN) is
+# an error at that operation, naming the input and position: never a silent wrap-around.
+INT_MIN, INT_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
+
+def _checked(node: Value, op: str, out: np.ndarray, overflow: np.ndarray | None = None) -> np.ndarray:
+    """`out`, unless an entry overflowed (`overflow`, for integers) or is not a finite float."""
+    bad = overflow if out.dtype.kind in "iu" else (~np.isfinite(out) if out.dtype.kind == "f" else None)
+    if bad is not None and np.any(bad):
+        row, pos = _first(np.broadcast_to(bad, out.shape))
+        kind = "64-bit integers" if out.dtype.kind in "iu" else "finite 64-bit floats"
+        raise ExecError(node, f"'{op}' gives a number too large or undefined (numbers are {kind})", row, pos)
+    return out
+
+
+def _int_overflow(op: str, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray | None:
+    """Where an int64 `+`, `-` or `*` wrapped around (None for floats)."""
+    if out.dtype.kind not in "iu":
+        return None
+    if op == "+":
+        return ((a ^ out) & (b ^ out)) < 0
+    if op == "-":
+        return ((a ^ b) & (a ^ out)) < 0
+    with np.errstate(all="ignore"):  # a product that wrapped cannot divide back to its factor
+        nonzero = a != 0
+        back = np.where(nonzero, out // np.where(nonzero, a, 1), b)
+    return (back != b) | ((a == -1) & (b == INT_MIN)) | ((b == -1) & (a == INT_MIN))
 
 
 def _arith(node: Value, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -179,27 +211,31 @@ def _arith(node: Value, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if ArrayKind.MIXED in (array_kind(a), array_kind(b)):
         return _arith_objects(node, op, a, b)
     a, b = _numeric(node, op, a, b)
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
+    if op in ("+", "-", "*"):
+        with np.errstate(all="ignore"):
+            out = a + b if op == "+" else a - b if op == "-" else a * b
+        return _checked(node, op, out, _int_overflow(op, a, b, out))
     if op in ("/", "%"):
         zero = np.broadcast_to(b == 0, np.broadcast_shapes(a.shape, b.shape))
         if zero.any():
             row, pos = _first(zero)
             raise ExecError(node, "division by zero" if op == "/" else "modulo by zero", row, pos)
-        return a / b if op == "/" else np.mod(a, b)
+        with np.errstate(all="ignore"):
+            out = a / b if op == "/" else np.mod(a, b)
+        overflow = (a == INT_MIN) & (b == -1) if out.dtype.kind in "iu" else None
+        return _checked(node, op, out, overflow)
     if op == "^":
-        if a.dtype.kind in "iu" and b.dtype.kind in "iu" and (np.any(b < 0) or np.any(b > 62)):
-            a = a.astype(np.float64)
+        ints = a.dtype.kind in "iu" and b.dtype.kind in "iu"
+        if ints and (np.any(b < 0) or np.any(b > 62)):
+            a, ints = a.astype(np.float64), False
         with np.errstate(all="ignore"):
             out = np.power(a, b)
-        if out.dtype.kind == "f" and not np.all(np.isfinite(out)):
-            row, pos = _first(~np.isfinite(out))
-            raise ExecError(node, "'^' gives a number too large or undefined", row, pos)
-        return out
+            # exact where the float power says the integer one may not fit
+            overflow = np.abs(np.power(a.astype(np.float64), b)) >= 2.0**62 if ints else None
+        if overflow is not None and overflow.any():
+            exact = np.frompyfunc(lambda x, y: not INT_MIN <= int(x) ** int(y) <= INT_MAX, 2, 1)
+            overflow = overflow & exact(*np.broadcast_arrays(a, b)).astype(bool)
+        return _checked(node, op, out, overflow)
     raise ExecError(node, f"unknown operator '{op}'")
 
 
@@ -223,13 +259,16 @@ def apply_map(node: sops.Map, args: list[np.ndarray]) -> np.ndarray:
     if op == "indicator":
         return truthy(args[0]).astype(np.int64)
     if op in ("neg", "pos", "abs", "round"):
-        (a,) = _numeric(node, {"neg": "-", "pos": "+"}.get(op, op), args[0])
-        if op == "neg":
-            return -a
-        if op == "abs":
-            return np.abs(a)
+        name = {"neg": "-", "pos": "+"}.get(op, op)
+        (a,) = _numeric(node, name, args[0])
+        if op in ("neg", "abs"):
+            return _checked(node, name, -a if op == "neg" else np.abs(a), a == INT_MIN)
         if op == "round":
-            return np.round(a).astype(np.int64)
+            if a.dtype.kind in "iu":
+                return a
+            rounded = np.round(a)
+            outside = ~((rounded >= -2.0**63) & (rounded < 2.0**63))  # NaN included
+            return _checked(node, name, np.where(outside, 0, rounded).astype(np.int64), outside)
         return a
     if op == "ifelse":
         cond, then, otherwise = args
@@ -250,7 +289,7 @@ def token_view(node: sops.Tokens, raw: np.ndarray) -> np.ndarray:
         if array_kind(raw) is ArrayKind.STR:
             return raw
         return np.array([str(v) for v in raw.reshape(-1).tolist()]).reshape(raw.shape)
-    convert, what = {TokenView.INT: (int, "an integer"), TokenView.FLOAT: (float, "a number"),
+    convert, what = {TokenView.INT: (_token_int, "an integer"), TokenView.FLOAT: (float, "a number"),
                      TokenView.BOOL: (_token_bool, "a boolean")}[TokenView(view)]
     out = []
     for i, v in enumerate(raw.reshape(-1).tolist()):
@@ -260,6 +299,16 @@ def token_view(node: sops.Tokens, raw: np.ndarray) -> np.ndarray:
             row, pos = divmod(i, raw.shape[1])
             raise ExecError(node, f"token {v!r} is not {what} ({view})", row, pos) from None
     return np.array(out).reshape(raw.shape)
+
+
+def _token_int(v: Any) -> int:
+    """A token read as an integer: a whole number (1.0 is 1, 1.5 is not), never truncated."""
+    if isinstance(v, float) and not v.is_integer():
+        raise ValueError(v)
+    out = int(v)
+    if not INT_MIN <= out <= INT_MAX:
+        raise ValueError(v)
+    return out
 
 
 def _token_bool(v: Any) -> bool:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 from grammar.errors import RaspError
+from rasp.faces import jsonout
 from rasp.faces.cli.options import parse_vocab
 
 
@@ -86,7 +86,7 @@ def _check(args: argparse.Namespace) -> int:
     found, tried = find_counterexample(program, reference, vocab, args.min_len, args.max_len, unique,
                                        args.examples, args.compiled)
     if args.json:
-        print(json.dumps({"ok": found is None, "examples": tried, "vocab": vocab, "min_len": args.min_len,
+        print(jsonout.dumps({"ok": found is None, "examples": tried, "vocab": vocab, "min_len": args.min_len,
                           "max_len": args.max_len, "compiled": args.compiled,
                           "counterexample": None if found is None else found.as_dict()},
                          ensure_ascii=False, default=str))

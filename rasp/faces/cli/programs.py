@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 from grammar.errors import RaspError
+from rasp.faces import jsonout
 from rasp.faces.cli.options import parse_lengths, parse_vocab, read_inputs
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         outputs = program.run(inputs, causal=True if args.causal else None)
     if args.json:
         for tokens, out in zip(inputs, outputs):
-            print(json.dumps({"input": tokens, "output": out}, ensure_ascii=False))
+            print(jsonout.dumps({"input": tokens, "output": out}, ensure_ascii=False))
     else:
         from rasp.faces.display import outputs_table
 
@@ -152,7 +152,7 @@ def _compile(args: argparse.Namespace) -> int:
             raise RaspError(f"cannot write {args.save}: {e.strerror}") from None
     summary = report.as_dict(result, args.save)
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
+        print(jsonout.dumps(summary, ensure_ascii=False))
     else:
         report.show(summary)
     return 0
@@ -214,7 +214,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.graph:
         report.draw(result.graph, args.graph)
     if args.json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
+        print(jsonout.dumps(result.as_dict(), ensure_ascii=False, default=str))
     else:
         report.show(result, program.display_name)
         if args.graph:
@@ -269,7 +269,7 @@ def _list(args: argparse.Namespace) -> int:
 
     rows = [(name, library.summary(name)) for name in library.names()]
     if args.json:
-        print(json.dumps([{"name": n, "summary": s} for n, s in rows], indent=2))
+        print(jsonout.dumps([{"name": n, "summary": s} for n, s in rows], indent=2))
         return 0
     from rich.console import Console
     from rich.table import Table

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from grammar.errors import RaspError
 from predictor.encodings import PositionalEncoding, positional_encoding
+from rasp.faces import jsonout
 from rasp.faces.cli.options import parse_lengths, parse_token, parse_vocab
 
 
@@ -127,7 +127,7 @@ def _train(args: argparse.Namespace) -> int:
                                 args.eval_examples or protocol.eval_per_length, progress=True,
                                 compiled=not args.no_compiled)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, default=str))
+        print(jsonout.dumps(result, ensure_ascii=False, default=str))
     else:
         from predictor.results import show_run
 
@@ -158,7 +158,7 @@ def _experiment(args: argparse.Namespace) -> int:
     command = "rasp " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rasp") else "rasp experiment"
     paths = results.write(result, out, command, round(time.perf_counter() - start, 1))
     if args.json:
-        print(json.dumps(result["summary"], default=str))
+        print(jsonout.dumps(result["summary"], default=str))
     else:
         results.show_summary(result)
         print(f"report: {paths[2]} (with results.json, results.csv and plots in {out})")
