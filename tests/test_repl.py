@@ -122,3 +122,65 @@ def test_the_terminal_session_keeps_history_completes_names_and_handles_ctrl_c(t
     names = [c.text for c in completer(s).get_completions(Document("my_"), None)]
     assert names == ["my_width"]
     assert "select" in [c.text for c in completer(s).get_completions(Document("sel"), None)]
+
+
+def test_an_internal_error_drops_one_statement_and_keeps_the_names(monkeypatch):
+    lines: list[str] = []
+    s = Session(write=lines.append)
+    s.feed("kept = tokens;")
+    real = s.workspace.run
+
+    def broken(text):
+        if "boom" in text:
+            raise ValueError("a bug")
+        return real(text)
+
+    monkeypatch.setattr(s.workspace, "run", broken)
+    s.feed("boom = tokens;")
+    s.feed("after = kept;")
+    text = "\n".join(lines)
+    assert "internal error: ValueError: a bug" in text and "the session and its names go on" in text
+    assert 'after("hello")' in text
+
+
+def test_ctrl_c_while_a_statement_runs_drops_it_and_goes_on(monkeypatch):
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from rasp.faces.repl import interactive
+
+    lines: list[str] = []
+    s = Session(write=lines.append)
+    real = s.workspace.run
+
+    def slow(text):
+        if "slow" in text:
+            raise KeyboardInterrupt  # as Ctrl-C arrives during a long evaluation
+        return real(text)
+
+    monkeypatch.setattr(s.workspace, "run", slow)
+    with create_pipe_input() as keys:
+        keys.send_text("slow = tokens;\r")
+        keys.send_text("fast = tokens;\r")
+        keys.send_text("\x04")
+        assert interactive(s, input=keys, output=DummyOutput()) == 0
+    text = "\n".join(lines)
+    assert "interrupted: the statement was dropped" in text and 'fast("hello")' in text
+
+
+def test_a_history_path_that_is_a_directory_is_reported_once(tmp_path, monkeypatch):
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from rasp.faces.repl import interactive
+
+    monkeypatch.setenv("RASP_HISTORY", str(tmp_path))
+    lines: list[str] = []
+    s = Session(write=lines.append)
+    with create_pipe_input() as keys:
+        keys.send_text("a = tokens;\r")
+        keys.send_text("b = tokens;\r")
+        keys.send_text("\x04")
+        assert interactive(s, input=keys, output=DummyOutput()) == 0
+    text = "\n".join(lines)
+    assert text.count("history is off") == 1 and 'b("hello")' in text

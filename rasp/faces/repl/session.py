@@ -97,6 +97,11 @@ class Session:
                 self.report(stmt, bound)
         except RaspError as e:
             self.write(e.format())
+        except RecursionError:
+            self.write("error: this statement nests too deeply to run; the session goes on")
+        except Exception as e:  # noqa: BLE001 - a bug of ours must not end the session and its bindings
+            self.write(f"internal error: {type(e).__name__}: {e} (this statement was dropped; the session "
+                       "and its names go on; please report it)")
 
     def report(self, stmt: ast.Stmt, bound: list[tuple[str, Any]]) -> None:
         if isinstance(stmt, ast.Load):

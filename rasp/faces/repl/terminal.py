@@ -26,11 +26,37 @@ def main(stdin=None) -> int:
     session = Session()
     if not stdin.isatty():
         for line in stdin:
-            if not session.feed(line.rstrip("\n")):
-                return 0
+            try:
+                if not session.feed(line.rstrip("\n")):
+                    return 0
+            except KeyboardInterrupt:
+                interrupted(session)
         session.finish()
         return 0
     return interactive(session)
+
+
+def interrupted(session: Session) -> None:
+    """Ctrl-C while a statement runs: that statement is dropped, the session goes on."""
+    session.abandon()
+    session.write("interrupted: the statement was dropped; the session and its names go on")
+
+
+def usable_history(session: Session) -> Any:
+    """The history file, or history in memory for this session (said once) when it cannot be
+    written: `RASP_HISTORY` naming a directory or a file in a folder without write access."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    path = history_path()
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        session.write(f"note: history is off for this session: cannot write {path} ({e.strerror})")
+        return InMemoryHistory()
+    return FileHistory(str(path))
 
 
 def completer(session: Session):
@@ -53,14 +79,10 @@ def interactive(session: Session, input: Any = None, output: Any = None) -> int:
     """The terminal session: history across runs, completion, `..` while a statement is open;
     Ctrl-C abandons the input being typed, Ctrl-D leaves."""
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory, InMemoryHistory
 
-    path = history_path()
-    writable = os.access(path, os.W_OK) if path.exists() else os.access(path.parent, os.W_OK)
-    history = FileHistory(str(path)) if writable else InMemoryHistory()
-    prompt = PromptSession(history=history, completer=completer(session), complete_while_typing=False,
-                           input=input, output=output)
     session.write(GREETING)
+    prompt = PromptSession(history=usable_history(session), completer=completer(session),
+                           complete_while_typing=False, input=input, output=output)
     session.write(f"example: {session.example}")
     while True:
         try:
@@ -70,6 +92,9 @@ def interactive(session: Session, input: Any = None, output: Any = None) -> int:
             continue
         except EOFError:
             break
-        if not session.feed(line):
-            break
+        try:
+            if not session.feed(line):
+                break
+        except KeyboardInterrupt:
+            interrupted(session)
     return 0
