@@ -65,8 +65,16 @@ def test_a_compiled_model_is_checked_too(monkeypatch):
 @pytest.fixture()
 def planted(tmp_path):
     (tmp_path / "planted.rasp").write_text(PLANTED)
-    (tmp_path / "refs.py").write_text("def reverse(tokens):\n    return tokens[::-1]\n"
-                                      "def broken(tokens):\n    raise ValueError('oops')\n")
+    (tmp_path / "refs.py").write_text("import sys, time\n"
+                                      "def reverse(tokens):\n    return tokens[::-1]\n"
+                                      "def broken(tokens):\n    raise ValueError('oops')\n"
+                                      "def none(tokens):\n    return None\n"
+                                      "def text(tokens):\n    return ''.join(tokens)\n"
+                                      "def lazy(tokens):\n    return (t for t in tokens[::-1])\n"
+                                      "def short(tokens):\n    return tokens[::-1][1:]\n"
+                                      "def leaves(tokens):\n    sys.exit(0)\n"
+                                      "def sleeps(tokens):\n    time.sleep(60)\n"
+                                      "def loops(tokens):\n    while True:\n        pass\n")
     return tmp_path
 
 
@@ -98,11 +106,29 @@ def test_check_passes_a_right_program(planted):
     ("refs.py:missing", "has no function 'missing'"),
     ("no_such_module:f", "cannot import no_such_module"),
     ("refs.py:broken", "the reference raised ValueError: oops"),
+    ("refs.py:none", "returned NoneType"),
+    ("refs.py:text", "returned str"),
+    ("refs.py:lazy", "returned generator"),
+    ("refs.py:short", "outputs for the"),
+    ("refs.py:leaves", "the reference raised SystemExit"),
+    ("refs.py:sleeps", "took longer than 1 s"),
+    ("refs.py:loops", "took longer than 1 s"),
 ])
 def test_check_reports_bad_references_clearly(planted, reference, message):
-    out = cli("check", "planted.rasp", "--reference", reference, "--vocab", "ab", cwd=planted)
-    assert out.returncode == 2
+    out = cli("check", "planted.rasp", "--reference", reference, "--vocab", "ab", "--reference-timeout", "1",
+              cwd=planted)
+    assert out.returncode == 2, out.stdout + out.stderr
     assert message in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--min-len", "5000", "--max-len", "5000"], "at most 4,096"),
+    (["--min-len", "5", "--max-len", "3"], "need 0 <= --min-len <= --max-len"),
+    (["--reference-timeout", "0"], "positive number of seconds"),
+])
+def test_check_refuses_bad_lengths_before_drawing(planted, options, message):
+    out = cli("check", "planted.rasp", "--reference", "refs.py:reverse", "--vocab", "ab", *options, cwd=planted)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
 
 
 def test_the_plugin_runs_examples_in_test_rasp_files(pytester):

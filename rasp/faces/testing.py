@@ -18,6 +18,9 @@ shortest, simplest input Hypothesis could find, with the first position that dif
 from __future__ import annotations
 
 import random
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -26,7 +29,7 @@ from hypothesis import strategies as st
 
 from grammar.errors import RaspError
 from rasp.language import cases
-from rasp.language.inputs import same_value, token_key
+from rasp.language.inputs import MAX_INPUT_LENGTH, same_value, token_key
 from rasp.language.program import Program, load_program
 
 Reference = Callable[[list[Any]], Sequence[Any]]
@@ -86,6 +89,56 @@ class ReferenceFailed(RaspError):
     """The reference function itself failed (a bug in the test, not in the program)."""
 
 
+REFERENCE_SECONDS = 10.0  # default time a reference may take on one input
+
+
+class _TimeUp(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Interrupt the block after `seconds` (a reference that sleeps or loops forever). Only in
+    the main thread, where signals arrive; elsewhere the block runs unlimited."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def up(signum, frame):
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def call_reference(reference: Reference, tokens: list[Any], seconds: float | None) -> list[Any]:
+    """The reference's outputs for one input: a list (or tuple, or 1-D array) of one output per
+    token. Anything else, an exception, `sys.exit` or running past `seconds` is `ReferenceFailed`
+    naming the input (the test's own bug, never shrunk as the program's)."""
+    try:
+        with time_limit(seconds):
+            out = reference(list(tokens))
+    except _TimeUp:
+        raise ReferenceFailed(f"the reference took longer than {seconds:g} s on {tokens!r} (the limit is "
+                              "set with --reference-timeout)") from None
+    except (Exception, SystemExit) as e:  # SystemExit: a reference calling sys.exit must not pass the check
+        raise ReferenceFailed(f"the reference raised {type(e).__name__}: {e} on {tokens!r}") from None
+    if hasattr(out, "tolist") and getattr(out, "ndim", None) == 1:
+        out = out.tolist()
+    if not isinstance(out, (list, tuple)):
+        raise ReferenceFailed(f"the reference returned {type(out).__name__} on {tokens!r}; it must return a "
+                              f"list of {len(tokens)} outputs, one per token")
+    if len(out) != len(tokens):
+        raise ReferenceFailed(f"the reference returned {len(out)} outputs for the {len(tokens)} tokens of "
+                              f"{tokens!r}; it must return one per token")
+    return list(out)
+
+
 def compare(tokens: list[Any], expected: Sequence[Any], actual: list[Any] | str, model: str,
             tolerance: float = 0.0) -> Counterexample | None:
     """None when `actual` equals `expected` everywhere, else where they first differ."""
@@ -106,9 +159,10 @@ class Agreement:
     """A program (and optionally its compiled model) against a reference, one input at a time."""
 
     def __init__(self, program: Program | str, reference: Reference, vocab: Sequence[Any],
-                 max_len: int, compiled: bool = False, output: str | None = None):
+                 max_len: int, compiled: bool = False, output: str | None = None,
+                 seconds: float | None = REFERENCE_SECONDS):
         self.program = load_program(program, output) if isinstance(program, str) else program
-        self.reference = reference
+        self.reference, self.seconds = reference, seconds
         self.runner = None
         self.tolerance = 0.0  # how far a compiled model's numbers may stray from the interpreter's
         if compiled:
@@ -120,10 +174,7 @@ class Agreement:
             self.tolerance = NUMERICAL_TOLERANCE
 
     def first_difference(self, tokens: list[Any]) -> Counterexample | None:
-        try:
-            expected = self.reference(list(tokens))
-        except Exception as e:  # the test's own bug: say so, do not shrink it as the program's
-            raise ReferenceFailed(f"the reference raised {type(e).__name__}: {e} on {tokens!r}") from None
+        expected = call_reference(self.reference, tokens, self.seconds)
         try:
             actual: list[Any] | str = self.program.run([list(tokens)])[0]
         except RaspError as e:
@@ -137,11 +188,15 @@ class Agreement:
 
 def find_counterexample(program: Program | str, reference: Reference, vocab: Sequence[Any] | str,
                         min_len: int = 1, max_len: int = 10, unique: bool = False, examples: int = 200,
-                        compiled: bool = False, output: str | None = None) -> tuple[Counterexample | None, int]:
+                        compiled: bool = False, output: str | None = None,
+                        seconds: float | None = REFERENCE_SECONDS) -> tuple[Counterexample | None, int]:
     """(the shrunk counterexample or None, how many inputs were tried). With `compiled`, the
     structured cases of the compiler's verification (`rasp.language.cases`) come first, shortest
-    first; then `examples` inputs drawn and shrunk by Hypothesis."""
-    agreement = Agreement(program, reference, list(vocab), max_len, compiled, output)
+    first; then `examples` inputs drawn and shrunk by Hypothesis. `seconds`: the time the
+    reference may take on one input."""
+    if not 0 <= min_len <= max_len or max_len > MAX_INPUT_LENGTH:
+        raise RaspError(f"lengths {min_len}-{max_len}: need 0 <= min-len <= max-len <= {MAX_INPUT_LENGTH:,}")
+    agreement = Agreement(program, reference, list(vocab), max_len, compiled, output, seconds)
     tried = 0
     if compiled:
         shaped = cases.structured(list(vocab), min_len, max_len, unique, random.Random(0))
@@ -155,16 +210,25 @@ def find_counterexample(program: Program | str, reference: Reference, vocab: Seq
               report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
     @given(inputs(vocab, min_len, max_len, unique))
     def prop(tokens: list[Any]) -> None:
-        nonlocal tried
+        nonlocal tried, failed
+        if failed is not None:  # the reference's own failure: not shrunk (a hang would be retried)
+            return
         tried += 1
-        found = agreement.first_difference(tokens)
+        try:
+            found = agreement.first_difference(tokens)
+        except ReferenceFailed as e:
+            failed = e
+            return
         if found is not None:
             raise Disagreement(found)
 
+    failed: ReferenceFailed | None = None
     try:
         prop()
     except Disagreement as e:
         return e.counterexample, tried
+    if failed is not None:
+        raise failed
     return None, tried
 
 

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from grammar.errors import RaspError
 from rasp.faces import jsonout
 from rasp.faces.cli.options import parse_vocab
+from rasp.language.inputs import MAX_INPUT_LENGTH
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +25,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("--reference", required=True, metavar="MODULE:FUNCTION",
                    help="a function from a list of tokens to the list of outputs; MODULE is a module "
-                        "name or a path to a .py file")
+                        "name or a path to a .py file, imported and so run (its top-level code too)")
     p.add_argument("--output", metavar="NAME", help="the s-op to check (default: the last one)")
     p.add_argument("--vocab", metavar="V", help="input tokens (default: from the program's constants)")
     p.add_argument("--min-len", type=int, default=1, metavar="A", help="shortest input (default 1)")
@@ -33,6 +34,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--unique", action="store_true", help="inputs of distinct tokens (default for programs "
                    "marked `# rasp: distinct`)")
     p.add_argument("--compiled", action="store_true", help="check the compiled model (at --max-len) too")
+    p.add_argument("--reference-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds the reference may take on one input (default 10)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=_check)
 
@@ -72,8 +75,12 @@ def _check(args: argparse.Namespace) -> int:
 
     if args.min_len < 0 or args.max_len < max(args.min_len, 1):
         raise RaspError(f"lengths {args.min_len}-{args.max_len}: need 0 <= --min-len <= --max-len, --max-len >= 1")
+    if args.max_len > MAX_INPUT_LENGTH:
+        raise RaspError(f"--max-len {args.max_len}: inputs hold at most {MAX_INPUT_LENGTH:,} tokens")
     if args.examples < 1:
         raise RaspError("--examples must be at least 1")
+    if not args.reference_timeout > 0:
+        raise RaspError("--reference-timeout must be a positive number of seconds")
     reference = load_reference(args.reference)
     program = load_program(args.program, args.output)
     if args.vocab:
@@ -84,7 +91,7 @@ def _check(args: argparse.Namespace) -> int:
     if unique and args.min_len > len(vocab):
         raise RaspError(f"--min-len {args.min_len} needs more distinct tokens than the vocabulary's {len(vocab)}")
     found, tried = find_counterexample(program, reference, vocab, args.min_len, args.max_len, unique,
-                                       args.examples, args.compiled)
+                                       args.examples, args.compiled, seconds=args.reference_timeout)
     if args.json:
         print(jsonout.dumps({"ok": found is None, "examples": tried, "vocab": vocab, "min_len": args.min_len,
                           "max_len": args.max_len, "compiled": args.compiled,
