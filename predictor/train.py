@@ -26,6 +26,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from grammar.errors import SettingError, one_of
 from predictor import transformer
+from predictor.checkpoints import Checkpoints
 from predictor.data import Encoding
 from predictor.protocols import Schedule
 from predictor.tasks import Example, Task, make_examples
@@ -151,50 +152,6 @@ def run_name(task: Task, model: transformer.ModelConfig, config: TrainConfig, di
     return f"{name}-{model.pe}-s{config.seed}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
 
 
-class Checkpoints:
-    """Orbax checkpoints of (params, optimizer state) by step, in RUN_DIR/checkpoints."""
-
-    def __init__(self, run_dir: Path, identity: dict[str, Any]):
-        import orbax.checkpoint as ocp
-
-        self.ocp = ocp
-        run_dir.mkdir(parents=True, exist_ok=True)
-        stamp = run_dir / "run.json"
-        if stamp.exists() and json.loads(stamp.read_text()) != identity:
-            raise SettingError(f"{run_dir} holds checkpoints of a different run; remove it, or choose "
-                               "another {runs}", {"runs": "folder for runs"})
-        stamp.write_text(json.dumps(identity, indent=1, default=str))
-        options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
-        self.manager = ocp.CheckpointManager((run_dir / "checkpoints").absolute(), options=options)
-
-        self.history = run_dir / "history.json"
-
-    def latest(self) -> int | None:
-        return self.manager.latest_step()
-
-    def save(self, step: int, state: dict[str, Any], losses: list[float], accuracies: list[float],
-             checks: list[list[float]]) -> None:
-        """The history first (written atomically), then the state: a kill between the two leaves
-        a history longer than the checkpoint, which `restore_history` cuts back."""
-        partial = self.history.with_suffix(".partial")
-        partial.write_text(json.dumps({"losses": losses, "accuracies": accuracies, "checks": checks}))
-        partial.replace(self.history)
-        if self.manager.latest_step() != step:
-            self.manager.save(step, args=self.ocp.args.StandardSave(state))
-            self.manager.wait_until_finished()
-
-    def restore_history(self, step: int) -> tuple[list[float], list[float], list[list[float]]]:
-        try:
-            saved = json.loads(self.history.read_text())
-        except (OSError, json.JSONDecodeError):
-            return [], [], []
-        checks = [c for c in saved.get("checks", []) if c[0] <= step]
-        return saved["losses"][:step], saved["accuracies"][:step], checks
-
-    def restore(self, step: int, like: dict[str, Any]) -> dict[str, Any]:
-        return self.manager.restore(step, args=self.ocp.args.StandardRestore(like))
-
-
 def activation_bytes(model: transformer.ModelConfig, batch: int, length: int) -> int:
     """A generous bound on one training step's memory: attention matrices and activations kept
     for the backward pass (float32), plus the optimizer's copies of the parameters."""
@@ -248,9 +205,9 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
         identity = {"task": task.as_dict(), "model": model.as_dict(), "train": asdict(config),
                     "program": program.digest}
         checkpoints = Checkpoints(run_dir, identity)
-        latest = checkpoints.latest()
-        if latest is not None:
-            state, begin = checkpoints.restore(latest, state), latest
+        restored = checkpoints.restore(state)
+        if restored is not None:
+            state, begin = restored
 
     step = make_step(net, opt)
     forward = jax.jit(lambda p, ids, lengths: net.apply(p, None, ids, lengths).argmax(-1))
@@ -289,6 +246,8 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
         result.accuracies.append(float(accuracy))
     if checkpoints and result.timed_out and checkpoints.latest() != result.steps:
         checkpoints.save(result.steps, state, result.losses, result.accuracies, result.checks)
+    if checkpoints:
+        checkpoints.close()
     result.params = state["params"]
     result.seconds = time.perf_counter() - start
     return result
