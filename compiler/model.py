@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 
 from compiler.meta import ModelMeta
 from grammar.errors import RaspError
+from rasp.language.files import atomic_file
 
 FORMAT = "lengthwise-compiled-model"
 FORMAT_VERSION = 1
@@ -78,18 +77,8 @@ def save(model: CompiledModel, path: str | Path) -> None:
                 arrays={k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in model.arrays.items()},
                 sha256=_digest(model.arrays))
     blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    target = Path(path)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            np.savez_compressed(f, metadata=blob, **model.arrays)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # as open() would have made it
-        os.replace(tmp, target)  # atomic: a reader sees the old file or the whole new one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:  # a reader sees the old file or the whole new one
+        np.savez_compressed(f, metadata=blob, **model.arrays)
 
 
 def load(path: str | Path) -> CompiledModel:

@@ -22,12 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from grammar.errors import SettingError
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
+from rasp.language.files import write_text
 
 
 def warn(text: str) -> None:
@@ -64,7 +59,7 @@ class Checkpoints:
             if saved != json.loads(json.dumps(identity, default=str)):
                 raise SettingError(f"{run_dir} holds checkpoints of a different run; remove it, or choose "
                                    "another {runs}", {"runs": "folder for runs"})
-        _write_atomically(stamp, json.dumps(identity, indent=1, default=str))
+        write_text(stamp, json.dumps(identity, indent=1, default=str))
         options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
         self.run_dir = run_dir
         self.manager = ocp.CheckpointManager((run_dir / "checkpoints").absolute(), options=options)
@@ -82,7 +77,7 @@ class Checkpoints:
              checks: list[list[float]]) -> None:
         """The history first (written atomically), then the state: a kill between the two leaves
         a history longer than the checkpoint, which `restore_history` cuts back."""
-        _write_atomically(self.history, json.dumps({"losses": losses, "accuracies": accuracies, "checks": checks}))
+        write_text(self.history, json.dumps({"losses": losses, "accuracies": accuracies, "checks": checks}))
         if self.manager.latest_step() != step:
             self.manager.save(step, args=self.ocp.args.StandardSave(state))
             self.manager.wait_until_finished()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from predictor.records import SuiteResult
 from predictor.stats import GENERALIZED, int_keys, mean, sd
+from rasp.language.files import save_figure
 
 
 def pyplot():
@@ -70,7 +71,7 @@ def plot_lengths(result: SuiteResult, path: Path) -> None:
     if handles:
         fig.legend(handles, labels, loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -98,5 +99,5 @@ def plot_seeds(result: SuiteResult, path: Path) -> None:
     ax.set_title("filled: predicted to generalize; hollow: predicted not to; x: not judged; "
                  "grey: outside the conjecture", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

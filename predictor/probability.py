@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from rasp.language.files import write_text
 from rasp.language.sops import Operation
 
 FITTED = Path(__file__).with_name("probability.json")
@@ -127,11 +126,7 @@ def select(rows: list[Row], source: str, scored: list[tuple[tuple[str, ...], flo
 
 def save(model: Model, path: Path = FITTED) -> None:
     """Write the model as JSON, atomically."""
-    text = json.dumps(model.as_dict(), indent=2) + "\n"
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".probability-")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(model.as_dict(), indent=2) + "\n")
 
 
 def load(path: Path = FITTED) -> Model:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from grammar.errors import RaspError
 from predictor.analysis import Analysis
+from rasp.language.files import save_figure, write_text
 
 STYLE = {"yes": "bold green", "no": "bold red", "unknown": "bold yellow"}
 
@@ -74,7 +75,7 @@ def draw(graph: nx.DiGraph, path: str) -> None:
     """Write the graph as .png, .svg (matplotlib) or .dot (Graphviz text)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".dot":
-        Path(path).write_text(to_dot(graph))
+        write_text(path, to_dot(graph))
         return
     if suffix not in (".png", ".svg"):
         raise RaspError(f"cannot draw the graph to {path}: use a .png, .svg or .dot file name")
@@ -97,7 +98,7 @@ def draw(graph: nx.DiGraph, path: str) -> None:
     ax.set_title("program graph (colour: C-RASP sort: green finite, blue count, purple mean, red outside)")
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

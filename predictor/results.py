@@ -18,6 +18,7 @@ from predictor.anchors import anchor_for
 from predictor.plots import plot_lengths, plot_seeds
 from predictor.records import Agreement, BinSummary, Failures, RunRecord, SuiteResult, SummaryRow
 from predictor.stats import GENERALIZED, combine_failures, int_keys, top_offsets
+from rasp.language.files import atomic_file, write_text
 
 PLOTS = ("em_by_length.png", "generalized_seeds.png")
 
@@ -30,9 +31,9 @@ def write(result: SuiteResult, out_dir: Path, command: str, seconds: float | Non
     result = {**result, "command": command, "seconds": seconds}
     paths = [out_dir / "results.json", out_dir / "results.csv", out_dir / "report.md",
              *(out_dir / name for name in PLOTS)]
-    paths[0].write_text(json.dumps(result, indent=1, default=str, ensure_ascii=False))
+    write_text(paths[0], json.dumps(result, indent=1, default=str, ensure_ascii=False))
     write_csv(result, paths[1])
-    paths[2].write_text(markdown(result))
+    write_text(paths[2], markdown(result))
     plot_lengths(result, paths[3])
     plot_seeds(result, paths[4])
     return paths
@@ -137,7 +138,7 @@ def runs_of(result: SuiteResult, row: SummaryRow) -> list[RunRecord]:
 
 def write_csv(result: SuiteResult, path: Path) -> None:
     """One row per run and length."""
-    with path.open("w", newline="") as f:
+    with atomic_file(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["task", "pe", "seed", "length", "split", "bin", "em", "token_accuracy", "compiled_em",
                     "fitted", "steps", "predicted"])
