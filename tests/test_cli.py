@@ -158,3 +158,20 @@ def test_running_a_model_checks_inputs_and_provenance(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a model")
     done = rasp("run", "hist", "--model", str(tmp_path / "junk.npz"), "--input", "ab")
     assert done.returncode == 2 and "not a readable compiled model" in done.stderr
+
+
+def test_inputs_files_are_read_strictly_and_bounded(tmp_path):
+    program = tmp_path / "id.rasp"
+    program.write_text("x = tokens;\n")
+    (tmp_path / "sep.txt").write_bytes("ab\u2028cd\r\nef\n".encode())
+    out = cli("run", str(program), "--inputs", str(tmp_path / "sep.txt"), "--json")
+    assert out.returncode == 0 and [json.loads(line)["input"] for line in out.stdout.splitlines()] == [
+        ["a", "b", "\u2028", "c", "d"], ["e", "f"]]
+    (tmp_path / "bad.txt").write_bytes(b"ab\nc\xffd\n")
+    out = cli("run", str(program), "--inputs", str(tmp_path / "bad.txt"))
+    assert out.returncode == 2 and "bad.txt:2:2: error: not UTF-8" in out.stderr
+    (tmp_path / "deep.txt").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    out = cli("run", str(program), "--inputs", str(tmp_path / "deep.txt"))
+    assert out.returncode == 2 and "nested too deeply" in out.stderr and "Traceback" not in out.stderr
+    out = cli("run", str(program), "--inputs", "/dev/zero")
+    assert out.returncode == 2 and "more than 64 MiB" in out.stderr

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from grammar.errors import RaspError
+from grammar.errors import RaspError, Source, Span
 
 
 def parse_vocab(text: str) -> list[Any]:
@@ -45,21 +45,36 @@ def parse_token(text: str | None) -> Any:
     return value if isinstance(value, (str, int, float, bool)) else text
 
 
+MAX_INPUTS_BYTES = 64 * 2**20  # an inputs file (or standard input) is read no further than this
+
+
 def read_inputs(args: argparse.Namespace) -> list[list[Any]]:
+    """The inputs of `--input` or `--inputs FILE` (`-`: standard input): one per line, lines split
+    at newlines only (a U+2028 inside an input is a character of it), UTF-8 strictly."""
     from rasp.language.inputs import parse_input
 
     if args.input is not None:
         return [parse_input(text, f"<input {i + 1}>") for i, text in enumerate(args.input)]
-    if args.inputs == "-":
-        text, path = sys.stdin.read(), "<stdin>"
-    else:
-        path = args.inputs
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise RaspError(f"cannot read inputs file {path}: {getattr(e, 'strerror', None) or e}") from None
-    inputs = [parse_input(line, path, number)
-              for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    path = "<stdin>" if args.inputs == "-" else args.inputs
+    try:
+        if args.inputs == "-":
+            data = sys.stdin.buffer.read(MAX_INPUTS_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(MAX_INPUTS_BYTES + 1)
+    except OSError as e:
+        raise RaspError(f"cannot read inputs file {path}: {e.strerror}") from None
+    if len(data) > MAX_INPUTS_BYTES:
+        raise RaspError(f"{path} holds more than {MAX_INPUTS_BYTES // 2**20} MiB of inputs; split it into "
+                        "several runs")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise RaspError("not UTF-8 text: this byte is not valid UTF-8", Span(Source(path, ""), line, column)) from None
+    inputs = [parse_input(line.removesuffix("\r"), path, number)
+              for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
     if not inputs:
         raise RaspError(f"{path} holds no inputs")
     return inputs
