@@ -129,7 +129,7 @@ class ModelMeta:
         layout = data["layout"]
         program = data["program"]
         return cls(
-            vocab=list(data["vocab"]), max_len=int(data["max_len"]), causal=bool(data["causal"]),
+            vocab=list(data["vocab"]), max_len=data["max_len"], causal=data["causal"],  # types: model_checks
             bos=data["bos"], pad=data["pad"], tokens=list(data["tokens"]),
             output=OutputSpec.from_json(data["output"]), residual_labels=list(data["residual_labels"]),
             layout=Layout(**{name: layout[name] for name in Layout.__dataclass_fields__}),

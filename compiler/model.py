@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from compiler.meta import ModelMeta
+from compiler.model_checks import check_model
 from grammar.errors import RaspError
 from rasp.language.files import atomic_file
 
 FORMAT = "lengthwise-compiled-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the checksum covers the metadata too
 
 
 @dataclass
@@ -64,8 +65,13 @@ class CompiledModel:
         return int(sum(np.count_nonzero(a) for a in self.arrays.values()))
 
 
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.sha256()
+MAX_METADATA_BYTES = 16 * 2**20  # a model's metadata is this small or it is not ours
+
+
+def _digest(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
+    """SHA-256 over the metadata (without the digest itself) and every array, names included:
+    an edit to either is caught."""
+    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
     for name in sorted(arrays):
         h.update(name.encode())
         h.update(np.ascontiguousarray(arrays[name]).tobytes())
@@ -74,8 +80,8 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
 
 def save(model: CompiledModel, path: str | Path) -> None:
     meta = dict(model.meta.to_json(), format=FORMAT, format_version=FORMAT_VERSION,
-                arrays={k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in model.arrays.items()},
-                sha256=_digest(model.arrays))
+                arrays={k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in model.arrays.items()})
+    meta["sha256"] = _digest(model.arrays, meta)
     blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     with atomic_file(path, "wb") as f:  # a reader sees the old file or the whole new one
         np.savez_compressed(f, metadata=blob, **model.arrays)
@@ -85,6 +91,7 @@ def load(path: str | Path) -> CompiledModel:
     """Read a saved model; any file that is not one, or is damaged, gives a RaspError."""
     where = str(path)
     try:
+        _check_sizes(path, where)
         with np.load(path, allow_pickle=False) as archive:
             if "metadata" not in archive.files:
                 raise RaspError(f"{where}: not a compiled model (no metadata)")
@@ -94,6 +101,7 @@ def load(path: str | Path) -> CompiledModel:
             if meta.get("format_version") != FORMAT_VERSION:
                 raise RaspError(f"{where}: model file format {meta.get('format_version')} is not "
                                 f"supported (this version reads {FORMAT_VERSION}); compile again")
+            checksum, stored = meta.get("sha256"), dict(meta)
             arrays = {}
             for name, spec in meta["arrays"].items():
                 if name not in archive.files:
@@ -103,31 +111,33 @@ def load(path: str | Path) -> CompiledModel:
                     raise RaspError(f"{where}: damaged model file: array {name!r} has shape "
                                     f"{list(array.shape)} {array.dtype}, expected {spec['shape']} {spec['dtype']}")
                 arrays[name] = array
-            checksum = meta.get("sha256")
             for key in ("arrays", "sha256", "format", "format_version"):
                 meta.pop(key, None)
             model = CompiledModel(arrays, ModelMeta.from_json(meta))
+    except RaspError:
+        raise
     except FileNotFoundError:
         raise RaspError(f"{where}: no such file") from None
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError,
-            UnicodeDecodeError, json.JSONDecodeError) as e:
+    except Exception as e:  # noqa: BLE001 - a hostile or damaged file can fail zip, zlib, NumPy or JSON in many ways
         raise RaspError(f"{where}: not a readable compiled model ({type(e).__name__}: {e})") from None
-    if _digest(arrays) != checksum:
-        raise RaspError(f"{where}: damaged model file: the weights do not match their checksum")
-    _check_layout(model, where)
+    if _digest(arrays, stored) != checksum:
+        raise RaspError(f"{where}: damaged model file: the weights or the metadata do not match their checksum")
+    check_model(arrays, model.meta, where)
     return model
 
 
-def _check_layout(model: CompiledModel, where: str) -> None:
-    """The arrays fit together: the runner can use them without a shape error."""
-    a = model.arrays
-    try:
-        width = a["token_embed"].shape[1]
-        ok = (a["token_embed"].shape[0] == len(model.meta.tokens)
-              and a["pos_embed"].shape == (model.max_len + 1, width)
-              and a["unembed"].shape[0] == width
-              and all(a[f"layer{i}.attn.query.w"].shape[0] == width for i in range(model.num_layers)))
-    except (KeyError, IndexError, TypeError):
-        ok = False
-    if not ok:
-        raise RaspError(f"{where}: damaged model file: the weights do not fit together")
+def _check_sizes(path: str | Path, where: str) -> None:
+    """Refuse, from the zip directory alone, a file whose members would inflate past what this
+    machine can hold (or whose metadata is larger than any of ours), before inflating anything."""
+    from rasp.language.machine import usable_memory
+
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    meta = next((m for m in members if m.filename == "metadata.npy"), None)
+    if meta is not None and meta.file_size > MAX_METADATA_BYTES:
+        raise RaspError(f"{where}: not a compiled model of this tool: its metadata declares "
+                        f"{meta.file_size:,} bytes (ours are under {MAX_METADATA_BYTES:,})")
+    total, budget = sum(m.file_size for m in members), usable_memory()
+    if total > budget:
+        raise RaspError(f"{where}: the model's arrays declare {total / 2**30:.1f} GiB; about "
+                        f"{budget / 2**30:.1f} GiB can be used here")
