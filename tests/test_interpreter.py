@@ -245,3 +245,22 @@ def test_a_default_of_another_type_matters_only_where_used():
 
     with pytest.raises(RaspError, match=r"cannot apply '\+' to 0 and 'a' \(on input 1 'abc' at position 0\)"):
         run1('x = aggregate(select(indices, indices - 1, ==), tokens, 0) + tokens;', "abc")
+
+
+def test_selectors_are_freed_once_nothing_reads_them():
+    """60 selectors of 1024 x 1024 (1 MiB each) in a row: only those still needed are held."""
+    import tracemalloc
+
+    lines = ["acc = tokens_int * 0;"] + [f"acc = acc + selector_width(select(tokens_int + {i}, tokens_int, <));"
+                                         for i in range(60)]
+    program = from_text("\n".join(lines))
+    tokens = [i % 7 for i in range(1024)]
+    tracemalloc.start()
+    try:
+        out = program.run([tokens])[0]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    for q in (0, 6, 1000):  # key + i < query, counted over the 60 selectors
+        assert out[q] == sum(sum(1 for k in tokens if k + i < tokens[q]) for i in range(60))
+    assert peak < 20 * 2**20, f"peak {peak / 2**20:.0f} MiB: the selectors were kept"

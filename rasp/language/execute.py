@@ -4,7 +4,9 @@ An s-op over a batch is a `(batch, n)` array, a selector a `(batch, n, n)` boole
 with rows for queries and columns for keys. What each operation does to its arrays is
 `rasp.language.semantics` (shared with the compiler); this module walks the graph. Errors
 that depend on the input (a mean of strings, a division by zero) raise `ExecError` naming the
-batch row and position; the caller turns the row back into the user's input.
+batch row and position; the caller turns the row back into the user's input. Each value is
+freed as soon as the last node that reads it has run, so a program of many selectors holds only
+those still needed, not all of them.
 """
 
 from __future__ import annotations
@@ -57,9 +59,15 @@ def execute(outputs: list[Value], tokens: np.ndarray, causal: bool = False) -> l
             return semantics.aggregate(node, memo[id(node.selector)], arg(node.values))
         raise ExecError(node, f"cannot execute {type(node).__name__}")  # pragma: no cover
 
-    for node in sops.walk(outputs):
+    order = list(sops.walk(outputs))
+    last_use = {id(x): i for i, node in enumerate(order) for x in node.inputs()}  # the last reader wins
+    kept = {id(o) for o in outputs}
+    for i, node in enumerate(order):
         try:
             memo[id(node)] = value_of(node)
         except OverflowError:
             raise ExecError(node, "a number is too large for 64-bit arithmetic") from None
+        for x in node.inputs():  # free what nothing after this node reads: selectors are n x n
+            if last_use[id(x)] == i and id(x) not in kept:
+                memo.pop(id(x), None)
     return [memo[id(o)] for o in outputs]
