@@ -122,7 +122,8 @@ def test_check_reports_bad_references_clearly(planted, reference, message):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--min-len", "5000", "--max-len", "5000"], "at most 4,096"),
+    (["--min-len", "5000", "--max-len", "5000"], "5,000 is outside 0 to 4,096"),
+    (["--examples", "1e9"], "'1e9' is not a whole number"),
     (["--min-len", "5", "--max-len", "3"], "need 0 <= --min-len <= --max-len"),
     (["--reference-timeout", "0"], "positive number of seconds"),
 ])

@@ -99,8 +99,10 @@ class _TimeUp(Exception):
 @contextmanager
 def time_limit(seconds: float | None):
     """Interrupt the block after `seconds` (a reference that sleeps or loops forever). Only in
-    the main thread, where signals arrive; elsewhere the block runs unlimited."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    the main thread, where signals arrive, and only when no outer limit is running (its timer
+    bounds the block already; `rasp analyze --time-limit`); otherwise the block runs as it is."""
+    if (not seconds or threading.current_thread() is not threading.main_thread()
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
         yield
         return
 

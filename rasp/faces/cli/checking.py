@@ -9,8 +9,7 @@ from typing import Any, Callable
 
 from grammar.errors import RaspError
 from rasp.faces import jsonout
-from rasp.faces.cli.options import parse_vocab
-from rasp.language.inputs import MAX_INPUT_LENGTH
+from rasp.faces.cli.options import count, parse_vocab
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -28,9 +27,9 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                         "name or a path to a .py file, imported and so run (its top-level code too)")
     p.add_argument("--output", metavar="NAME", help="the s-op to check (default: the last one)")
     p.add_argument("--vocab", metavar="V", help="input tokens (default: from the program's constants)")
-    p.add_argument("--min-len", type=int, default=1, metavar="A", help="shortest input (default 1)")
-    p.add_argument("--max-len", type=int, default=10, metavar="B", help="longest input (default 10)")
-    p.add_argument("--examples", type=int, default=200, metavar="K", help="inputs to try (default 200)")
+    p.add_argument("--min-len", type=count(0, 4096), default=1, metavar="A", help="shortest input (default 1)")
+    p.add_argument("--max-len", type=count(1, 4096), default=10, metavar="B", help="longest input (default 10)")
+    p.add_argument("--examples", type=count(1, 1_000_000), default=200, metavar="K", help="inputs to try (default 200)")
     p.add_argument("--unique", action="store_true", help="inputs of distinct tokens (default for programs "
                    "marked `# rasp: distinct`)")
     p.add_argument("--compiled", action="store_true", help="check the compiled model (at --max-len) too")
@@ -75,10 +74,6 @@ def _check(args: argparse.Namespace) -> int:
 
     if args.min_len < 0 or args.max_len < max(args.min_len, 1):
         raise RaspError(f"lengths {args.min_len}-{args.max_len}: need 0 <= --min-len <= --max-len, --max-len >= 1")
-    if args.max_len > MAX_INPUT_LENGTH:
-        raise RaspError(f"--max-len {args.max_len}: inputs hold at most {MAX_INPUT_LENGTH:,} tokens")
-    if args.examples < 1:
-        raise RaspError("--examples must be at least 1")
     if not args.reference_timeout > 0:
         raise RaspError("--reference-timeout must be a positive number of seconds")
     reference = load_reference(args.reference)

@@ -11,6 +11,22 @@ from typing import Any
 from grammar.errors import RaspError, Source, Span
 
 
+def count(low: int, high: int):
+    """An argparse type: a whole number from `low` to `high`, so that no option asks for more
+    than a machine can do (`--samples 1e9`) before any work starts."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value:,} is outside {low:,} to {high:,}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
 def parse_vocab(text: str) -> list[Any]:
     from rasp.language.inputs import parse_input
 

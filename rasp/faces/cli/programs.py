@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from grammar.errors import RaspError
 from rasp.faces import jsonout
-from rasp.faces.cli.options import parse_lengths, parse_vocab, read_inputs
+from rasp.faces.cli.options import count, parse_lengths, parse_vocab, read_inputs
 
 if TYPE_CHECKING:
     from compiler.verify import Domain
@@ -85,15 +85,15 @@ def _add_compile(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vocab", required=True, metavar="V",
                    help='the input tokens: a JSON list (["a", "b"], [1, 2]) or a string of '
                         "one-character tokens (abc)")
-    p.add_argument("--max-len", required=True, type=int, metavar="N", help="the longest input")
+    p.add_argument("--max-len", required=True, type=count(1, 4096), metavar="N", help="the longest input")
     p.add_argument("--output", metavar="NAME", help="the s-op to compile (default: the last one)")
     p.add_argument("--causal", action="store_true", help="compile with a causal mask")
     p.add_argument("-o", dest="save", metavar="FILE", help="save the model to FILE (.npz)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-verify", action="store_true", help="skip checking the model against the interpreter")
-    p.add_argument("--samples", type=int, default=256, metavar="K",
+    p.add_argument("--samples", type=count(1, 1_000_000), default=256, metavar="K",
                    help="random inputs for verification, spread over every length (default 256)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
+    p.add_argument("--seed", type=count(0, 2**32 - 1), default=0, help="seed of the verification inputs")
     domain = p.add_mutually_exclusive_group()
     domain.add_argument("--sampler", metavar="NAME",
                         help="verify on inputs from a training sampler (digit-sum, unique, ...) instead of "
@@ -128,10 +128,6 @@ def _compile(args: argparse.Namespace) -> int:
     from rasp.language.program import load_program
 
     vocab = parse_vocab(args.vocab)
-    if args.max_len < 1:
-        raise RaspError("--max-len must be at least 1")
-    if args.samples < 1:
-        raise RaspError("--samples must be at least 1")
     program = load_program(args.program, args.output)
     from compiler import compile_program, report
     from compiler import model as saved
@@ -174,7 +170,7 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-lengths", metavar="A-B", help="training lengths (default: the protocol's)")
     p.add_argument("--reference", metavar="MODULE:FUNCTION",
                    help="check the program against this function up to 4x the longest training length")
-    p.add_argument("--search-size", type=int, default=0, metavar="K",
+    p.add_argument("--search-size", type=count(0, 12), default=0, metavar="K",
                    help="search programs of up to K operations for the minimality and diversity checks "
                         "(default 0: no search)")
     p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
@@ -187,8 +183,6 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
 def _analyze(args: argparse.Namespace) -> int:
     from rasp.language.program import load_program
 
-    if args.search_size < 0 or args.search_size > 12:
-        raise RaspError(f"--search-size {args.search_size}: give 0 (no search) to 12")
     if not 0 < args.time_limit <= 3600:
         raise RaspError(f"--time-limit {args.time_limit}: give seconds between 0 and 3600")
     from predictor import report

@@ -10,7 +10,7 @@ from typing import Any
 from grammar.errors import RaspError
 from predictor.encodings import PositionalEncoding, positional_encoding
 from rasp.faces import jsonout
-from rasp.faces.cli.options import parse_lengths, parse_token, parse_vocab
+from rasp.faces.cli.options import count, parse_lengths, parse_token, parse_vocab
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -27,9 +27,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--protocol", metavar="NAME", help=f"the training-and-testing recipe: {', '.join(PROTOCOLS)} "
                    "(default cpu; demo for the demo suite; see docs/experiments.md)")
-    p.add_argument("--steps", type=int, metavar="N", help="the step cap (training stops earlier when it fits)")
-    p.add_argument("--batch-size", type=int, metavar="B", help="examples per step (protocol: 64)")
-    p.add_argument("--eval-examples", type=int, metavar="K", help="fresh evaluation inputs per length")
+    p.add_argument("--steps", type=count(1, 10_000_000), metavar="N", help="the step cap (training stops earlier when it fits)")
+    p.add_argument("--batch-size", type=count(1, 65_536), metavar="B", help="examples per step (protocol: 64)")
+    p.add_argument("--eval-examples", type=count(1, 100_000), metavar="K", help="fresh evaluation inputs per length")
     p.add_argument("--no-offsets", action="store_true",
                    help="train learned positions without random offsets (they then cannot extrapolate)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -57,7 +57,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-lengths", metavar="A-B", help="lengths trained on (cpu protocol: 1-30)")
     p.add_argument("--heldout-lengths", metavar="C-D", help="longer lengths tested (cpu protocol: 31-60)")
     p.add_argument("--pe", metavar="P", help=f"positional encoding: {ENCODINGS} (protocol: learned)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=count(0, 2**32 - 1), default=0)
     p.add_argument("--runs", default="runs", metavar="DIR", help="where checkpoints go (default ./runs)")
     p.add_argument("--no-compiled", action="store_true", help="skip compiling the program beside the model")
     _add_train_options(p)
@@ -71,7 +71,7 @@ def _add_experiment(sub: argparse._SubParsersAction) -> None:
                                    "encoding, tested at held-out lengths, beside the compiled model. Writes "
                                    "results.json, results.csv, report.md and plots to --out.")
     p.add_argument("suite", nargs="?", default="default", metavar="SUITE")
-    p.add_argument("--seeds", type=int, default=5, metavar="K", help="seeds per task (default 5)")
+    p.add_argument("--seeds", type=count(1, 1000), default=5, metavar="K", help="seeds per task (default 5)")
     p.add_argument("--pe", nargs="+", metavar="P",
                    help=f"positional encodings to compare ({ENCODINGS}; default the protocol's, learned)")
     p.add_argument("--tasks", metavar="A,B", help="only these tasks of the suite")
@@ -88,10 +88,6 @@ def _protocol(args: argparse.Namespace, default: str) -> Any:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The training settings given on the command line (None: the protocol's)."""
-    for name in ("steps", "batch_size", "eval_examples"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise RaspError(f"--{name.replace('_', '-')} must be positive")
     return {"steps": args.steps, "batch_size": args.batch_size, "offsets": False if args.no_offsets else None}
 
 
