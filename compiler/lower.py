@@ -90,6 +90,7 @@ class Lowering:
         self.vocab, self.max_len = vocab, max_len
         self.info: dict[str, Info] = {}
         self.memo: dict[tuple[int, Encoding | None], tr.SOp] = {}  # (our node, encoding) -> tracr
+        self.fused: dict[int, fusion.Fused] = {}  # maps lowered as one table over their chain's leaves
         self.selectors = SelectorLowering(self)
         self.tokens = self.register(tr.tokens, list(vocab), CATEGORICAL, None, helper=Helper.INPUT)
         self.indices = self.register(tr.indices, list(range(max_len)), CATEGORICAL, None, helper=Helper.INPUT)
@@ -215,7 +216,7 @@ class Lowering:
         """The chain of maps ending at `node` as one table over the chain's leaves
         (`compiler.fusion`), when everything in it is categorical and the table is no larger than
         FUSED_TABLE or the one over `node`'s own operands; else None."""
-        found = fusion.chain(node)
+        found = fusion.chain(node, self.fused)
         if found is None or any(self.encoding(e) is NUMERICAL for e in natural):
             return None
         maps, leaves = found
@@ -225,7 +226,12 @@ class Lowering:
         size = int(np.prod([len(self.values(e)) for e in leaf_exprs]))
         if size > max(FUSED_TABLE, int(np.prod([len(self.values(e)) for e in natural]))):
             return None
-        return self._map_table(node, leaf_exprs, fusion.chain_function(maps, leaves), node.encoding or CATEGORICAL)
+        expr = self._map_table(node, leaf_exprs, fusion.chain_function(maps, leaves, self.fused),
+                               node.encoding or CATEGORICAL)
+        table = self.info[expr.label].table if expr.label in self.info else None
+        if table and all(isinstance(k, tuple) and len(k) == len(leaves) for k in table):
+            self.fused[id(node)] = fusion.Fused(list(leaves), table)
+        return expr
 
     def _map_table(self, node: sops.SOp, inputs: list[tr.SOp], fn: Callable[[Columns], np.ndarray],
                    encoding: Encoding | None = None) -> tr.SOp:

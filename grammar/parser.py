@@ -21,6 +21,7 @@ from grammar import ast
 from grammar.errors import RaspError, Source, Span
 
 MAX_DEPTH = 250  # nesting levels of expressions and blocks
+MAX_BRACKETS = 10_000  # nesting levels of brackets (redundant parentheses included), checked before parsing
 MAX_BYTES = 2_000_000  # a .rasp file larger than this is refused
 
 _PRAGMA = re.compile(r"^[ \t]*#[ \t]*rasp:(.*)$", re.MULTILINE)
@@ -49,6 +50,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         raise RaspError(f"file is too large ({len(text):,} characters; the limit is "
                         f"{MAX_BYTES:,}): split it into files joined with `load`",
                         Span(source, 1, 1))
+    _check_bracket_depth(source)
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as e:
@@ -61,6 +63,32 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         raise
     pragmas, domain = _pragmas(source)
     return ast.Module(tuple(statements), source, pragmas, domain)
+
+
+def _check_bracket_depth(source: Source) -> None:
+    """Brackets nested deeper than MAX_BRACKETS are an error at the first bracket too deep, found
+    in one pass before parsing (100,000 nested parentheses are refused at once, not parsed for
+    seconds); shallower redundant parentheses parse, and the expression depth is MAX_DEPTH's."""
+    depth, line, col, quoted, comment = 0, 1, 0, False, False
+    for c in source.text:
+        col += 1
+        if c == "\n":
+            line, col, comment, quoted = line + 1, 0, False, False
+        elif comment:
+            continue
+        elif c == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif c == "#":
+            comment = True
+        elif c in "([{":
+            depth += 1
+            if depth > MAX_BRACKETS:
+                raise RaspError(f"nested too deeply (more than {MAX_BRACKETS:,} levels of brackets): name the "
+                                "inner parts", Span(source, line, col))
+        elif c in ")]}":
+            depth = max(0, depth - 1)
 
 
 def _pragmas(source: Source) -> tuple[frozenset[ast.Pragma], tuple[str, Span] | None]:

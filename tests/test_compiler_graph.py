@@ -234,3 +234,26 @@ def test_a_numerical_table_of_two_s_ops_compiles_exactly(text):
     to the number (the compiled model used to give 0.0 where the interpreter gives 1)."""
     result = compile_program(from_text(text, path="numerical.rasp"), [0, 1, 2], 5)
     assert result.verification.exhaustive
+
+
+def test_a_chain_of_maps_is_tabulated_once_per_map(monkeypatch):
+    """Each map of a 300-long chain is one table read off the one before it: the language's
+    operations run a number of times linear in the chain (it was quadratic: every map re-ran the
+    whole chain behind it), and the model is exact."""
+    from rasp.language import semantics
+
+    calls = 0
+    real = semantics.apply_map
+
+    def counted(node, args):
+        nonlocal calls
+        calls += 1
+        return real(node, args)
+
+    monkeypatch.setattr(semantics, "apply_map", counted)
+    text = "x0 = tokens_int;\n" + "".join(f"x{i} = x{i - 1} + 1;\n" for i in range(1, 300))
+    program = from_text(text)
+    result = compile_program(program, [1, 2], 3)
+    assert calls < 20 * 300, calls
+    assert result.verification.exhaustive
+    assert Runner(result.model).run([[1, 2, 1]]) == [[300, 301, 300]]
