@@ -69,6 +69,7 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     from compiler import assemble, estimate, lower
     from compiler import verify as verifying
     from compiler.meta import ProgramSource
+    from rasp.language.semantics import ExecError
     from rasp.language.program import Program
 
     assert isinstance(program, Program)
@@ -81,7 +82,11 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     say = progress or (lambda text: None)
     target = assemble.Target(list(vocab), max_len, program.causal if causal is None else causal)
     say("lowering to tracr RASP and computing value sets")
-    lowered = lower.lower(program.output, target.vocab, max_len)
+    try:
+        lowered = lower.lower(program.output, target.vocab, max_len)
+    except ExecError as e:  # the language refuses these values (a vocabulary of mixed types compared)
+        raise CompileError(f"{e.message}, for the values this vocabulary gives it ({list(vocab)!r}); "
+                           "compile over tokens of one type", getattr(e.node, "span", None) or program.output.span) from None
     if lowered.sink.label in ("tokens", "indices"):
         raise CompileError(f"the output is the input's {lowered.sink.label} unchanged: there is no operation "
                            "for a model to compute (tracr builds no model without a layer)", program.output.span)

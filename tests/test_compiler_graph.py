@@ -257,3 +257,12 @@ def test_a_chain_of_maps_is_tabulated_once_per_map(monkeypatch):
     assert calls < 20 * 300, calls
     assert result.verification.exhaustive
     assert Runner(result.model).run([[1, 2, 1]]) == [[300, 301, 300]]
+
+
+def test_a_vocabulary_of_mixed_types_is_a_positioned_refusal():
+    from compiler import CompileError
+
+    with pytest.raises(CompileError) as info:
+        compile_program(load_program("sort"), [1, "a"], 3)
+    assert "cannot compare" in info.value.message and "one type" in info.value.message
+    assert info.value.span is not None and info.value.span.line == 4
