@@ -264,3 +264,19 @@ def test_selectors_are_freed_once_nothing_reads_them():
     for q in (0, 6, 1000):  # key + i < query, counted over the 60 selectors
         assert out[q] == sum(sum(1 for k in tokens if k + i < tokens[q]) for i in range(60))
     assert peak < 20 * 2**20, f"peak {peak / 2**20:.0f} MiB: the selectors were kept"
+
+
+def test_inputs_whose_live_values_would_not_fit_are_refused_before_running(monkeypatch):
+    from grammar.errors import RaspError
+    from rasp.language import machine
+
+    program = from_text("a = select(tokens_int, tokens_int, <);\nb = select(tokens_int, tokens_int, ==);\n"
+                        "x = selector_width(a and b);")
+    tokens = [i % 7 for i in range(1024)]
+    assert program.run([tokens])[0][:3] == [0, 0, 0]
+    monkeypatch.setattr(machine, "usable_memory", lambda: 2 * 2**20)  # three 1 MiB selectors at once do not fit
+    with pytest.raises(RaspError) as info:
+        program.run([tokens])
+    assert "run inputs of at most about" in info.value.message
+    short = int(info.value.message.split("at most about ")[1].split(" ")[0].replace(",", ""))
+    assert 100 < short < 1024 and program.run([tokens[:short]])  # the advice works

@@ -62,6 +62,7 @@ def execute(outputs: list[Value], tokens: np.ndarray, causal: bool = False) -> l
     order = list(sops.walk(outputs))
     last_use = {id(x): i for i, node in enumerate(order) for x in node.inputs()}  # the last reader wins
     kept = {id(o) for o in outputs}
+    refuse_if_too_large(order, last_use, kept, batch, n)
     for i, node in enumerate(order):
         try:
             memo[id(node)] = value_of(node)
@@ -71,3 +72,31 @@ def execute(outputs: list[Value], tokens: np.ndarray, causal: bool = False) -> l
             if last_use[id(x)] == i and id(x) not in kept:
                 memo.pop(id(x), None)
     return [memo[id(o)] for o in outputs]
+
+
+def live_bytes(order: list[Value], last_use: dict[int, int], kept: set[int], batch: int, n: int) -> int:
+    """The most memory the values held at once need on this schedule (a selector: a byte per
+    query-key pair; an s-op: eight bytes per position; numbers, not strings, so an estimate)."""
+    size = {id(x): batch * n * (n if isinstance(x, sops.Selector) else 8) for x in order}
+    live = peak = 0
+    for i, node in enumerate(order):
+        live += size[id(node)]
+        peak = max(peak, live)
+        for x in {id(x): x for x in node.inputs()}.values():
+            if last_use[id(x)] == i and id(x) not in kept:
+                live -= size[id(x)]
+    return peak
+
+
+def refuse_if_too_large(order: list[Value], last_use: dict[int, int], kept: set[int], batch: int, n: int) -> None:
+    """Refuse, before running, inputs whose values held at once would not fit in memory."""
+    from grammar.errors import RaspError
+    from rasp.language.machine import usable_memory
+
+    need, budget = live_bytes(order, last_use, kept, batch, n), usable_memory()
+    if need > budget:
+        shorter = int(n * (budget / need) ** 0.5)
+        raise RaspError(f"running this program on {batch} input(s) of {n} tokens holds about {need / 2**30:.1f} GiB "
+                        f"of selectors and s-ops at once; about {budget / 2**30:.1f} GiB can be used here: run "
+                        f"inputs of at most about {shorter:,} tokens, or keep fewer selectors alive at once")
+
