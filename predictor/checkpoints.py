@@ -16,13 +16,27 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from grammar.errors import SettingError
+from grammar.errors import RaspError, SettingError
 from rasp.language.files import write_text
+
+
+@contextmanager
+def quiet_orbax():
+    """Orbax logs its own dump of a damaged file (through absl); our one-line warning says it."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def warn(text: str) -> None:
@@ -62,7 +76,8 @@ class Checkpoints:
         write_text(stamp, json.dumps(identity, indent=1, default=str))
         options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
         self.run_dir = run_dir
-        self.manager = ocp.CheckpointManager((run_dir / "checkpoints").absolute(), options=options)
+        with quiet_orbax():
+            self.manager = ocp.CheckpointManager((run_dir / "checkpoints").absolute(), options=options)
         self.history = run_dir / "history.json"
 
     def close(self) -> None:
@@ -79,8 +94,13 @@ class Checkpoints:
         a history longer than the checkpoint, which `restore_history` cuts back."""
         write_text(self.history, json.dumps({"losses": losses, "accuracies": accuracies, "checks": checks}))
         if self.manager.latest_step() != step:
-            self.manager.save(step, args=self.ocp.args.StandardSave(state))
-            self.manager.wait_until_finished()
+            try:
+                self.manager.save(step, args=self.ocp.args.StandardSave(state))
+                self.manager.wait_until_finished()
+            except Exception as e:  # noqa: BLE001 - a full disk surfaces from Orbax or TensorStore in many forms
+                raise RaspError(f"cannot write the checkpoint of step {step} in {self.run_dir}: "
+                                   f"{type(e).__name__}: {e}; the earlier checkpoints are kept (free some space "
+                                   "and run the same command again: it resumes)") from None
 
     def restore_history(self, step: int) -> tuple[list[float], list[float], list[list[float]]]:
         try:
@@ -97,13 +117,14 @@ class Checkpoints:
     def restore(self, like: dict[str, Any]) -> tuple[dict[str, Any], int] | None:
         """The newest intact checkpoint (state, step), or None when there is none. A damaged
         newer one is skipped with a warning."""
-        steps = sorted(self.manager.all_steps(), reverse=True)
-        for step in steps:
-            try:
-                return self.manager.restore(step, args=self.ocp.args.StandardRestore(like)), step
-            except Exception as e:  # noqa: BLE001 - Orbax and TensorStore raise many kinds for a damaged file
-                warn(f"the checkpoint of step {step} in {self.run_dir / 'checkpoints'} is damaged "
-                     f"({type(e).__name__}); trying an earlier one")
+        with quiet_orbax():
+            steps = sorted(self.manager.all_steps(), reverse=True)
+            for step in steps:
+                try:
+                    return self.manager.restore(step, args=self.ocp.args.StandardRestore(like)), step
+                except Exception as e:  # noqa: BLE001 - Orbax and TensorStore raise many kinds for a damaged file
+                    warn(f"the checkpoint of step {step} in {self.run_dir / 'checkpoints'} is damaged "
+                         f"({type(e).__name__}); trying an earlier one")
         if steps:
             raise SettingError(f"every checkpoint in {self.run_dir / 'checkpoints'} is damaged; remove "
                                f"{self.run_dir} to train from the start, or choose another {{runs}}",

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from grammar.errors import SettingError
+from grammar.errors import RaspError, SettingError
 from predictor import transformer
 from predictor.checkpoints import Checkpoints
 from predictor.data import Encoding
@@ -74,7 +74,8 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(flip, tmp_path
         p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
     resumed = run(flip, tmp_path / "cut")
     assert resumed.resumed_from == 10
-    assert "checkpoint of step 20" in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert "checkpoint of step 20" in err and "ERROR" not in err and "Traceback" not in err, err
     assert resumed.losses == whole.losses and same(resumed.params, whole.params)
 
 
@@ -93,3 +94,15 @@ def test_every_checkpoint_damaged_is_one_clean_error(flip, tmp_path):
             p.write_bytes(b"\0" * 7)
     with pytest.raises(SettingError, match="every checkpoint in .* is damaged"):
         run(flip, tmp_path / "cut")
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_clean_error(flip, tmp_path, monkeypatch):
+    from orbax.checkpoint import CheckpointManager
+
+    def full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(CheckpointManager, "save", full)
+    with pytest.raises(RaspError, match="cannot write the checkpoint of step 10 .* No space left"):
+        run(flip, tmp_path / "full")
+
