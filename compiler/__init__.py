@@ -69,6 +69,7 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     from compiler import assemble, estimate, lower
     from compiler import verify as verifying
     from compiler.meta import ProgramSource
+    from rasp.language.inputs import MAX_INPUT_LENGTH
     from rasp.language.semantics import ExecError
     from rasp.language.program import Program
 
@@ -77,8 +78,9 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     start = time.perf_counter()
     if not vocab:
         raise CompileError("the vocabulary is empty")
-    if max_len < 1:
-        raise CompileError("the maximum length must be at least 1")
+    if not 1 <= max_len <= MAX_INPUT_LENGTH:
+        raise CompileError(f"the maximum length must be from 1 to {MAX_INPUT_LENGTH:,} (the longest input), "
+                           f"not {max_len:,}")
     say = progress or (lambda text: None)
     target = assemble.Target(list(vocab), max_len, program.causal if causal is None else causal)
     say("lowering to tracr RASP and computing value sets")

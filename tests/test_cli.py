@@ -175,3 +175,14 @@ def test_inputs_files_are_read_strictly_and_bounded(tmp_path):
     assert out.returncode == 2 and "nested too deeply" in out.stderr and "Traceback" not in out.stderr
     out = cli("run", str(program), "--inputs", "/dev/zero")
     assert out.returncode == 2 and "more than 64 MiB" in out.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["compile", "reverse", "--vocab", "abc", "--max-len", "4", "--samples", "1000000000"],
+    ["train", "copy_unique", "--eval-examples", "1000000000"],
+    ["check", "reverse", "--reference", "x:y", "--examples", "10000000"],
+    ["experiment", "--seeds", "100000"],
+])
+def test_numbers_past_what_a_machine_can_do_are_refused_at_once(args):
+    out = cli(*args, timeout=60)
+    assert out.returncode == 2 and "is outside" in out.stderr and "Traceback" not in out.stderr

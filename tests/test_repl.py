@@ -184,3 +184,9 @@ def test_a_history_path_that_is_a_directory_is_reported_once(tmp_path, monkeypat
         assert interactive(s, input=keys, output=DummyOutput()) == 0
     text = "\n".join(lines)
     assert text.count("history is off") == 1 and 'b("hello")' in text
+
+
+def test_compile_in_the_repl_refuses_a_length_past_the_longest_input():
+    out = session('x = tokens;\ny = x == "a";\ncompile y ab 1000000000\nshow y\n')
+    assert "maximum length must be from 1 to 4,096" in out.stdout + out.stderr
+    assert 'y("hello")' in out.stdout  # the session went on
