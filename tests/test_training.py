@@ -254,7 +254,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
      "at most 6"),
     (["train", "copy_unique", "--protocol", "gpu"], "unknown protocol 'gpu' (known: paper, cpu, demo)"),
     (["train", "copy_unique", "--protocol", "cpu", "--train-lengths", "1-40"], "must all be longer"),
-    (["experiment", "--protocol", "demo", "--tasks", "copy_unique", "--batch-size", "100000"],
+    (["experiment", "--protocol", "demo", "--tasks", "copy_unique", "--batch-size", "65536"],
      "lower --batch-size or the lengths"),
     (["train", "reverse", "--pe", "wavelet"], "unknown positional encoding"),
     (["train", "reverse", "--batch-size", "4096", "--train-lengths", "1-10", "--heldout-lengths", "11-3000"],
