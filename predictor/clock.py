@@ -15,8 +15,10 @@ class OutOfTime(BaseException):
 
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise `OutOfTime` in this block after `seconds` (main thread only; elsewhere no limit)."""
-    if threading.current_thread() is not threading.main_thread():
+    """Raise `OutOfTime` in this block after `seconds` (main thread only; elsewhere no limit).
+    Inside an outer deadline the outer one stands: it bounds this block already, and a second
+    timer would replace it."""
+    if threading.current_thread() is not threading.main_thread() or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
         yield
         return
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import random
 import signal
-import threading
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -28,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grammar.errors import RaspError
+from predictor.clock import OutOfTime, deadline
 from rasp.language import cases
 from rasp.language.inputs import MAX_INPUT_LENGTH, same_value, token_key
 from rasp.language.program import Program, load_program
@@ -92,40 +92,17 @@ class ReferenceFailed(RaspError):
 REFERENCE_SECONDS = 10.0  # default time a reference may take on one input
 
 
-class _TimeUp(Exception):
-    pass
-
-
-@contextmanager
-def time_limit(seconds: float | None):
-    """Interrupt the block after `seconds` (a reference that sleeps or loops forever). Only in
-    the main thread, where signals arrive, and only when no outer limit is running (its timer
-    bounds the block already; `rasp analyze --time-limit`); otherwise the block runs as it is."""
-    if (not seconds or threading.current_thread() is not threading.main_thread()
-            or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
-        yield
-        return
-
-    def up(signum, frame):
-        raise _TimeUp
-
-    previous = signal.signal(signal.SIGALRM, up)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def call_reference(reference: Reference, tokens: list[Any], seconds: float | None) -> list[Any]:
     """The reference's outputs for one input: a list (or tuple, or 1-D array) of one output per
     token. Anything else, an exception, `sys.exit` or running past `seconds` is `ReferenceFailed`
     naming the input (the test's own bug, never shrunk as the program's)."""
+    outer = signal.getitimer(signal.ITIMER_REAL)[0] > 0  # an outer deadline stands; its OutOfTime is its own
     try:
-        with time_limit(seconds):
+        with deadline(seconds) if seconds else nullcontext():
             out = reference(list(tokens))
-    except _TimeUp:
+    except OutOfTime:
+        if outer:
+            raise
         raise ReferenceFailed(f"the reference took longer than {seconds:g} s on {tokens!r} (the limit is "
                               "set with --reference-timeout)") from None
     except (Exception, SystemExit) as e:  # SystemExit: a reference calling sys.exit must not pass the check

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from grammar import ast
 from grammar.errors import RaspError
 from rasp.language import sops
+from rasp.language.semantics import INT_MAX, INT_MIN
 from rasp.language.values import Builtin, is_atom, kind_name
 
 RANGE_LIMIT = 1_000_000
@@ -92,7 +93,7 @@ def in_range(value: Any, what: str, node: ast.Expr) -> Any:
     64-bit integers and finite floats, else an error at the operation."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
-    if (isinstance(value, int) and not -2**63 <= value < 2**63) or (isinstance(value, float) and not math.isfinite(value)):
+    if (isinstance(value, int) and not INT_MIN <= value <= INT_MAX) or (isinstance(value, float) and not math.isfinite(value)):
         kind = "64-bit integers" if isinstance(value, int) else "finite 64-bit floats"
         raise RaspError(f"{what} gives a number too large or undefined (numbers are {kind})", node.span)
     return value

@@ -13,6 +13,7 @@ import numpy as np
 
 from grammar.errors import RaspError, Source, Span
 from rasp.language import sops
+from rasp.language.semantics import INT_MAX, INT_MIN
 
 MAX_INPUT_LENGTH = 4096
 
@@ -38,7 +39,7 @@ def parse_input(text: str, path: str = "<input>", line: int = 1) -> list[Any]:
             if isinstance(token, float) and not math.isfinite(token):  # NaN, Infinity, 1e999
                 raise RaspError(f"token {i} is not a finite number; numbers are finite 64-bit floats",
                                 Span(source, line, 1))
-            if isinstance(token, int) and not -2**63 <= token < 2**63:
+            if isinstance(token, int) and not INT_MIN <= token <= INT_MAX:
                 raise RaspError(f"token {i} is too large; integers are 64-bit", Span(source, line, 1))
         tokens = value
     else:

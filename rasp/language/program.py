@@ -109,15 +109,15 @@ def _parse_loaded(path: Path, span: Span) -> ast.Module:
     UTF-8, or failing to parse at its first line of code) is reported at the `load` statement
     without a word of its content: `load "/etc/passwd";` must not print the file."""
     try:
-        lines = read_source(path).splitlines()
-    except RaspError as e:
-        where = f"{e.span}: " if e.span is not None else ""
-        raise RaspError(f"cannot load {path}: {where}{e.message.removeprefix(f'{path} ')}", span) from None
-    try:
         return _parse_file(str(path), _file_mtime(path))
     except RaspError as e:
+        text = e.span.source.text if e.span is not None else ""
+        if not text:  # unreadable: no span, or one whose line is not shown (read_source)
+            where = f"{e.span}: " if e.span is not None else ""
+            raise RaspError(f"cannot load {path}: {where}{e.message.removeprefix(f'{path} ')}", span) from None
+        lines = text.splitlines()
         first = next((i for i, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")), 0)
-        if e.span is not None and e.span.path == str(path) and e.span.line <= first:
+        if e.span.path == str(path) and e.span.line <= first:
             raise RaspError(f"cannot load {path}: it does not parse from its first line of code ({e.span}); "
                             "is it a RASP program? (its text is not shown)", span) from None
         raise

@@ -23,7 +23,6 @@ def count(low: int, high: int):
             raise argparse.ArgumentTypeError(f"{value:,} is outside {low:,} to {high:,}")
         return value
 
-    parse.__name__ = "count"
     return parse
 
 
