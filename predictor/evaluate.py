@@ -21,7 +21,7 @@ import numpy as np
 
 from grammar.errors import RaspError
 from predictor.clock import OutOfTime, deadline
-from predictor.data import EOS, Encoding, key
+from predictor.data import EOS, Encoding, key, padded, row_length
 from predictor.records import CompiledScores, Failures
 from predictor.tasks import Example, Framing, Task, make_examples
 from rasp.language.inputs import same_value
@@ -45,17 +45,26 @@ def score(correct: list[list[bool]]) -> dict[str, float]:
 def predictions(params: Any, forward: Any, encoding: Encoding, examples: list[Example],
                 cells: int = 2**26) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each example, the model's predictions and the labels at the positions that count
-    (teacher-forced; batches of at most 256 examples and `cells` attention scores per head)."""
-    longest = max(len(e.input) + len(e.output) + 2 for e in examples)
-    size = max(1, min(256, cells // (longest * longest)))
-    out = []
-    for start in range(0, len(examples), size):
-        batch = encoding.batch(examples[start:start + size])
+    (teacher-forced). The examples are run shortest first, in batches of at most 256 examples and
+    `cells` attention scores per head, each padded to one of a few lengths (so that a few shapes
+    are compiled, whatever the lengths)."""
+    rows = [row_length(e, encoding.autoregressive) for e in examples]
+    order = sorted(range(len(examples)), key=rows.__getitem__)
+    size = max(1, min(256, cells // (bucket(max(rows)) ** 2)))
+    out: list[tuple[np.ndarray, np.ndarray]] = [None] * len(examples)  # type: ignore[list-item]
+    for start in range(0, len(order), size):
+        chosen = order[start:start + size]
+        batch = encoding.batch([examples[i] for i in chosen], bucket(rows[chosen[-1]]))
         predicted = np.asarray(forward(params, batch["ids"], batch["lengths"]))
-        for r in range(len(predicted)):
+        for r, i in enumerate(chosen):
             where = batch["mask"][r] > 0
-            out.append((predicted[r][where], batch["labels"][r][where]))
+            out[i] = (predicted[r][where], batch["labels"][r][where])
     return out
+
+
+def bucket(n: int) -> int:
+    """The padded length of a batch whose longest row is n: a multiple of 8 up to 64, of 32 above."""
+    return padded(n) if n <= 64 else -(-n // 32) * 32
 
 
 def rows_correct(params: Any, forward: Any, encoding: Encoding, examples: list[Example]) -> list[bool]:
@@ -65,13 +74,16 @@ def rows_correct(params: Any, forward: Any, encoding: Encoding, examples: list[E
 
 def evaluate_learned(params: Any, apply: Any, encoding: Encoding,
                      sets: dict[int, list[Example]]) -> dict[int, dict[str, Any]]:
-    """EM, token accuracy and (where some example is wrong) the failures, at every length."""
+    """EM, token accuracy and (where some example is wrong) the failures, at every length
+    (every length's examples in one run of `predictions`)."""
     forward = jax.jit(lambda p, ids, lengths: apply(p, None, ids, lengths).argmax(-1))
+    everything = [e for examples in sets.values() for e in examples]
+    pairs = iter(predictions(params, forward, encoding, everything))
     scores = {}
     for n, examples in sets.items():
-        pairs = predictions(params, forward, encoding, examples)
-        scores[n] = score([list(p == y) for p, y in pairs])
-        scores[n]["failures"] = failures(encoding, examples, pairs)
+        mine = [next(pairs) for _ in examples]
+        scores[n] = score([list(p == y) for p, y in mine])
+        scores[n]["failures"] = failures(encoding, examples, mine)
     return scores
 
 

@@ -1,5 +1,6 @@
 """The training loop: fresh examples every step, AdamW with warm-up and cosine or linear decay,
-data-parallel over every local JAX device, orbax checkpoints that make a rerun resume, and an
+data-parallel over every local JAX device, CHUNK steps per dispatch (one compiled loop over their
+batches, the next chunk's batches made while the device runs this one), orbax checkpoints that make a rerun resume, and an
 early stop when the model fits: every `check_every` steps, EM on fresh examples at the train
 lengths; training ends when it reaches `fit_em` (`steps` is then a cap, not a count).
 
@@ -27,7 +28,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from grammar.errors import SettingError, one_of
 from predictor import transformer
 from predictor.checkpoints import Checkpoints
-from predictor.data import Encoding
+from predictor.data import Encoding, padded, row_length
 from predictor.protocols import Schedule
 from predictor.tasks import Example, Task, make_examples
 from rasp.language.machine import usable_memory
@@ -99,6 +100,9 @@ def loss_and_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> tuple[j
     return loss, accuracy
 
 
+CHUNK = 25  # training steps per dispatch: one compiled loop over their batches (a GPU waits less on Python)
+
+
 def make_step(net: Any, opt: optax.GradientTransformation) -> Callable:
     """One jitted training step: (state, batch) -> (state, loss, accuracy). Sharding follows
     the inputs: a batch split over devices gives data parallelism, gradients averaged by XLA."""
@@ -115,6 +119,22 @@ def make_step(net: Any, opt: optax.GradientTransformation) -> Callable:
     return step
 
 
+def make_chunk(net: Any, opt: optax.GradientTransformation) -> Callable:
+    """Several training steps in one jitted call: (state, batches) -> (state, (losses,
+    accuracies)), where every array of `batches` has the steps on its first axis."""
+    step = make_step(net, opt)
+
+    @jax.jit
+    def chunk(state: dict[str, Any], batches: dict[str, jax.Array]):
+        def one(state, batch):
+            state, loss, accuracy = step(state, batch)
+            return state, (loss, accuracy)
+
+        return jax.lax.scan(one, state, batches)
+
+    return chunk
+
+
 def training_examples(task: Task, program: Program, seed: int, step: int, count: int) -> list[Example]:
     """The examples of one step: sizes uniform over the train lengths, seeded by (seed, step)."""
     rng = random.Random(seed * 1_000_003 + step)
@@ -128,9 +148,20 @@ def training_examples(task: Task, program: Program, seed: int, step: int, count:
 
 def training_batch(task: Task, program: Program, encoding: Encoding, config: TrainConfig, step: int) -> dict:
     """The arrays of one step, offsets drawn (when on) from their own generator, seeded by (seed, step)."""
-    examples = training_examples(task, program, config.seed, step, config.batch_size)
-    offsets = random.Random(config.seed * 1_000_033 + step + 17) if config.offsets else None
-    return encoding.batch(examples, offsets=offsets)
+    return training_batches(task, program, encoding, config, step, 1)[0]
+
+
+def training_batches(task: Task, program: Program, encoding: Encoding, config: TrainConfig, first: int,
+                     count: int) -> list[dict]:
+    """The arrays of steps first .. first + count - 1, padded to one length (so they stack)."""
+    examples = [training_examples(task, program, config.seed, k, config.batch_size) for k in range(first, first + count)]
+    length = padded(max(row_length(e, encoding.autoregressive) for group in examples for e in group))
+    return [encoding.batch(group, length, random.Random(config.seed * 1_000_033 + k + 17) if config.offsets else None)
+            for k, group in enumerate(examples, first)]
+
+
+def stacked(batches: list[dict]) -> dict[str, np.ndarray]:
+    return {name: np.stack([b[name] for b in batches]) for name in batches[0]}
 
 
 def fit_check(task: Task, program: Program, encoding: Encoding, config: TrainConfig, step: int,
@@ -173,8 +204,8 @@ def refuse_if_too_large(model: transformer.ModelConfig, batch: int) -> None:
 def data_parallel() -> tuple[NamedSharding, NamedSharding, int]:
     """Shardings that split the batch over every local device and replicate the parameters."""
     devices = jax.local_devices()
-    mesh = Mesh(np.array(devices), ("data",))
-    return NamedSharding(mesh, PartitionSpec("data")), NamedSharding(mesh, PartitionSpec()), len(devices)
+    mesh = Mesh(np.array(devices), ("data",))  # stacked batches: (steps, batch, ...), split on the batch
+    return NamedSharding(mesh, PartitionSpec(None, "data")), NamedSharding(mesh, PartitionSpec()), len(devices)
 
 
 def train(task: Task, program: Program, model: transformer.ModelConfig | None = None,
@@ -209,41 +240,45 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
         if restored is not None:
             state, begin = restored
 
-    step = make_step(net, opt)
+    run_chunk = make_chunk(net, opt)
     forward = jax.jit(lambda p, ids, lengths: net.apply(p, None, ids, lengths).argmax(-1))
     result = TrainResult(None, net.apply, encoding, model, resumed_from=begin, run_dir=run_dir, steps=begin)
     if checkpoints and begin:
         result.losses, result.accuracies, result.checks = checkpoints.restore_history(begin)
     result.fitted = bool(result.checks) and result.checks[-1][1] >= config.fit_em
-    pending: list[tuple[jax.Array, jax.Array]] = []
     end = config.steps if stop_after is None else min(stop_after, config.steps)
+
+    def chunk_from(k: int) -> tuple[int, dict[str, np.ndarray]]:
+        """The steps from k to the next fit check, checkpoint or end (at most CHUNK), stacked."""
+        stops = [end, k + CHUNK] + [-(-(k + 1) // every) * every for every in
+                                    (config.check_every, config.checkpoint_every if checkpoints else 0) if every]
+        count = min(stops) - k
+        return count, stacked(training_batches(task, program, encoding, config, k, count))
+
+    k = begin
+    upcoming = chunk_from(k) if k < end else None
     with ProgressBar(task.name, config.steps, begin, enabled=progress) as bar:
-        for k in range(begin, end):
+        while upcoming is not None:
             result.timed_out = stop_by is not None and time.monotonic() >= stop_by
             if result.fitted or result.timed_out:
                 break
-            batch = jax.device_put(training_batch(task, program, encoding, config, k), batch_sharding)
-            state, loss, accuracy = step(state, batch)
-            pending.append((loss, accuracy))
-            check = config.check_every and (k + 1) % config.check_every == 0
-            save = checkpoints and ((k + 1) % config.checkpoint_every == 0 or k + 1 == config.steps or check)
-            if len(pending) == 25 or k + 1 == end or save or check:
-                for loss, accuracy in jax.device_get(pending):
-                    result.losses.append(float(loss))
-                    result.accuracies.append(float(accuracy))
-                pending.clear()
-                bar.update(k + 1, result.losses[-1], result.accuracies[-1])
-            result.steps = k + 1
+            count, batches = upcoming
+            state, (losses, accuracies) = run_chunk(state, jax.device_put(batches, batch_sharding))
+            k += count
+            upcoming = chunk_from(k) if k < end else None  # made while the device runs this chunk
+            result.losses += [float(x) for x in np.asarray(losses)]
+            result.accuracies += [float(x) for x in np.asarray(accuracies)]
+            result.steps = k
+            bar.update(k, result.losses[-1], result.accuracies[-1])
+            check = config.check_every and k % config.check_every == 0
+            save = checkpoints and (k % config.checkpoint_every == 0 or k == config.steps or check)
             if check:
-                em = fit_check(task, program, encoding, config, k + 1, state["params"], forward)
-                result.checks.append([k + 1, em])
+                em = fit_check(task, program, encoding, config, k, state["params"], forward)
+                result.checks.append([k, em])
                 result.fitted = em >= config.fit_em
-                bar.note(f"fit check at step {k + 1}: train EM {em:.3f}")
+                bar.note(f"fit check at step {k}: train EM {em:.3f}")
             if save:
-                checkpoints.save(k + 1, state, result.losses, result.accuracies, result.checks)
-    for loss, accuracy in jax.device_get(pending):  # a stop by time leaves some unread
-        result.losses.append(float(loss))
-        result.accuracies.append(float(accuracy))
+                checkpoints.save(k, state, result.losses, result.accuracies, result.checks)
     if checkpoints and result.timed_out and checkpoints.latest() != result.steps:
         checkpoints.save(result.steps, state, result.losses, result.accuracies, result.checks)
     if checkpoints:

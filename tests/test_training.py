@@ -334,3 +334,25 @@ def test_a_suite_file_with_an_unknown_framing_is_refused_by_name(tmp_path):
     assert out.returncode == 2, out.stderr
     assert "unknown framing 'sideways' (use one of per-position, autoregressive, answer)" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_evaluation_in_mixed_padded_batches_equals_each_example_alone():
+    """`predictions` runs examples of many lengths together, sorted and padded to a few shapes;
+    every example's predictions are those it gets run on its own, at every length."""
+    from predictor.evaluate import predictions
+
+    task = replace(find_task("copy_unique"), train_lengths=(1, 6), heldout_lengths=(7, 40))
+    program = task.load()
+    encoding = Encoding.for_task(task, program)
+    config = transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len, pe="learned", **TINY)
+    net = transformer.build(config)
+    rng = random.Random(5)
+    examples = [e for n in rng.sample(range(1, 41), 12) for e in make_examples(task, program, n, 3, rng)]
+    first = encoding.batch(examples[:1])
+    params = net.init(jax.random.PRNGKey(2), first["ids"], first["lengths"])
+    forward = jax.jit(lambda p, ids, lengths: net.apply(p, None, ids, lengths).argmax(-1))
+    together = predictions(params, forward, encoding, examples, cells=40 * 96 * 96)
+    for e, (p, y) in zip(examples, together):
+        (alone_p, alone_y), = predictions(params, forward, encoding, [e])
+        assert np.array_equal(p, alone_p) and np.array_equal(y, alone_y), len(e.input)
+        assert len(y) == len(e.output) + 1  # every output token and the end
