@@ -48,7 +48,7 @@ def model_for(task: Task, program: Program, encoding: Encoding, pe: str, protoco
     per-position task's program reads the whole input."""
     causal = program.causal or encoding.autoregressive
     return transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len, causal=causal,
-                                   pe=pe, **protocol.model_size(task.name))
+                                   pe=pe, tied=encoding.classes is encoding.inputs, **protocol.model_size(task.name))
 
 
 def check_size(task: Task, program: Program, protocol: Protocol, batch_size: int, pe: str) -> None:

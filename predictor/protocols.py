@@ -8,8 +8,10 @@ by name; every other setting they are given overrides the protocol's.
   paper  Huang et al., "A Formal Framework for Understanding Length Generalization in
          Transformers" (ICLR 2025), as in their released code: learned absolute positions with a
          random offset per training example, train lengths up to 50, bins 51-100 and 101-150,
-         batch 64, AdamW (weight decay 0.01, linear decay, no warm-up), at most 30k steps, a fit
-         check every 3k steps, their per-task model sizes. Hours per run on a CPU: for a GPU.
+         batch 64, AdamW (weight decay 0.01 on matrices only, linear decay, no warm-up), at most
+         30k steps, a fit check every 3k steps on 2,000 examples, their per-task model sizes,
+         GPT-2's initialisation and tied output layer (HuggingFace's GPT2LMHeadModel). Minutes
+         per run on a GPU; the small models fit a CPU too.
   cpu    the same ingredients scaled to 2 CPU cores, at most about 15 minutes a run: train
          lengths 1-30, bins 31-40 (+10, the metric of Zhou et al., ICLR 2024) and 41-60 (2x).
          Its two longest-sequence tasks get lower step caps to stay inside the 15 minutes.
@@ -25,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from grammar.errors import RaspError, one_of
-from predictor.encodings import PositionalEncoding
+from predictor.encodings import Init, PositionalEncoding
 from predictor.samplers import Sampler
 
 
@@ -57,12 +59,14 @@ class Protocol:
     layers: int = 2
     heads: int = 4
     d_model: int = 64
+    init: Init = Init.HAIKU  # the model's initialisation (and weight decay's reach): haiku's or GPT-2's
     distinct_vocab_to_longest: bool = True  # see `for_task`
     per_task: dict[str, dict[str, Any]] = field(default_factory=dict)  # task name -> settings
 
     def __post_init__(self):
         object.__setattr__(self, "pe", one_of(PositionalEncoding, self.pe, "positional encoding"))
         object.__setattr__(self, "schedule", one_of(Schedule, self.schedule, "schedule"))
+        object.__setattr__(self, "init", one_of(Init, self.init, "initialisation"))
 
     @property
     def heldout_lengths(self) -> tuple[int, int]:
@@ -73,10 +77,10 @@ class Protocol:
         rate) in place of the defaults."""
         return replace(self, **self.per_task.get(name, {}), per_task={})
 
-    def model_size(self, name: str) -> dict[str, int]:
-        """The learned model's layers, heads and width for one task."""
+    def model_size(self, name: str) -> dict[str, Any]:
+        """The learned model's layers, heads, width and initialisation for one task."""
         p = self.for_task(name)
-        return {"layers": p.layers, "heads": p.heads, "d_model": p.d_model}
+        return {"layers": p.layers, "heads": p.heads, "d_model": p.d_model, "init": p.init}
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -105,8 +109,8 @@ def sized_vocab(protocol: Protocol, vocab: tuple, sampler: Sampler, longest: int
 
 PAPER = Protocol(
     "paper", "Huang et al. (ICLR 2025), as in their released code", train_lengths=(1, 50),
-    bins=((51, 100), (101, 150)), max_steps=30_000, check_every=3_000, fit_examples=8, weight_decay=0.01,
-    warmup=0, schedule=Schedule.LINEAR, eval_per_length=40, layers=4, heads=4, d_model=256,
+    bins=((51, 100), (101, 150)), max_steps=30_000, check_every=3_000, fit_examples=40, weight_decay=0.01,
+    warmup=0, schedule=Schedule.LINEAR, eval_per_length=40, layers=4, heads=4, d_model=256, init=Init.GPT2,
     per_task={
         "copy_unique": dict(layers=2, heads=1, d_model=64),
         "copy_repeated": dict(layers=4, heads=4, d_model=256),

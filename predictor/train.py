@@ -85,9 +85,12 @@ def learning_rate(config: TrainConfig) -> optax.Schedule:
                                               end_value=config.learning_rate / 10)
 
 
-def optimizer(config: TrainConfig) -> optax.GradientTransformation:
+def optimizer(config: TrainConfig, matrices_only: bool = False) -> optax.GradientTransformation:
+    """AdamW after clipping; with `matrices_only` (GPT-2's recipe) weight decay spares biases and
+    LayerNorm parameters."""
+    mask = (lambda params: jax.tree_util.tree_map(lambda p: p.ndim >= 2, params)) if matrices_only else None
     return optax.chain(optax.clip_by_global_norm(config.clip),
-                       optax.adamw(learning_rate(config), weight_decay=config.weight_decay))
+                       optax.adamw(learning_rate(config), weight_decay=config.weight_decay, mask=mask))
 
 
 def loss_and_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
@@ -178,7 +181,7 @@ def fit_check(task: Task, program: Program, encoding: Encoding, config: TrainCon
 
 def run_name(task: Task, model: transformer.ModelConfig, config: TrainConfig, digest: str) -> str:
     """A directory name that only this exact run maps to (so a rerun finds its checkpoints)."""
-    identity = json.dumps([task.as_dict(), model.as_dict(), asdict(config), digest], sort_keys=True, default=str)
+    identity = json.dumps([task.as_dict(), model.identity(), asdict(config), digest], sort_keys=True, default=str)
     name = "".join(c if c.isalnum() or c in "_-" else "_" for c in task.name)
     return f"{name}-{model.pe}-s{config.seed}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
 
@@ -226,14 +229,14 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
         raise SettingError(f"{{batch_size}} ({config.batch_size}) must be a multiple of the {devices} devices "
                            "it is split over", {"batch_size": "the batch size"})
     net = transformer.build(model)
-    opt = optimizer(config)
+    opt = optimizer(config, matrices_only=model.init is transformer.Init.GPT2)
     first = encoding.batch(training_examples(task, program, config.seed, 0, 2))
     params = net.init(jax.random.PRNGKey(config.seed), first["ids"], first["lengths"], first["offsets"])
     state = jax.device_put({"params": params, "opt_state": opt.init(params)}, replicated)
 
     checkpoints, begin = None, 0
     if run_dir is not None:
-        identity = {"task": task.as_dict(), "model": model.as_dict(), "train": asdict(config),
+        identity = {"task": task.as_dict(), "model": model.identity(), "train": asdict(config),
                     "program": program.digest}
         checkpoints = Checkpoints(run_dir, identity)
         restored = checkpoints.restore(state)

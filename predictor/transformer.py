@@ -1,4 +1,5 @@
-"""The learned model: a small decoder-only Transformer in haiku (pre-LayerNorm, GELU MLP).
+"""The learned model: a small decoder-only Transformer in haiku (pre-LayerNorm, GELU MLP), its
+weights initialised as haiku does or as GPT-2 does (`Init`).
 
 One forward function maps token ids `(batch, T)`, true lengths `(batch,)` and position offsets
 `(batch,)` to logits `(batch, T, classes)`: row b's token t sits at position t + offsets[b]
@@ -25,7 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from predictor.encodings import PositionalEncoding, positional_encoding
+from grammar.errors import one_of
+from predictor.encodings import Init, PositionalEncoding, positional_encoding
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,25 @@ class ModelConfig:
     heads: int = 4
     d_model: int = 64
     mlp_ratio: int = 4
+    init: Init = Init.HAIKU  # weight initialisation and output layer (predictor.encodings.Init)
+    tied: bool = False  # GPT-2 init only (else False): the output classes are the input tokens, so
+    # the output layer is the token embedding (set by the caller that knows the encoding)
 
     def __post_init__(self):
         object.__setattr__(self, "pe", positional_encoding(self.pe))
+        object.__setattr__(self, "init", one_of(Init, self.init, "initialisation"))
+        object.__setattr__(self, "tied", self.tied and self.init is Init.GPT2)  # haiku's init never ties
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def identity(self) -> dict:
+        """The settings that name a run folder: all of them, less `init` and `tied` at the values
+        every run had before they existed (so those runs' folders still resume)."""
+        d = self.as_dict()
+        if self.init is Init.HAIKU:
+            del d["init"], d["tied"]
+        return d
 
 
 def sinusoids(length: int, dim: int) -> np.ndarray:
@@ -101,8 +116,9 @@ class Transformer(hk.Module):
     def __call__(self, ids: jax.Array, lengths: jax.Array, offsets: jax.Array | None = None) -> jax.Array:
         c = self.config
         t = ids.shape[1]
-        init = hk.initializers.TruncatedNormal(0.02)
-        x = hk.Embed(c.vocab_size, c.d_model, w_init=init, name="embed")(ids)
+        init = hk.initializers.TruncatedNormal(0.02) if c.init is Init.HAIKU else hk.initializers.RandomNormal(0.02)
+        embed = hk.Embed(c.vocab_size, c.d_model, w_init=init, name="embed")
+        x = embed(ids)
         where = jnp.arange(t)[None, :] + (0 if offsets is None else offsets[:, None])  # (batch, T)
         if c.pe is PositionalEncoding.LEARNED:
             table = hk.get_parameter("positions", (c.max_len, c.d_model), init=init)
@@ -122,7 +138,18 @@ class Transformer(hk.Module):
         for layer in range(c.layers):
             x = x + self.attention(layer_norm(x, f"ln_attn_{layer}"), mask, bias, f"attn_{layer}")
             x = x + self.mlp(layer_norm(x, f"ln_mlp_{layer}"), f"mlp_{layer}")
-        return hk.Linear(c.classes, name="unembed")(layer_norm(x, "ln_final"))
+        x = layer_norm(x, "ln_final")
+        if c.tied:
+            return x @ embed.embeddings.T
+        return self.linear(c.classes, "unembed")(x)
+
+    def linear(self, size: int, name: str, residual: bool = False) -> hk.Linear:
+        """A dense layer, initialised as the config says (GPT-2: N(0, 0.02), residual outputs
+        scaled by 1 / sqrt(2 * layers))."""
+        if self.config.init is Init.HAIKU:
+            return hk.Linear(size, name=name)
+        std = 0.02 / math.sqrt(2 * self.config.layers) if residual else 0.02
+        return hk.Linear(size, w_init=hk.initializers.RandomNormal(std), name=name)
 
     def attention(self, x: jax.Array, mask: jax.Array, bias: jax.Array | None, name: str) -> jax.Array:
         c = self.config
@@ -130,7 +157,7 @@ class Transformer(hk.Module):
         b, t, _ = x.shape
 
         def project(what: str) -> jax.Array:
-            return hk.Linear(c.d_model, name=f"{name}_{what}")(x).reshape(b, t, c.heads, head_dim)
+            return self.linear(c.d_model, f"{name}_{what}")(x).reshape(b, t, c.heads, head_dim)
 
         q, k, v = project("q"), project("k"), project("v")
         if c.pe is PositionalEncoding.ROTARY:
@@ -141,12 +168,12 @@ class Transformer(hk.Module):
         logits = jnp.where(mask, logits, -1e9)
         weights = jax.nn.softmax(logits, axis=-1)
         out = jnp.einsum("bhqk,bkhd->bqhd", weights, v).reshape(b, t, c.d_model)
-        return hk.Linear(c.d_model, name=f"{name}_out")(out)
+        return self.linear(c.d_model, f"{name}_out", residual=True)(out)
 
     def mlp(self, x: jax.Array, name: str) -> jax.Array:
         c = self.config
-        hidden = jax.nn.gelu(hk.Linear(c.mlp_ratio * c.d_model, name=f"{name}_in")(x))
-        return hk.Linear(c.d_model, name=f"{name}_out")(hidden)
+        hidden = jax.nn.gelu(self.linear(c.mlp_ratio * c.d_model, f"{name}_in")(x))
+        return self.linear(c.d_model, f"{name}_out", residual=True)(hidden)
 
 
 def layer_norm(x: jax.Array, name: str) -> jax.Array:

@@ -356,3 +356,33 @@ def test_evaluation_in_mixed_padded_batches_equals_each_example_alone():
         (alone_p, alone_y), = predictions(params, forward, encoding, [e])
         assert np.array_equal(p, alone_p) and np.array_equal(y, alone_y), len(e.input)
         assert len(y) == len(e.output) + 1  # every output token and the end
+
+
+def test_gpt2_initialisation_is_huggingfaces_and_ties_the_output_layer():
+    """Under Init.GPT2 (the paper protocol's) weights start N(0, 0.02), residual output
+    projections N(0, 0.02 / sqrt(2 * layers)), and the logits are the final activations times
+    the token embedding (no output layer of its own); weight decay leaves vectors alone."""
+    from predictor.train import optimizer
+
+    config = transformer.ModelConfig(40, 40, 64, layers=2, heads=2, d_model=64, init="gpt2", tied=True)
+    net = transformer.build(config)
+    ids, lengths = np.ones((2, 8), np.int32), np.full(2, 8, np.int32)
+    params = net.init(jax.random.PRNGKey(0), ids, lengths)
+    flat = {f"{module}/{name}": np.asarray(v) for module, group in params.items() for name, v in group.items()}
+    assert not [k for k in flat if "unembed" in k]
+    for name, value in flat.items():
+        if value.ndim == 2 and name.endswith("_out/w"):
+            assert abs(value.std() - 0.01) < 0.0015, name
+        elif value.ndim == 2:
+            assert abs(value.std() - 0.02) < 0.003, name
+    untied = transformer.ModelConfig(40, 40, 64, layers=2, heads=2, d_model=64)
+    assert not untied.tied and "init" not in untied.identity()  # haiku's: run folders named as before
+    assert [k for k in transformer.build(untied).init(jax.random.PRNGKey(0), ids, lengths) if "unembed" in k]
+
+    opt = optimizer(TrainConfig(weight_decay=0.5, learning_rate=0.1, warmup=0), matrices_only=True)
+    zero = jax.tree_util.tree_map(np.zeros_like, params)
+    updates, _ = opt.update(zero, opt.init(params), params)
+    for module, group in updates.items():
+        for name, u in group.items():
+            moved = bool(np.any(np.asarray(u) != 0))
+            assert moved == (np.asarray(params[module][name]).ndim >= 2 and np.any(params[module][name] != 0)), name

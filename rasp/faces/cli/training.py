@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from grammar.errors import RaspError
-from predictor.encodings import PositionalEncoding, positional_encoding
+from predictor.encodings import Init, PositionalEncoding, positional_encoding
 from rasp.faces import jsonout
 from rasp.faces.cli.options import count, parse_lengths, parse_token, parse_vocab
 
@@ -32,6 +32,8 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-examples", type=count(1, 100_000), metavar="K", help="fresh evaluation inputs per length")
     p.add_argument("--no-offsets", action="store_true",
                    help="train learned positions without random offsets (they then cannot extrapolate)")
+    p.add_argument("--init", choices=[str(i) for i in Init], help="weight initialisation: haiku's defaults, or GPT-2's with "
+                   "a tied output layer (paper protocol: gpt2; the others: haiku)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
@@ -81,9 +83,12 @@ def _add_experiment(sub: argparse._SubParsersAction) -> None:
 
 
 def _protocol(args: argparse.Namespace, default: str) -> Any:
+    from dataclasses import replace
+
     from predictor.protocols import protocol
 
-    return protocol(args.protocol or default)
+    chosen = protocol(args.protocol or default)
+    return replace(chosen, init=args.init) if args.init else chosen
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
