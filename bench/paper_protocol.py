@@ -7,9 +7,9 @@ once, in a fixed time, then the same report as `rasp experiment`.
 `run` starts one process per (task, seed), at most J at a time, in the order given (SEEDS is a
 seed or a range: copy_unique:0-4). Each trains with `predictor.experiment.train_and_evaluate`
 (checkpoints in DIR/runs, so a rerun resumes) and writes DIR/TASK-sSEED.json, its log beside it.
-A run still training when its time is up (all but --scoring-seconds of what is left) stops
-there, is scored as it stands and says `stopped_by_time`: it did not fit, so the report never
-judges it; a rerun resumes it. Runs share the accelerator; no compiled model is built.
+--minutes bounds the whole command. A run still training when its time is up (all but
+--scoring-seconds of what is left) stops there, is scored as it stands and says
+`stopped_by_time`: it did not fit, so the report never judges it; a rerun resumes it. Runs share the accelerator; no compiled model is built.
 
 `report` reads those files and writes DIR/report.md, results.json, results.csv and the plots,
 as `rasp experiment` does (the compiled column says it was not built).
@@ -66,11 +66,16 @@ def line(record: dict) -> str:
     return f"{how} at step {record['steps']}, train EM {record['train_em']:.3f}; {bins} ({record['train_seconds']:.0f} s)"
 
 
+def finished(path: Path) -> bool:
+    """A run's results are written and it did not stop for lack of time (such a run resumes)."""
+    return path.exists() and not json.loads(path.read_text()).get("stopped_by_time")
+
+
 def run(out: Path, minutes: float, jobs_at_once: int, jobs: list[tuple[str, int]], scoring: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
     end = time.time() + 60 * minutes
     env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false", "PYTHONUNBUFFERED": "1"}
-    waiting = [j for j in jobs if not (out / f"{j[0]}-s{j[1]}.json").exists()]
+    waiting = [j for j in jobs if not finished(out / f"{j[0]}-s{j[1]}.json")]
     running: dict[tuple[str, int], subprocess.Popen] = {}
     print(f"{len(jobs)} runs ({len(jobs) - len(waiting)} done before), {jobs_at_once} at a time, "
           f"{minutes:g} minutes", flush=True)
@@ -92,9 +97,11 @@ def run(out: Path, minutes: float, jobs_at_once: int, jobs: list[tuple[str, int]
             path = out / f"{task}-s{seed}.json"
             said = line(json.loads(path.read_text())) if path.exists() else f"failed (exit {process.returncode}; see its log)"
             print(f"{time.strftime('%H:%M:%S')} {task} seed {seed}: {said}", flush=True)
-        if time.time() > end + scoring:
-            for process in running.values():
+        if time.time() > end:  # --minutes bounds the whole command: a run still scoring is cut
+            for (task, seed), process in running.items():
                 process.kill()
+                print(f"{time.strftime('%H:%M:%S')} {task} seed {seed}: cut at the end of the time "
+                      "(rerun to resume and score it)", flush=True)
             break
     for task, seed in waiting:
         print(f"not started (no time left): {task} seed {seed}", flush=True)
