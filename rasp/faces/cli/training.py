@@ -121,9 +121,10 @@ def _train(args: argparse.Namespace) -> int:
 
     Console(stderr=True).print(
         f"{task.name} under the {protocol.name} protocol: {pe} positions{' with offsets' if config.offsets else ''}, "
+        f"{protocol.for_task(task.name).init} initialisation, "
         f"train lengths {task.train_lengths[0]}-{task.train_lengths[1]}, at most {config.steps} steps"
         f"{f' (stops when a fit check every {config.check_every} steps reaches EM {config.fit_em})' if config.check_every else ''}; "
-        "then evaluation at every length and the compiled model beside it")
+        f"then evaluation at every length{'' if args.no_compiled else ' and the compiled model beside it'}")
     result = train_and_evaluate(task, program, protocol, pe, config, Path(args.runs),
                                 args.eval_examples or protocol.eval_per_length, progress=True,
                                 compiled=not args.no_compiled)
