@@ -68,15 +68,6 @@ META_EDITS = {
 }
 
 
-@pytest.mark.parametrize("edit", sorted(META_EDITS))
-def test_edited_metadata_is_refused_naming_the_file(model_file, tmp_path, edit):
-    target = tmp_path / "edited.npz"
-    rewrite(model_file, target, edit_meta=META_EDITS[edit])
-    with pytest.raises(RaspError) as info:
-        saved.load(target)
-    assert str(target) in info.value.message
-
-
 ARRAY_EDITS = {
     "int32 weights": lambda a: a.update({"unembed": a["unembed"].astype(np.int32)}),
     "complex weights": lambda a: a.update({"pos_embed": a["pos_embed"].astype(np.complex64)}),
@@ -87,10 +78,14 @@ ARRAY_EDITS = {
 }
 
 
-@pytest.mark.parametrize("edit", sorted(ARRAY_EDITS))
-def test_weights_of_the_wrong_kind_are_refused(model_file, tmp_path, edit):
+EDITS = {**{f"metadata: {k}": {"edit_meta": v} for k, v in META_EDITS.items()},
+         **{f"arrays: {k}": {"edit_arrays": v} for k, v in ARRAY_EDITS.items()}}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_edited_metadata_or_weights_are_refused_naming_the_file(model_file, tmp_path, edit):
     target = tmp_path / "edited.npz"
-    rewrite(model_file, target, edit_arrays=ARRAY_EDITS[edit])
+    rewrite(model_file, target, **EDITS[edit])
     with pytest.raises(RaspError) as info:
         saved.load(target)
     assert str(target) in info.value.message
