@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Callable
 
 import pytest
 
@@ -97,24 +98,34 @@ def test_the_session_object_collects_names_for_completion():
     assert not s.pending
 
 
-def test_the_terminal_session_keeps_history_completes_names_and_handles_ctrl_c(tmp_path, monkeypatch):
-    from prompt_toolkit.document import Document
+def typed(*keys: str, prepare: Callable[[Session], None] | None = None) -> tuple[str, Session]:
+    """What a terminal session writes when these keys are typed (each string sent as it is), and
+    the session; `prepare` may change the session first."""
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from rasp.faces.repl import completer, interactive
+    from rasp.faces.repl import interactive
 
-    monkeypatch.setenv("RASP_HISTORY", str(tmp_path / "history"))
     lines: list[str] = []
     s = Session(write=lines.append)
-    with create_pipe_input() as keys:
-        keys.send_text("my_width = selector_width(select(tokens, tokens, ==));\r")
-        keys.send_text("abandoned = (tokens\r")
-        keys.send_text("\x03")  # Ctrl-C: the open statement is dropped
-        keys.send_text("after = my_width + 1;\r")
-        keys.send_text("\x04")  # Ctrl-D: leave
-        assert interactive(s, input=keys, output=DummyOutput()) == 0
-    text = "\n".join(lines)
+    if prepare:
+        prepare(s)
+    with create_pipe_input() as pipe:
+        for k in keys:
+            pipe.send_text(k)
+        assert interactive(s, input=pipe, output=DummyOutput()) == 0
+    return "\n".join(lines), s
+
+
+def test_the_terminal_session_keeps_history_completes_names_and_handles_ctrl_c(tmp_path, monkeypatch):
+    from prompt_toolkit.document import Document
+
+    from rasp.faces.repl import completer
+
+    monkeypatch.setenv("RASP_HISTORY", str(tmp_path / "history"))
+    text, s = typed("my_width = selector_width(select(tokens, tokens, ==));\r", "abandoned = (tokens\r",
+                    "\x03",  # Ctrl-C: the open statement is dropped
+                    "after = my_width + 1;\r", "\x04")  # Ctrl-D: leave
     assert 'my_width("hello") = [1, 1, 2, 2, 1] (ints)' in text
     assert 'after("hello") = [2, 2, 3, 3, 2] (ints)' in text
     assert "abandoned" not in text and "error" not in text
@@ -144,45 +155,23 @@ def test_an_internal_error_drops_one_statement_and_keeps_the_names(monkeypatch):
 
 
 def test_ctrl_c_while_a_statement_runs_drops_it_and_goes_on(monkeypatch):
-    from prompt_toolkit.input import create_pipe_input
-    from prompt_toolkit.output import DummyOutput
+    def interrupt_slow(s: Session) -> None:
+        real = s.workspace.run
 
-    from rasp.faces.repl import interactive
+        def slow(text):
+            if "slow" in text:
+                raise KeyboardInterrupt  # as Ctrl-C arrives during a long evaluation
+            return real(text)
 
-    lines: list[str] = []
-    s = Session(write=lines.append)
-    real = s.workspace.run
+        monkeypatch.setattr(s.workspace, "run", slow)
 
-    def slow(text):
-        if "slow" in text:
-            raise KeyboardInterrupt  # as Ctrl-C arrives during a long evaluation
-        return real(text)
-
-    monkeypatch.setattr(s.workspace, "run", slow)
-    with create_pipe_input() as keys:
-        keys.send_text("slow = tokens;\r")
-        keys.send_text("fast = tokens;\r")
-        keys.send_text("\x04")
-        assert interactive(s, input=keys, output=DummyOutput()) == 0
-    text = "\n".join(lines)
+    text, _ = typed("slow = tokens;\r", "fast = tokens;\r", "\x04", prepare=interrupt_slow)
     assert "interrupted: the statement was dropped" in text and 'fast("hello")' in text
 
 
 def test_a_history_path_that_is_a_directory_is_reported_once(tmp_path, monkeypatch):
-    from prompt_toolkit.input import create_pipe_input
-    from prompt_toolkit.output import DummyOutput
-
-    from rasp.faces.repl import interactive
-
     monkeypatch.setenv("RASP_HISTORY", str(tmp_path))
-    lines: list[str] = []
-    s = Session(write=lines.append)
-    with create_pipe_input() as keys:
-        keys.send_text("a = tokens;\r")
-        keys.send_text("b = tokens;\r")
-        keys.send_text("\x04")
-        assert interactive(s, input=keys, output=DummyOutput()) == 0
-    text = "\n".join(lines)
+    text, _ = typed("a = tokens;\r", "b = tokens;\r", "\x04")
     assert text.count("history is off") == 1 and 'b("hello")' in text
 
 
