@@ -33,7 +33,7 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-offsets", action="store_true",
                    help="train learned positions without random offsets (they then cannot extrapolate)")
     p.add_argument("--init", choices=[str(i) for i in Init], help="weight initialisation: haiku's defaults, or GPT-2's with "
-                   "a tied output layer (paper protocol: gpt2; the others: haiku)")
+                   "a tied output layer (every protocol: gpt2)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
