@@ -66,8 +66,9 @@ def beside_the_paper(console: Console, results: Path) -> None:
         console.print("The demo trains on lengths 1-10 for at most 2,000 steps, a scale at which the model can fit "
                       "the train lengths with a position-bound shortcut that no longer works a few tokens later "
                       "(the error signature in the report shows where it breaks). The paper's protocol trains "
-                      "on lengths up to 50 for up to 30,000 steps; run it with [cyan]rasp experiment --protocol "
-                      "paper[/cyan] (a GPU's work), and see docs/experiments.md for the cpu protocol's results.")
+                      "on lengths up to 50 for up to 30,000 steps, and there our copy_unique scores 0.999 / 0.993 "
+                      "(seed 0): [cyan]rasp train copy_unique --protocol paper --no-compiled[/cyan], about an "
+                      "hour on 2 CPU cores, minutes on a GPU. See docs/experiments.md.")
 
 
 def compiled_demo(console: Console) -> None:
