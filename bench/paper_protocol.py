@@ -9,7 +9,8 @@ seed or a range: copy_unique:0-4). Each trains with `predictor.experiment.train_
 (checkpoints in DIR/runs, so a rerun resumes) and writes DIR/TASK-sSEED.json, its log beside it.
 --minutes bounds the whole command. A run still training when its time is up (all but
 --scoring-seconds of what is left) stops there, is scored as it stands and says
-`stopped_by_time`: it did not fit, so the report never judges it; a rerun resumes it. Runs share the accelerator; no compiled model is built.
+`stopped_by_time`: it did not fit, so the report never judges it; a rerun resumes it. Runs share
+the accelerator; no compiled model is built.
 
 `report` reads those files and writes DIR/report.md, results.json, results.csv and the plots,
 as `rasp experiment` does (the compiled column says it was not built).

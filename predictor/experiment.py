@@ -48,7 +48,8 @@ def model_for(task: Task, program: Program, encoding: Encoding, pe: str, protoco
     per-position task's program reads the whole input."""
     causal = program.causal or encoding.autoregressive
     return transformer.ModelConfig(len(encoding.inputs), len(encoding.classes), encoding.max_len, causal=causal,
-                                   pe=pe, tied=encoding.classes is encoding.inputs, **protocol.model_size(task.name))
+                                   pe=pe, tied=encoding.classes is encoding.inputs,
+                                   **protocol.model_settings(task.name))
 
 
 def check_size(task: Task, program: Program, protocol: Protocol, batch_size: int, pe: str) -> None:
@@ -56,7 +57,7 @@ def check_size(task: Task, program: Program, protocol: Protocol, batch_size: int
     length, before the many examples the encoding and evaluation need are made."""
     sample = make_examples(task, program, task.heldout_lengths[1], 2, random.Random(0))
     longest = padded(max(row_length(e, task.autoregressive) for e in sample) + 8)
-    refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe, **protocol.model_size(task.name)), batch_size)
+    refuse_if_too_large(transformer.ModelConfig(64, 64, longest, pe=pe, **protocol.model_settings(task.name)), batch_size)
 
 
 class Prediction(NamedTuple):

@@ -79,7 +79,7 @@ class Protocol:
         rate) in place of the defaults."""
         return replace(self, **self.per_task.get(name, {}), per_task={})
 
-    def model_size(self, name: str) -> dict[str, Any]:
+    def model_settings(self, name: str) -> dict[str, Any]:
         """The learned model's layers, heads, width and initialisation for one task."""
         p = self.for_task(name)
         return {"layers": p.layers, "heads": p.heads, "d_model": p.d_model, "init": p.init}

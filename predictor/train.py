@@ -1,8 +1,9 @@
 """The training loop: fresh examples every step, AdamW with warm-up and cosine or linear decay,
 data-parallel over every local JAX device, CHUNK steps per dispatch (one compiled loop over their
-batches, the next chunk's batches made while the device runs this one), orbax checkpoints that make a rerun resume, and an
-early stop when the model fits: every `check_every` steps, EM on fresh examples at the train
-lengths; training ends when it reaches `fit_em` (`steps` is then a cap, not a count).
+batches, the next chunk's batches made while the device runs this one), orbax checkpoints that
+make a rerun resume, and an early stop when the model fits: every `check_every` steps, EM on
+fresh examples at the train lengths; training ends when it reaches `fit_em` (`steps` is then a
+cap, not a count).
 
 Determinism: the examples of step k come from a generator seeded by (seed, k) alone, and the
 parameters from the seed, so an interrupted run restarted with the same command picks up at its
@@ -29,6 +30,7 @@ from grammar.errors import SettingError, one_of
 from predictor import transformer
 from predictor.checkpoints import Checkpoints
 from predictor.data import Encoding, padded, row_length
+from predictor.encodings import Init
 from predictor.protocols import Schedule
 from predictor.tasks import Example, Task, make_examples
 from rasp.language.machine import usable_memory
@@ -157,7 +159,8 @@ def training_batch(task: Task, program: Program, encoding: Encoding, config: Tra
 def training_batches(task: Task, program: Program, encoding: Encoding, config: TrainConfig, first: int,
                      count: int) -> list[dict]:
     """The arrays of steps first .. first + count - 1, padded to one length (so they stack)."""
-    examples = [training_examples(task, program, config.seed, k, config.batch_size) for k in range(first, first + count)]
+    examples = [training_examples(task, program, config.seed, k, config.batch_size)
+                for k in range(first, first + count)]
     length = padded(max(row_length(e, encoding.autoregressive) for group in examples for e in group))
     return [encoding.batch(group, length, random.Random(config.seed * 1_000_033 + k + 17) if config.offsets else None)
             for k, group in enumerate(examples, first)]
@@ -229,7 +232,7 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
         raise SettingError(f"{{batch_size}} ({config.batch_size}) must be a multiple of the {devices} devices "
                            "it is split over", {"batch_size": "the batch size"})
     net = transformer.build(model)
-    opt = optimizer(config, matrices_only=model.init is transformer.Init.GPT2)
+    opt = optimizer(config, matrices_only=model.init is Init.GPT2)  # GPT-2's recipe decays matrices only
     first = encoding.batch(training_examples(task, program, config.seed, 0, 2))
     params = net.init(jax.random.PRNGKey(config.seed), first["ids"], first["lengths"], first["offsets"])
     state = jax.device_put({"params": params, "opt_state": opt.init(params)}, replicated)

@@ -32,8 +32,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-examples", type=count(1, 100_000), metavar="K", help="fresh evaluation inputs per length")
     p.add_argument("--no-offsets", action="store_true",
                    help="train learned positions without random offsets (they then cannot extrapolate)")
-    p.add_argument("--init", choices=[str(i) for i in Init], help="weight initialisation: haiku's defaults, or GPT-2's with "
-                   "a tied output layer (every protocol: gpt2)")
+    p.add_argument("--init", choices=[str(i) for i in Init],
+                   help="weight initialisation: haiku's defaults, or GPT-2's with a tied output layer "
+                        "(every protocol: gpt2)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
