@@ -120,7 +120,6 @@ def test_functions_multiple_returns_nesting_and_closures():
     }
     x, y = pair(tokens_int);
     """
-    program = from_text(text)
     assert value(program, "x", [1, 2]) == [2, 3]
     assert value(program, "y", [1, 2]) == [2, 4]
 
@@ -164,6 +163,20 @@ def test_max_min_aggregation():
     assert run1(text, [3, 1, 4, 1, 5]) == [3, 3, 4, 4, 5]
     text = "m = aggregate_min(select(indices, indices, <), tokens, \"-\");"
     assert run1(text, "dbca") == ["-", "d", "b", "b"]
+
+
+@given(st.lists(st.lists(st.integers(-50, 50) | st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=12),
+                min_size=1, max_size=6))
+def test_max_min_equal_pythons_over_the_selected_keys(batch):
+    text = ("hi = aggregate_max(select(tokens, tokens, <), tokens, -99);\n"
+            "lo = aggregate_min(select(indices, indices, !=), tokens, 99);")
+    for output, pick, default, best in (("hi", lambda x, k, q: x[k] < x[q], -99, max),
+                                        ("lo", lambda x, k, q: k != q, 99, min)):
+        got = from_text(text + f"\nout = {output};").run(batch)
+        for tokens, row in zip(batch, got):
+            want = [best([tokens[k] for k in range(len(tokens)) if pick(tokens, k, q)], default=default)
+                    for q in range(len(tokens))]
+            assert row == want
 
 
 def test_rasp_l_library_forms():

@@ -355,6 +355,10 @@ def _extreme(node: sops.Aggregate, selection: np.ndarray, values: np.ndarray, k:
     """The largest (max) or smallest (min) selected value, by ranking the values first."""
     if k is ArrayKind.MIXED:
         raise ExecError(node, f"aggregate_{node.reduce} needs values of one type")
+    if k is ArrayKind.NUMBER and values.dtype != object and values.size:
+        # numbers: fill the unselected keys with a value no selected one beats (rows picking none get the default)
+        fill, pick = (values.min(), np.max) if node.reduce == Reduce.MAX else (values.max(), np.min)
+        return pick(np.where(selection, values[:, None, :], fill), axis=-1)
     ranks_of, ranks = np.unique(values, return_inverse=True)
     ranks = ranks.reshape(values.shape)
     expanded = np.broadcast_to(ranks[:, None, :], selection.shape)
