@@ -120,6 +120,7 @@ def test_functions_multiple_returns_nesting_and_closures():
     }
     x, y = pair(tokens_int);
     """
+    program = from_text(text)
     assert value(program, "x", [1, 2]) == [2, 3]
     assert value(program, "y", [1, 2]) == [2, 4]
 
