@@ -63,10 +63,13 @@ def add_columns(x, columns: np.ndarray, update):
 
 
 def forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, index: dict[str, np.ndarray],
-               dense: frozenset[str] = frozenset()) -> tuple[Callable, list[str]]:
+               dense: frozenset[str] = frozenset(), internals: bool = False) -> tuple[Callable, list[str]]:
     """`forward(weights, ids, lengths) -> (outputs, exact)`, and the names of its sparse paths
     (filled when it is first traced). `exact[i]` is whether the i-th named path was exact on
-    this batch; the paths named in `dense` are products (an attention's logits: "layerN.attn")."""
+    this batch; the paths named in `dense` are products (an attention's logits: "layerN.attn").
+    With `internals`, it returns `(outputs, exact, residuals, attention)` too: the residual
+    stream after the embedding and after every sublayer, `[stages, B, T, D]`, and every layer's
+    attention weights, `[layers, B, H, T, T]` (uniform over the allowed keys in a layer without heads)."""
     import jax
     import jax.numpy as jnp
 
@@ -124,6 +127,7 @@ def forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, ind
         if causal:
             mask = mask & (positions[None, None, :] <= positions[None, :, None])
         mask = mask[:, None]  # [B, 1, T, T]
+        residuals, attention = [x], []
         for i in range(num_layers):
             p = f"layer{i}."
 
@@ -140,13 +144,22 @@ def forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, ind
                 attended = jnp.einsum("bhtT,bThd->bthd", weights, v).reshape(batch, width, -1)
                 update = project(attended, p + "attn.linear", w, checks) + w[p + "attn.linear.b"]
                 x = add_columns(x, index[p + "attn.out"], update)
+                attention.append(weights)
+            else:
+                attention.append(jnp.broadcast_to(mask / jnp.sum(mask, axis=-1, keepdims=True),
+                                                  (batch, num_heads, width, width)))
+            residuals.append(x)
             if len(index[p + "mlp.out"]):
                 hidden = jax.nn.relu(project(take_columns(x, index[p + "mlp.in"]), p + "mlp.linear_1", w, checks)
                                      + w[p + "mlp.linear_1.b"])
                 x = add_columns(x, index[p + "mlp.out"], project(hidden, p + "mlp.linear_2", w, checks)
                                 + w[p + "mlp.linear_2.b"])
+            residuals.append(x)
         out = project(take_columns(x, index["unembed.rows"]), "unembed", w, checks)
         checked[:] = [name for name, _ in checks]
-        return out, jnp.stack([flag for _, flag in checks]) if checks else jnp.zeros(0, bool)
+        exact = jnp.stack([flag for _, flag in checks]) if checks else jnp.zeros(0, bool)
+        if internals:
+            return out, exact, jnp.stack(residuals), jnp.stack(attention) if attention else jnp.zeros((0,))
+        return out, exact
 
     return jax.jit(forward), checked

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from compiler.forward import forward_fn
+from compiler.internals import Head, Internals, Stage, dim_owners, head_sops, stage_names
 from compiler.model import CompiledModel
 from grammar.errors import RaspError
 from rasp.language.inputs import token_key
@@ -193,9 +194,35 @@ class Runner:
         for group, rows in self.batches(inputs):
             out = self.raw([inputs[i] for i in group], rows)
             for row, i in zip(out, group):
-                values = row[1:len(inputs[i]) + 1]
-                if self.categorical:
-                    results[i] = [self.output_values[j] for j in values.argmax(axis=-1).tolist()]
-                else:
-                    results[i] = values[:, 0].astype(float).tolist()
+                results[i] = self.decode(row[1:len(inputs[i]) + 1])
         return results
+
+    def decode(self, values: np.ndarray) -> list[Any]:
+        """The outputs of unembedded positions `[positions, outputs]`."""
+        if self.categorical:
+            return [self.output_values[j] for j in values.argmax(axis=-1).tolist()]
+        return values[:, 0].astype(float).tolist()
+
+    def internals(self, tokens: list[Any]) -> Internals:
+        """Every head's attention and the residual stream after every sublayer, on one input
+        (`compiler.internals`); the same computation as `run`, its intermediate values kept."""
+        self.check([tokens])
+        ids, lengths = self.encode([tokens], 1)
+        while True:
+            forward, checked = forward_fn(*self.shape, dense=frozenset(self.dense), internals=True)
+            out, exact, residuals, attention = forward(self.arrays, ids, lengths)
+            if np.all(exact):
+                break
+            self.dense.add(checked[int(np.argmin(exact))])  # as `raw` does
+        n = len(tokens) + 1
+        meta, model = self.model.meta, self.model
+        owners = head_sops(model)
+        heads = [Head(layer, head, owners[layer, head]) for layer, head in sorted(owners)]
+        weights = np.asarray(attention)
+        return Internals(
+            tokens=[meta.bos, *tokens], heads=heads,
+            attention=[weights[h.layer, 0, h.head, :n, :n] for h in heads],
+            stages=[Stage(name, values[0, :n]) for name, values in zip(stage_names(model.num_layers),
+                                                                       np.asarray(residuals))],
+            residual_labels=list(meta.residual_labels), dim_sops=dim_owners(model),
+            outputs=self.decode(np.asarray(out)[0, 1:n]))
