@@ -135,6 +135,10 @@ def test_trace_refuses_bad_input_with_the_interpreters_error():
     assert "position 0" in error.value.message
     with pytest.raises(RaspError, match="mixes"):
         program.trace([1, "a"])
+    with pytest.raises(RaspError, match="one input"):
+        program.trace([[1, 2]])  # a list of inputs, where one input goes
+    with pytest.raises(RaspError, match="one input"):
+        program.trace(12)
 
 
 def test_trace_text_shows_values_and_matrices():

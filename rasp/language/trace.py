@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from numbers import Number
 from typing import Any
 
+from grammar.errors import RaspError
 from rasp.language import sops
 from rasp.language.notebook import Html, table
-from rasp.language.values import Kind, show_sequence, show_value
+from rasp.language.values import Kind, is_atom, show_sequence, show_value
 
 INPUTS = (sops.Tokens, sops.Indices, sops.Length)
 
@@ -150,9 +152,16 @@ def listed(program: Any, unnamed: bool) -> list[sops.Value]:
 
 
 def trace(program: Any, tokens: list[Any] | str, causal: bool | None = None, unnamed: bool = False) -> Trace:
-    """The program's values on `tokens` (a string is one token per character). Raises the
-    interpreter's `RaspError` on an input the program does not accept."""
+    """The program's values on `tokens` (a string is one token per character). Raises a `RaspError`
+    on what is not one input of tokens, and the interpreter's on an input the program does not
+    accept."""
+    if not isinstance(tokens, (list, tuple, str)):
+        raise RaspError(f"a trace runs one input, a list of tokens or a string, not {type(tokens).__name__}")
     tokens = list(tokens)
+    for position, token in enumerate(tokens):
+        if not (is_atom(token) or isinstance(token, Number)):
+            raise RaspError(f"token {token!r} at position {position} is not a string, number or boolean "
+                            "(a trace runs one input)")
     causal = program.causal if causal is None else causal
     nodes = listed(program, unnamed)
     arrays = program.run_arrays([tokens], nodes, causal)
