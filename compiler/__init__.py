@@ -39,6 +39,16 @@ class CompileResult:
     seconds: float  # the whole compile, verification included
     estimate: Estimate  # the size predicted before building
 
+    def __repr__(self) -> str:
+        from compiler.report import summary
+
+        return f"CompileResult: {summary(self)}"
+
+    def _repr_html_(self) -> str:
+        from compiler.report import html
+
+        return html(self)
+
 
 def _quiet_tracr() -> None:
     """tracr logs advice through absl (e.g. on SequenceMaps of one s-op with itself); our users

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from compiler.meta import SOpRowJSON
+from rasp.language import library, notebook
 
 if TYPE_CHECKING:
     from compiler import CompileResult
@@ -90,20 +92,51 @@ def show(report: CompileReport, console: Console | None = None) -> None:
     for i, (heads, hidden) in enumerate(zip(report["heads_per_layer"], report["mlp_hidden_per_layer"])):
         layers.add_row(str(i), str(heads), str(hidden))
     console.print(layers)
-    sop_table = Table("s-op", "operation", "line", "computed in", "encoding", "values", "residual dims",
-                      box=None, title="s-ops", title_justify="left")
-    for row in report["sops"]:
-        where = "input" if row["layer"] is None else f"layer {row['layer']} {row['sublayer']}"
-        dims = row["residual_dims"]
-        shown = "" if not dims else (str(dims[0]) if dims[0] == dims[1] else f"{dims[0]}-{dims[1]}")
-        operation = row["operation"] if not row.get("helper") else f"{row['operation']} (helper)"
-        sop_table.add_row(Text(row["name"]), operation, str(row["line"] or ""), where,
-                          row["encoding"], str(row["values"]), shown)
+    sop_table = Table(*SOP_COLUMNS, box=None, title="s-ops", title_justify="left")
+    for row in sop_rows(report):
+        sop_table.add_row(Text(row[0]), *row[1:])
     console.print(sop_table)
     check = report["verification"]
     if check is None:
         console.print("[yellow]not verified[/yellow] (verification was skipped)")
     else:
         console.print(Text(check["summary"], style="green" if check["exhaustive"] else ""))
+
+
+SOP_COLUMNS = ("s-op", "operation", "line", "computed in", "encoding", "values", "residual dims")
+
+
+def sop_rows(report: CompileReport) -> list[list[str]]:
+    """The s-op table's rows, as text (`SOP_COLUMNS`)."""
+    rows = []
+    for row in report["sops"]:
+        where = "input" if row["layer"] is None else f"layer {row['layer']} {row['sublayer']}"
+        dims = row["residual_dims"]
+        shown = "" if not dims else (str(dims[0]) if dims[0] == dims[1] else f"{dims[0]}-{dims[1]}")
+        operation = row["operation"] if not row.get("helper") else f"{row['operation']} (helper)"
+        rows.append([row["name"], operation, str(row["line"] or ""), where, row["encoding"], str(row["values"]),
+                     shown])
+    return rows
+
+
+def summary(result: CompileResult) -> str:
+    """The compile in a few lines: the program, the model's size, how it was checked."""
+    report = as_dict(result)
+    mode = "causal" if report["causal"] else "not causal"
+    check = report["verification"]
+    program = report["program"] or "<string>"
+    if Path(program).parent == library.LIBRARY_DIR:
+        program = Path(program).stem
+    return (f"{program} -> {report['output']}: vocab {report['vocab']}, max length {report['max_len']}, {mode}; "
+            f"{report['layers']} layers, residual width {report['residual_width']}, {report['parameters']:,} "
+            f"parameters ({report['nonzero_parameters']:,} non-zero); compiled in {report['seconds']:.1f} s\n"
+            + ("not verified" if check is None else check["summary"]))
+
+
+def html(result: CompileResult) -> str:
+    """The summary and the s-op table, for a notebook."""
+    head, check = summary(result).split("\n")
+    return notebook.Html("<div>" + notebook.paragraph(head) + notebook.table(SOP_COLUMNS, sop_rows(as_dict(result)))
+                         + notebook.paragraph(check) + "</div>")
     if report["saved"]:
         console.print(Text(f"saved to {report['saved']}"))

@@ -29,7 +29,7 @@ from typing import Any, Callable
 from predictor import crasp, probability, valuesets
 from predictor.crasp import CRasp, Escape
 from predictor.graph import counts, program_graph
-from rasp.language import sops
+from rasp.language import notebook, sops
 from rasp.language.inputs import sample_vocab
 from rasp.language.program import Program
 
@@ -108,6 +108,21 @@ class Analysis:
     @property
     def generalizes(self) -> bool:
         return self.verdict is Verdict.YES
+
+    def __repr__(self) -> str:
+        """The verdict, its probability, the reasons and the constructs outside the fragment."""
+        lines = [f"Analysis: {self.verdict} (probability {self.probability:.2f})"]
+        lines += [f"  - {reason}" for reason in self.reasons]
+        lines += [f"  line {f.line}, col {f.col}: [{f.rule}] {f.message}" for f in self.findings]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = notebook.paragraph(f"will it length-generalize? {self.verdict} (probability {self.probability:.2f})")
+        escapes = "" if not self.findings else notebook.table(
+            ["line", "col", "rule", "name", "message"],
+            [[f.line or "", f.col or "", f.rule, f.name, f.message] for f in self.findings],
+            caption=f"{len(self.findings)} construct(s) outside C-RASP[periodic, local]")
+        return notebook.Html("<div>" + head + notebook.items(self.reasons) + escapes + "</div>")
 
     def as_dict(self) -> dict[str, Any]:
         return {"verdict": str(self.verdict), "probability": self.probability, "generalizes": self.generalizes,

@@ -8,20 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rasp.language.values import show_sequence, show_value
 
-def show_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "T" if v else "F"
-    if isinstance(v, float):
-        text = f"{v:.3f}".rstrip("0").rstrip(".")
-        return text if text not in ("-0", "") else "0"
-    return str(v)
-
-
-def show_sequence(values: list[Any]) -> str:
-    if all(isinstance(v, str) and len(v) == 1 for v in values):
-        return "".join(values) if values else "(empty)"
-    return "[" + ", ".join(show_value(v) for v in values) + "]"
+__all__ = ["outputs_table", "show_sequence", "show_value"]
 
 
 def outputs_table(program: Any, inputs: list[list[Any]], outputs: list[list[Any]],

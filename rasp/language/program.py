@@ -2,6 +2,7 @@
 
     prog = load_program("sort")                # a library name or a path
     prog.run([list("hello"), [3, 1, 2]])       # -> [['e', 'h', 'l', 'l', 'o'], [1, 2, 3]]
+    prog.trace("hello")                        # every named s-op and selector on one input
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import numpy as np
 from grammar import ast
 from grammar.errors import RaspError, Source, Span
 from grammar.parser import MAX_BYTES, parse
-from rasp.language import library, sops
+from rasp.language import library, notebook, sops
 from rasp.language.build import Builder, Env
 from rasp.language.check import check
 from rasp.language.execute import ExecError, execute
 from rasp.language.inputs import input_kind, sample_vocab, tokens_array
+from rasp.language.trace import Trace, trace
 
 MAX_CELLS = 2**24  # selector cells (batch * n * n) executed at once; larger batches are chunked
 
@@ -168,6 +170,18 @@ class Program:
     def run(self, inputs: list[list[Any]], causal: bool | None = None) -> list[list[Any]]:
         """The output s-op on each input (inputs may have different lengths)."""
         return [r.tolist() for r in self.run_arrays(inputs, [self.output], causal)[0]]
+
+    def trace(self, tokens: list[Any] | str, causal: bool | None = None, unnamed: bool = False) -> Trace:
+        """Every named s-op's value and selector's matrix on one input (a string: one token per
+        character), in program order (`rasp.language.trace`); `unnamed` adds the values the
+        program gives no name."""
+        return trace(self, tokens, causal, unnamed)
+
+    def __repr__(self) -> str:
+        return notebook.program_repr(self)
+
+    def _repr_html_(self) -> str:
+        return notebook.program_html(self)
 
     def run_accepted(self, inputs: list[list[Any]], causal: bool | None = None
                      ) -> tuple[list[list[Any]], list[list[Any]]]:

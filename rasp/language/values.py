@@ -88,3 +88,20 @@ def kind_name(value: Any) -> str:
 def is_atom(value: Any) -> bool:
     """A plain value: what an s-op holds at one position, a dict key, a token."""
     return isinstance(value, (bool, int, float, str))
+
+
+def show_value(v: Any) -> str:
+    """One value as people read it: T/F for booleans, floats to three decimals."""
+    if isinstance(v, bool):
+        return "T" if v else "F"
+    if isinstance(v, float):
+        text = f"{v:.3f}".rstrip("0").rstrip(".")
+        return text if text not in ("-0", "") else "0"
+    return str(v)
+
+
+def show_sequence(values: list[Any]) -> str:
+    """Tokens as people read them: a word for single characters, else a list."""
+    if all(isinstance(v, str) and len(v) == 1 for v in values):
+        return "".join(values) if values else "(empty)"
+    return "[" + ", ".join(show_value(v) for v in values) + "]"
