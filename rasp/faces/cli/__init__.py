@@ -12,7 +12,7 @@ import sys
 from typing import Callable
 
 from grammar.errors import RaspError, SettingError
-from rasp.faces.cli import checking, programs, training
+from rasp.faces.cli import checking, programs, running, training
 
 EXIT_ERROR = 2
 
@@ -38,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rasp", description="Run, check and study RASP programs.")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    running.add(sub)
     programs.add(sub)
     training.add(sub)
     checking.add(sub)

@@ -1,4 +1,4 @@
-"""`rasp run`, `rasp compile`, `rasp analyze`, `rasp list`: one program at a time."""
+"""`rasp compile`, `rasp analyze`, `rasp list`: one program at a time (`rasp run`: `running`)."""
 
 from __future__ import annotations
 
@@ -17,64 +17,8 @@ if TYPE_CHECKING:
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    _add_run(sub)
     _add_compile(sub)
     _add_analyze(sub)
-
-
-def _add_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a program on inputs",
-                       description="Run PROGRAM (a .rasp path or a library name) on inputs.")
-    p.add_argument("program", metavar="PROGRAM")
-    p.add_argument("--output", metavar="NAME",
-                   help="the s-op to print (default: the last s-op the file assigns)")
-    p.add_argument("--causal", action="store_true",
-                   help="limit every selector to keys at or before the query")
-    group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--input", action="append", metavar="TEXT",
-                       help="an input: a JSON list ([3,1,2]) or a string (hello); may repeat")
-    group.add_argument("--inputs", metavar="FILE",
-                       help="a file with one input per line, in the same forms ('-' for stdin)")
-    p.add_argument("--json", action="store_true", help="one JSON object per input, per line")
-    p.add_argument("--model", metavar="FILE",
-                   help="run this compiled model of PROGRAM (from rasp compile -o) instead of the interpreter")
-    p.set_defaults(handler=_run)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from rasp.language.program import load_program
-
-    program = load_program(args.program, args.output)
-    inputs = read_inputs(args)
-    if args.model:
-        outputs = _run_model(args, program, inputs)
-    else:
-        outputs = program.run(inputs, causal=True if args.causal else None)
-    if args.json:
-        for tokens, out in zip(inputs, outputs):
-            print(jsonout.dumps({"input": tokens, "output": out}, ensure_ascii=False))
-    else:
-        from rasp.faces.display import outputs_table
-
-        outputs_table(program, inputs, outputs)
-    return 0
-
-
-def _run_model(args: argparse.Namespace, program: Any, inputs: list[list[Any]]) -> list[list[Any]]:
-    from compiler import model as saved
-    from compiler.runner import Runner
-
-    model = saved.load(args.model)
-    compiled_from = model.meta.program
-    if compiled_from.sha256 and compiled_from.sha256 != program.digest:
-        raise RaspError(f"{args.model} was compiled from another version of the program "
-                        f"({compiled_from.path}); compile it again")
-    if compiled_from.output != program.output_name:
-        raise RaspError(f"{args.model} computes '{compiled_from.output}', not "
-                        f"'{program.output_name}'; pass --output {compiled_from.output}")
-    if args.causal and not model.causal:
-        raise RaspError(f"{args.model} was compiled without --causal")
-    return Runner(model).run(inputs)
 
 
 def _add_compile(sub: argparse._SubParsersAction) -> None:
