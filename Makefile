@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+EXPORT_VENV := .venv-export
+EXPORT_STAMP := $(EXPORT_VENV)/.installed
+
+.PHONY: demo test test-export bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +21,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
+# The TransformerLens round trip (docs/export.md) in a venv of its own: torch and TransformerLens
+# are too heavy for `make test`.
+$(EXPORT_STAMP): pyproject.toml
+	test -x $(EXPORT_VENV)/bin/python || $(PYTHON) -m venv $(EXPORT_VENV)
+	$(EXPORT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EXPORT_VENV)/bin/python -m pip install --quiet -e '.[tracr,dev,export]'
+	touch $(EXPORT_STAMP)
+
+test-export: $(EXPORT_STAMP)
+	$(EXPORT_VENV)/bin/python -m pytest -q -rP tests/test_export.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_interpreter.py
 	$(BIN)/python bench/bench_compiler.py
@@ -28,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/validate_predictor.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(EXPORT_VENV) build *.egg-info

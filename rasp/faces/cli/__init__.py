@@ -1,8 +1,9 @@
 """The `rasp` command. Errors print as `file:line:col: error: ...` and exit with status 2;
 a traceback only with --debug.
 
-Each group of sub-commands lives in a module of its own (programs, training, checking); this
-module builds the parser from them and turns every failure into a message and an exit status.
+Each group of sub-commands lives in a module of its own (programs, training, checking,
+exporting); this module builds the parser from them and turns every failure into a message and
+an exit status.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from typing import Callable
 
 from grammar.errors import RaspError, SettingError
-from rasp.faces.cli import checking, programs, running, training
+from rasp.faces.cli import checking, exporting, programs, running, training
 
 EXIT_ERROR = 2
 
@@ -42,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     programs.add(sub)
     training.add(sub)
     checking.add(sub)
+    exporting.add(sub)
     _add_repl(sub)
     programs.add_list(sub)
     return p
