@@ -123,27 +123,17 @@ COMPILE_SECONDS = 300  # the compiled model is skipped, with the reason, when co
 
 
 def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example]],
-                      seconds: float = COMPILE_SECONDS) -> CompiledScores:
-    """The compiled program (at the longest held-out length) on the same inputs, or why it could
-    not be compiled."""
-    from compiler import compile_program
+                      seconds: float = COMPILE_SECONDS, compiled: Any = None) -> CompiledScores:
+    """The compiled program (at the longest held-out length; `compiled`: a CompileResult made
+    already by `compile_for` for these inputs) on the same inputs, or why it could not be compiled."""
     from compiler.runner import Runner
     from compiler.verify import NUMERICAL_TOLERANCE
 
-    examples = [e for group in sets.values() for e in group]
     autoregressive = task.framing is Framing.AUTOREGRESSIVE
-    tokens = list(task.vocab) + [t for e in examples for t in e.prompt]
-    if autoregressive:
-        tokens += [t for e in examples for t in e.target]
-    vocab = list({key(t): t for t in tokens}.values())
-    longest = max(len(e.prompt) + (len(e.target) if autoregressive else 0) for e in examples)
     try:
-        with deadline(seconds):
-            compiled = compile_program(program, vocab, longest, causal=program.causal, verify=False)
+        compiled = compiled or compile_for(task, program, [e for group in sets.values() for e in group], seconds)
     except RaspError as e:
         return CompiledScores(error=e.message)
-    except OutOfTime:  # tracr's assembly of a large model can take hours
-        return CompiledScores(error=f"compiling at length {longest} took more than {seconds:g} s; skipped")
     runner = Runner(compiled.model)
     result: dict[int, float] = {}
     for n, group in sets.items():
@@ -151,7 +141,7 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
             # The compiled model is causal and deterministic, so its greedy output equals the
             # target exactly when, fed the target's own prefix, it predicts every next token:
             # one run per input instead of one per generated token.
-            outputs = runner.run([e.prompt + e.target[:-1] for e in group])
+            outputs = runner.run([compiled_input(e) for e in group])
             correct = [[same_value(o, t, abs_tol=NUMERICAL_TOLERANCE) for o, t in zip(out[len(e.prompt) - 1:], e.target)]
                        for out, e in zip(outputs, group)]
         else:
@@ -161,8 +151,30 @@ def evaluate_compiled(task: Task, program: Program, sets: dict[int, list[Example
             correct = [[same_value(o, t, abs_tol=NUMERICAL_TOLERANCE) for o, t in zip(out, e.target)] for out, e in zip(outputs, group)]
         result[n] = score(correct)["em"]
     return CompiledScores(em_by_length=result, layers=compiled.model.num_layers,
-                          parameters=compiled.model.parameter_count(), max_len=longest,
+                          parameters=compiled.model.parameter_count(), max_len=compiled.model.max_len,
                           seconds=round(compiled.seconds, 2))
 
 
-__all__ = ["evaluation_sets", "evaluate_learned", "evaluate_compiled", "rows_correct"]
+def compile_for(task: Task, program: Program, examples: list[Example], seconds: float = COMPILE_SECONDS) -> Any:
+    """The program compiled (unverified) for every token and length of these examples as the
+    compiled model reads them (`compiled_input`); a RaspError says why it could not be."""
+    from compiler import compile_program
+
+    autoregressive = task.framing is Framing.AUTOREGRESSIVE
+    tokens = list(task.vocab) + [t for e in examples for t in e.prompt + (e.target if autoregressive else [])]
+    vocab = list({key(t): t for t in tokens}.values())
+    longest = max(len(e.prompt) + (len(e.target) if autoregressive else 0) for e in examples)
+    try:
+        with deadline(seconds):
+            return compile_program(program, vocab, longest, causal=program.causal, verify=False)
+    except OutOfTime:  # tracr's assembly of a large model can take hours
+        raise RaspError(f"compiling at length {longest} took more than {seconds:g} s; skipped") from None
+
+
+def compiled_input(e: Example) -> list[Any]:
+    """What the compiled model reads for an example: the prompt, and for an autoregressive one the
+    target so far (teacher-forced: every token but the end)."""
+    return e.prompt + (e.target[:-1] if e.framing is Framing.AUTOREGRESSIVE else [])
+
+
+__all__ = ["evaluation_sets", "evaluate_learned", "evaluate_compiled", "rows_correct", "compile_for", "compiled_input"]

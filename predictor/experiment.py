@@ -14,11 +14,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
+from grammar.errors import RaspError
 from predictor import transformer
 from predictor.data import Encoding, padded, row_length
-from predictor.evaluate import evaluate_compiled, evaluate_learned, evaluation_sets
+from predictor.evaluate import compile_for, evaluate_compiled, evaluate_learned, evaluation_sets
+from predictor.mechanism import CompiledHeads, compiled_heads, head_matches, scored_examples
 from predictor.protocols import Protocol, bins_for
-from predictor.records import Bin, RunRecord, SuiteResult, SuiteSettings, TaskRecord
+from predictor.records import Bin, CompiledScores, RunRecord, SuiteResult, SuiteSettings, TaskRecord
 from predictor.stats import GENERALIZED, agreement, mean, summarize
 from predictor.tasks import Framing, Task, make_examples
 from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
@@ -85,22 +87,24 @@ def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str
                        runs_dir: Path | None, eval_per_length: int, progress: bool = True,
                        sets: dict | None = None, compiled: dict | None | bool = True,
                        encoding: Encoding | None = None, predicted: Prediction | None = None,
-                       stop_by: float | None = None) -> RunRecord:
-    """Train one model and score it at every length; `compiled=True` also compiles the program
-    and scores it on the same inputs (pass an earlier result to reuse it, False to skip).
+                       stop_by: float | None = None, heads: CompiledHeads | None = None) -> RunRecord:
+    """Train one model and score it at every length; `compiled=True` also compiles the program,
+    scores it on the same inputs and matches its heads with the trained model's (pass earlier
+    results, `compiled` and `heads` from `compiled_for_task`, to reuse them; False to skip).
     `sets`, `encoding` and `predicted` (a `prediction`), when given, are reused. `stop_by` (a
     `time.monotonic()` value) ends training there, and the model is scored as it stands."""
     check_size(task, program, protocol, config.batch_size, pe)
     encoding = encoding or Encoding.for_task(task, program)
+    sets = sets or evaluation_sets(task, program, eval_per_length)
+    if compiled is True:
+        compiled, heads = compiled_for_task(task, program, sets)
     model = model_for(task, program, encoding, pe, protocol)
     run_dir = None
     if runs_dir is not None:
         run_dir = runs_dir / run_name(task, model, config, program.digest)
     trained = train(task, program, model, config, run_dir, progress, encoding, stop_by=stop_by)
-    sets = sets or evaluation_sets(task, program, eval_per_length)
     scores = evaluate_learned(trained.params, trained.apply, encoding, sets)
-    if compiled is True:
-        compiled = evaluate_compiled(task, program, sets)
+    matches = None if heads is None else head_matches(heads, model, trained.params, encoding)
     if predicted is None:
         predicted = prediction(program, task, protocol, pe)
     train_lengths = list(range(task.train_lengths[0], task.train_lengths[1] + 1))
@@ -125,6 +129,7 @@ def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str
         "prediction_score": round(predicted.probability, 4),
         "compiled_em_by_length": compiled_em,
         "compiled": None if not isinstance(compiled, dict) else {k: v for k, v in compiled.items() if k != "em_by_length"},
+        "mechanism": None if matches is None else [m.as_dict() for m in matches],
         "eval_examples_per_length": len(next(iter(sets.values()))),
         "final_loss": trained.losses[-1] if trained.losses else None,
         "resumed_from": trained.resumed_from,
@@ -154,7 +159,7 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Pro
         say(f"[bold]{task.name}[/bold]: analysis, evaluation inputs, compiled model")
         predicted = prediction(program, task, protocol)
         sets = evaluation_sets(task, program, eval_per_length)
-        compiled = evaluate_compiled(task, program, sets)
+        compiled, heads = compiled_for_task(task, program, sets)
         encoding = Encoding.for_task(task, program)
         tasks_out.append(TaskRecord(task=task.as_dict(), in_conjecture=in_conjecture(task, program),
                                     score=predicted.probability, predicted=predicted.generalizes,
@@ -166,12 +171,26 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Pro
                 say(f"run {done}/{total}: {task.name}, {pe}, seed {seed}")
                 config = train_config(protocol, task.name, seed, **overrides)
                 run = train_and_evaluate(task, program, protocol, pe, config, out_dir / "runs", eval_per_length,
-                                         progress, sets, compiled, encoding, predicted)
+                                         progress, sets, compiled, encoding, predicted, heads=heads)
                 runs.append(run)
                 bins = ", ".join(f"{b['lengths'][0]}-{b['lengths'][1]}: {b['em']:.2f}" for b in run["bins"])
                 say(f"  {'fitted' if run['fitted'] else 'did not fit'} in {run['steps']} steps; EM {run['train_em']:.2f}"
                     f" at train lengths; held out {bins} ({run['train_seconds']:.0f} s)")
     return suite_result(tasks_out, runs, seeds, pes, protocol, eval_per_length, overrides)
+
+
+def compiled_for_task(task: Task, program: Program, sets: dict) -> tuple[CompiledScores, CompiledHeads | None]:
+    """The compiled model's scores on the evaluation sets and its heads on the inputs every run's
+    heads are matched on (`predictor.mechanism`), compiled once for both; (why it could not be
+    compiled, None) otherwise."""
+    from compiler.runner import Runner
+
+    examples = scored_examples(task, program)
+    try:
+        compiled = compile_for(task, program, [*(e for group in sets.values() for e in group), *examples])
+    except RaspError as e:
+        return CompiledScores(error=e.message), None
+    return evaluate_compiled(task, program, sets, compiled=compiled), compiled_heads(Runner(compiled.model), examples)
 
 
 def suite_result(tasks: list[TaskRecord], runs: list[RunRecord], seeds: list[int], pes: list[str],

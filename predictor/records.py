@@ -82,6 +82,8 @@ class RunRecord(TypedDict):
     prediction_score: float | None  # the analysis's probability that the task length-generalizes
     compiled_em_by_length: dict[int, float] | None  # the compiled model's, on the same inputs
     compiled: dict[str, Any] | None  # the rest of CompiledScores, or None when not compiled
+    mechanism: NotRequired[list[dict[str, Any]] | None]  # per compiled head, the closest trained head
+    # (predictor.mechanism.HeadMatch.as_dict); None when not compiled
     eval_examples_per_length: int
     final_loss: float | None
     resumed_from: int | None  # the checkpoint step a rerun resumed from

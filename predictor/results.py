@@ -17,7 +17,7 @@ from typing import Any
 from predictor.anchors import anchor_for
 from predictor.plots import plot_lengths, plot_seeds
 from predictor.records import Agreement, BinSummary, Failures, RunRecord, SuiteResult, SummaryRow
-from predictor.stats import GENERALIZED, combine_failures, int_keys, top_offsets
+from predictor.stats import GENERALIZED, combine_failures, int_keys, mean, top_offsets
 from rasp.language.files import atomic_file, write_text
 
 PLOTS = ("em_by_length.png", "generalized_seeds.png")
@@ -233,6 +233,30 @@ def signatures_section(result: SuiteResult) -> list[str]:
     return lines + ([] if found else ["No wrong output at a held-out length."]) + [""]
 
 
+def mechanism_section(result: SuiteResult) -> list[str]:
+    """Per task and encoding, each compiled head's agreement with the closest trained head (1 -
+    mean total-variation distance of their attention; `predictor.mechanism`), over the seeds, at
+    the scored training lengths and the scored held-out lengths."""
+    lines = ["## Mechanism: the compiled heads and the closest trained heads", "",
+             "Agreement = 1 - mean total-variation distance between a compiled head's attention and the "
+             "trained head that attends most like it, on 4 inputs at each of the first, middle and last "
+             "training and held-out lengths; mean over seeds (`rasp inspect RUN_DIR` shows one run).", "",
+             "| task | encoding | compiled head | agreement, train lengths | agreement, held out | seeds |",
+             "|---|---|---|---|---|---|"]
+    found = False
+    for row in result["summary"]:
+        runs = [r for r in runs_of(result, row) if r.get("mechanism")]
+        for h, title in enumerate([m["compiled"] for m in runs[0]["mechanism"]] if runs else []):
+            found = True
+            means = []
+            for lengths in ("train_lengths", "heldout_lengths"):
+                values = [mean(1 - d for n, d in r["mechanism"][h]["by_length"].items() if int(n) in r[lengths])
+                          for r in runs]
+                means.append(mean(values))
+            lines.append(f"| {row['task']} | {row['pe']} | {title} | {means[0]:.2f} | {means[1]:.2f} | {len(runs)} |")
+    return (lines if found else lines[:2] + ["No compiled heads to match (not compiled, or no attention)."]) + [""]
+
+
 def tasks_section(result: SuiteResult) -> list[str]:
     lines = ["## Tasks", ""]
     for t in result["tasks"]:
@@ -265,7 +289,7 @@ def markdown(result: SuiteResult) -> str:
               "Intervals are Wilson 95%.", "",
               f"**{agreement_line(result['agreement'])}**", ""]
     lines += summary_table(result["summary"]) + [""]
-    lines += anchors_section(result) + signatures_section(result) + tasks_section(result)
+    lines += anchors_section(result) + signatures_section(result) + mechanism_section(result) + tasks_section(result)
     lines += ["![EM by length](em_by_length.png)", "",
               "![seeds that generalize in the first bin](generalized_seeds.png)", ""]
     return "\n".join(lines)

@@ -109,9 +109,10 @@ def t5_buckets(t: int, causal: bool, buckets: int = 32, max_distance: int = 128)
 
 
 class Transformer(hk.Module):
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, keep_attention: bool = False):
         super().__init__(name="transformer")
         self.config = config
+        self.kept: list[jax.Array] | None = [] if keep_attention else None  # each layer's weights (batch, heads, T, T)
 
     def __call__(self, ids: jax.Array, lengths: jax.Array, offsets: jax.Array | None = None) -> jax.Array:
         c = self.config
@@ -139,13 +140,12 @@ class Transformer(hk.Module):
             x = x + self.attention(layer_norm(x, f"ln_attn_{layer}"), mask, bias, f"attn_{layer}")
             x = x + self.mlp(layer_norm(x, f"ln_mlp_{layer}"), f"mlp_{layer}")
         x = layer_norm(x, "ln_final")
-        if c.tied:
-            return x @ embed.embeddings.T
-        return self.linear(c.classes, "unembed")(x)
+        logits = x @ embed.embeddings.T if c.tied else dense(self, c.classes, "unembed")(x)
+        return logits if self.kept is None else (logits, jnp.stack(self.kept))
 
     def linear(self, size: int, name: str, residual: bool = False) -> hk.Linear:
         """A dense layer, initialised as the config says (GPT-2: N(0, 0.02), residual outputs
-        scaled by 1 / sqrt(2 * layers))."""
+        scaled by 1 / sqrt(2 * layers)); `dense` says where it is made."""
         if self.config.init is Init.HAIKU:
             return hk.Linear(size, name=name)
         std = 0.02 / math.sqrt(2 * self.config.layers) if residual else 0.02
@@ -157,7 +157,7 @@ class Transformer(hk.Module):
         b, t, _ = x.shape
 
         def project(what: str) -> jax.Array:
-            return self.linear(c.d_model, f"{name}_{what}")(x).reshape(b, t, c.heads, head_dim)
+            return dense(self, c.d_model, f"{name}_{what}")(x).reshape(b, t, c.heads, head_dim)
 
         q, k, v = project("q"), project("k"), project("v")
         if c.pe is PositionalEncoding.ROTARY:
@@ -167,22 +167,36 @@ class Transformer(hk.Module):
             logits = logits + bias[None]
         logits = jnp.where(mask, logits, -1e9)
         weights = jax.nn.softmax(logits, axis=-1)
+        if self.kept is not None:
+            self.kept.append(weights)
         out = jnp.einsum("bhqk,bkhd->bqhd", weights, v).reshape(b, t, c.d_model)
-        return self.linear(c.d_model, f"{name}_out", residual=True)(out)
+        return dense(self, c.d_model, f"{name}_out", residual=True)(out)
 
     def mlp(self, x: jax.Array, name: str) -> jax.Array:
         c = self.config
-        hidden = jax.nn.gelu(self.linear(c.mlp_ratio * c.d_model, f"{name}_in")(x))
-        return self.linear(c.d_model, f"{name}_out", residual=True)(hidden)
+        hidden = jax.nn.gelu(dense(self, c.mlp_ratio * c.d_model, f"{name}_in")(x))
+        return dense(self, c.d_model, f"{name}_out", residual=True)(hidden)
+
+
+def dense(module: Transformer, size: int, name: str, residual: bool = False) -> hk.Linear:
+    """`module.linear`, made where its parameters get the names each initialisation's runs were
+    first saved with: haiku's in the calling method (this is a plain function, so haiku names the
+    layer after the method that calls it: `transformer/~attention/attn_0_q`), GPT-2's in
+    `linear` (`transformer/~linear/attn_0_q`)."""
+    if module.config.init is Init.HAIKU:
+        return hk.Linear(size, name=name)
+    return module.linear(size, name, residual)
 
 
 def layer_norm(x: jax.Array, name: str) -> jax.Array:
     return hk.LayerNorm(axis=-1, create_scale=True, create_offset=True, name=name)(x)
 
 
-def build(config: ModelConfig) -> hk.Transformed:
-    """`init(rng, ids, lengths[, offsets])` and `apply(params, None, ids, lengths[, offsets])`."""
-    return hk.transform(lambda ids, lengths, offsets=None: Transformer(config)(ids, lengths, offsets))
+def build(config: ModelConfig, attention: bool = False) -> hk.Transformed:
+    """`init(rng, ids, lengths[, offsets])` and `apply(params, None, ids, lengths[, offsets])`;
+    with `attention`, `apply` returns (logits, every layer's attention weights `(layers, batch,
+    heads, T, T)`)."""
+    return hk.transform(lambda ids, lengths, offsets=None: Transformer(config, attention)(ids, lengths, offsets))
 
 
 def parameter_count(params) -> int:

@@ -386,3 +386,13 @@ def test_gpt2_initialisation_is_huggingfaces_and_ties_the_output_layer():
         for name, u in group.items():
             moved = bool(np.any(np.asarray(u) != 0))
             assert moved == (np.asarray(params[module][name]).ndim >= 2 and np.any(params[module][name] != 0)), name
+
+
+@pytest.mark.parametrize("init, where", [("haiku", "transformer/~attention/attn_0_q"), ("gpt2", "transformer/~linear/attn_0_q")])
+def test_parameter_names_stay_those_each_initialisations_runs_were_saved_with(init, where):
+    """Checkpoints restore by parameter name: runs with haiku's initialisation were saved before
+    GPT-2's existed, with their layers named after the method that makes them."""
+    config = transformer.ModelConfig(8, 8, 16, init=init)
+    params = transformer.build(config).init(jax.random.PRNGKey(0), np.zeros((1, 8), np.int32), np.ones(1, np.int32))
+    assert where in params and not any("~dense" in name for name in params)
+    assert ("transformer/unembed" in params) == (init == "haiku")  # GPT-2's output layer is the embedding

@@ -132,3 +132,41 @@ def trace_graph(graph: Any, values: dict[Any, Any], tokens: list[Any], path: str
 
 def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def inspection(found: Any, path: str) -> None:
+    """The compiled model's heads (top row) and every trained head (a row per layer) on one input,
+    each trained head titled with the compiled heads it matches best (`predictor.mechanism`)."""
+    plt = _pyplot()
+    layers, heads = found.learned.shape[:2]
+    columns = max(heads, len(found.compiled), 1)
+    n = max(len(found.compiled_tokens), len(found.learned_tokens))
+    side = max(2.4, 0.18 * n + 1.2)
+    fig, axes = plt.subplots(1 + layers, columns, figsize=(side * columns, side * (1 + layers) + 0.6), squeeze=False)
+    best: dict[tuple[int, int], list[str]] = {}
+    for m in found.matches:
+        best.setdefault((m.layer, m.head), []).append(f"{m.compiled.split(': ', 1)[-1]} ({m.agreement:.2f})")
+    panels = [(axes[0, h], w, found.compiled_tokens, "compiled " + title.replace(": ", ":\n", 1))
+              for h, (title, w) in enumerate(zip(found.titles, found.compiled))]
+    for layer in range(layers):
+        for head in range(heads):
+            title = f"trained layer {layer} head {head}"
+            if (layer, head) in best:
+                title += "\nbest for " + "; ".join(best[layer, head])
+            panels.append((axes[1 + layer, head], found.learned[layer, head], found.learned_tokens, title))
+    used = set()
+    for ax, weights, tokens, title in panels:
+        used.add(id(ax))
+        labels = _labels(["?" if t is None else t for t in tokens])
+        ax.imshow(weights, vmin=0, vmax=1, cmap="Blues")
+        ticks = range(len(labels)) if len(labels) <= 40 else range(0, len(labels), 5)
+        ax.set_xticks(list(ticks), [labels[i] for i in ticks], fontsize=5, rotation=90)
+        ax.set_yticks(list(ticks), [labels[i] for i in ticks], fontsize=5)
+        ax.set_title(title, fontsize=7)
+    for ax in axes.flat:
+        if id(ax) not in used:
+            ax.axis("off")
+    fig.suptitle(f"attention on {' '.join(_labels(found.example.input))}: the compiled program (top) and the "
+                 "trained model (agreement: 1 - mean total-variation distance)", fontsize=9)
+    save_figure(fig, path)
+    plt.close(fig)

@@ -13,7 +13,7 @@ import sys
 from typing import Callable
 
 from grammar.errors import RaspError, SettingError
-from rasp.faces.cli import checking, exporting, programs, running, training
+from rasp.faces.cli import checking, exporting, inspecting, programs, running, training
 
 EXIT_ERROR = 2
 
@@ -44,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     training.add(sub)
     checking.add(sub)
     exporting.add(sub)
+    inspecting.add(sub)
     _add_repl(sub)
     programs.add_list(sub)
     return p
