@@ -70,3 +70,17 @@ def test_pictures_refuse_inputs_the_model_cannot_take(sort_model, tmp_path):
                    str(tmp_path / "a.png"))
         assert done.returncode == 2 and message in done.stderr
         assert not (tmp_path / "a.png").exists()
+
+
+def test_attention_titles_name_the_selector_each_head_compiles(sort_model):
+    from rasp.faces.cli.running import head_titles
+    from rasp.language import sops
+
+    program = load_program("sort")
+    inside = Runner(saved.load(sort_model)).internals(list("cab"))
+    titles = head_titles(program, inside)
+    for head, title in zip(inside.heads, titles):
+        (node,) = [n for n in sops.walk([program.output]) if isinstance(n, (sops.Aggregate, sops.SelectorWidth))
+                   and (n.span.line, n.span.col) == (head.sop.line, head.sop.col)]
+        span = node.selector.span
+        assert f"(line {span.line})" in title and (node.selector.label or "select(") in title

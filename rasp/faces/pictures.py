@@ -38,9 +38,10 @@ def _labels(tokens: list[Any]) -> list[str]:
     return [show_value(t) for t in tokens]
 
 
-def attention(internals: Any, path: str) -> int:
+def attention(internals: Any, path: str, titles: list[str] | None = None) -> int:
     """One heatmap per head (queries down, keys across, both labelled by their tokens), titled
-    with the s-op the head computes and its source line. Returns the number of heads drawn."""
+    with `titles` (default: the s-op the head computes and its source line). Returns the number
+    of heads drawn."""
     plt = _pyplot()
     heads = internals.heads
     if not heads:
@@ -51,15 +52,17 @@ def attention(internals: Any, path: str) -> int:
     side = max(2.6, 0.32 * n + 1.2)
     fig, axes = plt.subplots(rows, columns, figsize=(side * columns, side * rows + 0.4), squeeze=False)
     labels = _labels(internals.tokens)
-    for ax, head, weights in zip(axes.flat, heads, internals.attention):
+    titles = titles or [h.title.replace(": ", ":\n", 1) for h in heads]
+    for ax, title, weights in zip(axes.flat, titles, internals.attention):
         image = ax.imshow(weights, vmin=0, vmax=1, cmap="Blues")
         ax.set_xticks(range(n), labels, fontsize=7, rotation=90)
         ax.set_yticks(range(n), labels, fontsize=7)
         ax.set_xlabel("key", fontsize=8)
         ax.set_ylabel("query", fontsize=8)
-        ax.set_title(head.title.replace(": ", ":\n", 1), fontsize=8)
+        ax.set_title(title, fontsize=7)
     for ax in list(axes.flat)[len(heads):]:
         ax.axis("off")
+    fig.subplots_adjust(wspace=0.45)
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="attention weight")
     fig.suptitle(f"attention on {' '.join(labels[1:])}", fontsize=10)
     save_figure(fig, path)

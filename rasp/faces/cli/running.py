@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         runner = Runner(model)
         outputs = runner.run(inputs)
         if args.attention or args.residual:
-            _pictures(args, runner.internals(inputs[0]))
+            _pictures(args, runner.internals(inputs[0]), program)
     else:
         outputs = program.run(inputs, causal=True if args.causal else None)
     if args.json:
@@ -143,11 +143,43 @@ def _trace(args: argparse.Namespace, program: Program, tokens: list[Any]) -> int
     return 0
 
 
-def _pictures(args: argparse.Namespace, internals: Any) -> None:
+def head_titles(program: Program, internals: Any) -> list[str]:
+    """Each head's title with the selector it compiles: its name, or its source line."""
+    from rasp.language import sops
+
+    titles = []
+    for head in internals.heads:
+        title = head.title
+        if head.sop is not None and head.sop.line is not None:
+            nodes = [n for n in sops.walk([program.output]) if isinstance(n, (sops.Aggregate, sops.SelectorWidth))
+                     and n.span is not None and (n.span.line, n.span.col) == (head.sop.line, head.sop.col)]
+            spans = {n.selector.span for n in nodes if n.selector.span is not None}
+            if len(spans) == 1:  # one selector there (a function's body called twice has several)
+                span = spans.pop()
+                named = {n.selector.label for n in nodes} - {None}
+                shown = named.pop() if len(named) == 1 else _call_at(span.source.line(span.line), span.col)
+                title += f"\nselector {shown} (line {span.line})"
+        titles.append(title.replace(": ", ":\n", 1))
+    return titles
+
+
+def _call_at(line: str, col: int, limit: int = 40) -> str:
+    """The expression that starts at `col` of a source line, up to its closing bracket, cut to `limit`."""
+    text, depth = line[col - 1:], 0
+    for i, c in enumerate(text):
+        depth += c in "([{"
+        depth -= c in ")]}"
+        if depth == 0 and c in ")]}":
+            text = text[:i + 1]
+            break
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _pictures(args: argparse.Namespace, internals: Any, program: Program) -> None:
     from rasp.faces import pictures
 
     if args.attention:
-        heads = pictures.attention(internals, args.attention)
+        heads = pictures.attention(internals, args.attention, head_titles(program, internals))
         print(f"wrote {args.attention} ({heads} heads)", file=sys.stderr)
     if args.residual:
         drawn, active = pictures.residual(internals, args.residual)
