@@ -126,7 +126,7 @@ def trace_graph(graph: Any, values: dict[Any, Any], tokens: list[Any], path: str
     if any(layer is not None for layer in layers):  # a compiled program: colour by layer, inputs grey
         palette = plt.get_cmap("tab10")
         colours = ["#dddddd" if layer is None else palette(layer % 10) for layer in layers]
-        key = "colour: layer; grey: input"
+        key = "colour: layer; grey: an input, or an operation the compiler folds into the next one"
     else:
         colours = ["#bebada" if data["value"] == "selector" else "#8dd3c7" for _, data in graph.nodes(data=True)]
         key = "green: s-op, purple: selector"

@@ -163,7 +163,7 @@ class Commands:
     def do_causal(self, rest: str) -> None:
         on = on_or_off(rest, "causal")
         others = self.workspace.set_causal(on)
-        mode = "causally (each query sees the keys at or before it)" if on else "not causally"
+        mode = "causally (each query sees the keys at or before it)" if on else "with every query seeing every key"
         note = ""
         if others:
             listed = ", ".join(others[:8]) + (f" and {len(others) - 8} more" if len(others) > 8 else "")

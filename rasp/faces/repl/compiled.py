@@ -168,7 +168,8 @@ class Models:
                 trace_graph(graph, self.values(graph, sample, causal), sample.tokens, path)
         except OSError as e:
             raise RaspError(f"cannot write {path}: {e.strerror}") from None
-        coloured = " (coloured by layer)" if compiled is not None and compiled.value is value else ""
+        by_layer = compiled is not None and compiled.value is value and suffix != ".dot"
+        coloured = " (coloured by layer)" if by_layer else ""
         self.write(f"drawn to {path}{coloured}")
         if isinstance(value, sops.SOp):
             self.write("    " + self.example.values(name, value, causal, sample)[0])
