@@ -103,7 +103,8 @@ def residual(internals: Any, path: str) -> tuple[int, int]:
 
 def trace_graph(graph: Any, values: dict[Any, Any], tokens: list[Any], path: str) -> None:
     """The program graph (`predictor.graph.program_graph`), each node labelled with its value on
-    the input: an s-op's values, a selector's width at each query."""
+    the input: an s-op's values, a selector's width at each query. Once a compiled model's layout
+    is attached (`predictor.graph.attach_layout`), nodes are coloured and labelled by layer."""
     import networkx as nx
 
     plt = _pyplot()
@@ -120,13 +121,21 @@ def trace_graph(graph: Any, values: dict[Any, Any], tokens: list[Any], path: str
             shown = "widths " + " ".join(str(int(w)) for w in np.asarray(value).sum(axis=-1))
         else:
             shown = " ".join(show_value(v) for v in list(value))
-        labels[node] = f"{data['name']}\n{_shorten(shown)}"
+        where = "" if data.get("layer") is None else f"\nlayer {data['layer']} {data['sublayer']}"
+        labels[node] = f"{data['name']}{where}\n{_shorten(shown)}"
     widest = max((depth_count for depth_count in np.bincount(list(depth.values()))), default=1)
     fig, ax = plt.subplots(figsize=(max(6, widest * 2.4), max(4, (max(depth.values()) + 1) * 1.2)))
-    colours = ["#bebada" if data["value"] == "selector" else "#8dd3c7" for _, data in graph.nodes(data=True)]
+    layers = [data.get("layer") for _, data in graph.nodes(data=True)]
+    if any(layer is not None for layer in layers):  # a compiled program: colour by layer, inputs grey
+        palette = plt.get_cmap("tab10")
+        colours = ["#dddddd" if layer is None else palette(layer % 10) for layer in layers]
+        key = "colour: layer; grey: an input, or an operation the compiler folds into the next one"
+    else:
+        colours = ["#bebada" if data["value"] == "selector" else "#8dd3c7" for _, data in graph.nodes(data=True)]
+        key = "green: s-op, purple: selector"
     nx.draw_networkx(graph, positions, ax=ax, labels=labels, node_color=colours, node_size=2400, font_size=6,
                      arrows=True, edge_color="#888888", node_shape="s")
-    ax.set_title(f"values on {' '.join(_labels(tokens))} (green: s-op, purple: selector)", fontsize=9)
+    ax.set_title(f"values on {' '.join(_labels(tokens))} ({key})", fontsize=9)
     ax.axis("off")
     fig.tight_layout()
     save_figure(fig, path)

@@ -1,152 +1,197 @@
-"""The REPL's commands: words typed at the start of a line that act on the session instead of
-binding names (set example, examples, causal, show, compile, analyze, draw, help, exit).
+"""The REPL statements: lines that act on the session instead of binding names.
 
-A line is a command when it starts with one of these words not followed by `=`, `(`, `[` or `.`,
-so `show = tokens;` and `draw(x);` stay statements (the second one is the classic REPL's draw).
-Errors speak of the command as typed here (`use: draw NAME FILE`), never of command-line flags.
+The classic RASP REPL's statements, spelled as there (`set [s-op|selector] example X`, `show
+[s-op|selector] example`, `[s-op|selector] examples on|off`, `full seq display on|off`, `draw(NAME)`,
+`exit`, `exit()`, `quit`, `quit()`), and ours (`causal`, `show NAME`, `compile`, `run`, `layers`,
+`analyze`, `draw NAME [FILE]`, `help`). `statement_in` tells whether a line is one; `Commands.execute`
+runs one statement's text, so the REPL and, later, a loaded file can run them alike. A line is a REPL
+statement when it starts with one of these words not followed by what continues a RASP expression
+(`=`, `(`, `[`, `.`, an operator), so `show = tokens;` and `run(x);` stay RASP. A line starting
+with two words that no RASP statement can start with is an unknown command. A REPL statement ends
+at the end of its line (a final `;` is allowed) and never takes the lines after it.
 """
 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Callable
 
 from grammar.errors import RaspError
-from rasp.faces.repl.example import Example
+from rasp.faces.repl.compiled import Models
+from rasp.faces.repl.example import SELECTOR, SOP, Example
 from rasp.faces.repl.workspace import Workspace
-from rasp.language import sops
-from rasp.language.inputs import parse_input
 
-DRAWABLE = ".png, .svg or .dot"  # the kinds of file a program graph is drawn to
+
+class Word(StrEnum):
+    """The first word of each REPL statement."""
+
+    EXIT = "exit"
+    SET = "set"
+    SHOW = "show"
+    EXAMPLES = "examples"
+    FULL_SEQ = "full seq display"
+    CAUSAL = "causal"
+    COMPILE = "compile"
+    RUN = "run"
+    LAYERS = "layers"
+    ANALYZE = "analyze"
+    DRAW = "draw"
+    HELP = "help"
+
+
 COMMANDS = {
-    "set example X": "the running example: a string (hello) or a JSON list ([3, 1, 2])",
-    "examples on|off": "show (or stop showing) each new s-op and selector on the example",
-    "causal on|off": "run selectors causally (keys at or before the query), as RASP-L does",
+    "set [s-op|selector] example X": 'the running example(s): "hello", hello or a list [3, 1, 2]',
+    "show [s-op|selector] example": "the running example(s)",
+    "[s-op|selector] examples on|off": "show (or not) each new s-op and/or selector on its example",
+    "full seq display on|off": "an s-op's example as its input and output, aligned",
+    "causal on|off": "names bound from now on run causally (keys at or before the query)",
     'load "FILE";': "run a .rasp file (or a library program) and bring its names in",
     "show NAME": "NAME's values on the example (a selector as its matrix)",
-    "compile NAME [VOCAB [MAX_LEN]]": "compile NAME to weights (default: the example's tokens and length)",
+    "compile NAME [VOCAB] [MAX_LEN] [-o FILE]": "compile NAME to weights (default: the example's tokens, "
+                                                "max length the longest of 8 and the example)",
+    "run NAME INPUT": "NAME's compiled model on INPUT, beside the interpreter's value",
+    "layers NAME": "where NAME's compiled model computes each s-op",
     "analyze NAME": "the length-generalization verdict for NAME, with its findings",
-    "draw NAME FILE": f"draw NAME's program graph to FILE ({DRAWABLE}); draw(NAME) draws to NAME.png",
+    "draw NAME [FILE]": "NAME's program graph with its values on the example, to FILE (default NAME.png; "
+                        ".png, .svg, or .dot without values); coloured by layer once compiled",
+    "draw(NAME[, INPUT]);": "the classic draw: to NAME.png, on INPUT (default the example)",
     "help": "this list",
-    "exit": "leave (or Ctrl-D); Ctrl-C abandons the current input",
+    "exit, quit, exit(), quit()": "leave (or Ctrl-D); Ctrl-C abandons the current input",
 }
-WORDS = [usage.split()[0] for usage in COMMANDS]  # what Tab completes besides names
-CLASSIC_DRAW = re.compile(r"^\s*draw\(\s*([A-Za-z_]\w*)\s*\)\s*;?\s*$")  # the classic REPL's draw(name)
-COMMAND = re.compile(r"^\s*(set|examples|causal|show|compile|analyze|draw|help|exit|quit)\b(?!\s*[=(\[.])(.*)$")
-SIZED = re.compile(r"(?P<vocab>.*?)(?:[\s,]+|^)(?P<max>\d+)")  # `compile NAME VOCAB MAX_LEN`'s tail
+WORDS = [w.split()[0] for w in ("set", "show", "examples", "full", "causal", "load", "compile", "run", "layers",
+                                "analyze", "draw", "help", "exit", "quit")]  # what Tab completes besides names
+HEAD = re.compile(r"^\s*(?:(?P<subset>s-op|selector)\s+(?=examples\b))?(?P<word>examples|full\s+seq\s+display|set|"
+                  r"show|causal|compile|run|layers|analyze|draw|help|exit|quit)(?![\w-])(?P<rest>.*)$", re.S)
+CONTINUES = re.compile(r"^\s*(?:[=\[.,+*/%<>!^)\]}-]|(?:and|or|if|else|in|for)\b)")  # RASP after a name
+KEYWORDS = {"def", "for", "return", "not", "load", "if", "else", "and", "or", "in", "True", "False", "round",
+            "indicator"}
+TWO_WORDS = re.compile(r"^\s*(?P<first>[A-Za-z_]\w*)\s+(?P<second>[A-Za-z_]\w*|[\d\"'\[])")
+SWITCH = re.compile(r"^(on|off)$")
 
 
-def command_in(line: str) -> tuple[str, str] | None:
-    """The command a line types, as (word, the rest without a final `;`), or None for a line of
-    RASP. The classic `draw(NAME)` is `draw NAME NAME.png`."""
-    classic = CLASSIC_DRAW.match(line)
-    if classic:
-        return "draw", f"{classic.group(1)} {classic.group(1)}.png"
-    command = COMMAND.match(line)
-    if command:
-        return command.group(1), command.group(2).strip().rstrip(";").strip()
+def statement_in(line: str) -> tuple[Word, str] | None:
+    """The REPL statement a line is, as (word, the rest without a final `;`), or None for RASP.
+    `s-op examples on` is (EXAMPLES, "s-op on"); an unknown command raises RaspError."""
+    head = HEAD.match(line)
+    if head:
+        word, rest = " ".join(head.group("word").split()), head.group("rest")
+        if word in ("exit", "quit"):
+            return Word.EXIT, rest.strip()
+        if rest.lstrip().startswith("(") and word != "draw" or CONTINUES.match(rest):
+            return None
+        rest = rest.strip()
+        rest = rest[:-1].rstrip() if rest.endswith(";") else rest
+        if head.group("subset"):
+            rest = f"{head.group('subset')} {rest}"
+        return Word(word), rest
+    two = TWO_WORDS.match(line)
+    if two and two.group("first") not in KEYWORDS and two.group("second") not in KEYWORDS:
+        raise RaspError(f"unknown command '{two.group('first')}' (type help for the commands)")
     return None
 
 
+def subset(rest: str) -> tuple[tuple[str, ...], str]:
+    """The classic `s-op` / `selector` in front of an example statement: which examples it is about."""
+    for name in (SOP, SELECTOR):
+        if rest == name or rest.startswith(name + " "):
+            return (name,), rest[len(name):].strip()
+    return (SOP, SELECTOR), rest
+
+
 class Commands:
-    """Each command is the method `do_WORD`, given the rest of its line."""
+    """Each REPL statement is the method `do_WORD`, given the rest of its text."""
 
     def __init__(self, workspace: Workspace, example: Example, write: Callable[[str], None]):
         self.workspace = workspace
         self.example = example
         self.write = write
+        self.models = Models(workspace, example, write)
 
-    def run(self, word: str, rest: str) -> bool:
-        """Do one command, printing a mistake as an error; False when the session should end."""
-        if word in ("exit", "quit"):
-            return False
+    def execute(self, text: str) -> bool:
+        """Run one REPL statement's text, printing a mistake as a one-line error; False when the
+        session should end (`exit`). Text that is not a REPL statement is an error."""
         try:
-            getattr(self, f"do_{word}")(rest)
+            found = statement_in(text)
+            if found is None:
+                raise RaspError(f"not a REPL statement: {text.strip()} (type help for the commands)")
+            word, rest = found
+            if word is Word.EXIT:
+                if rest.rstrip(";").strip() not in ("", "()"):
+                    raise RaspError("use: exit, exit(), quit or quit()")
+                return False
+            getattr(self, "do_" + word.name.lower())(rest)
         except RaspError as e:
             self.write(e.format())
         return True
 
     def do_help(self, rest: str) -> None:
-        self.write("Statements end with ';'. Commands:")
+        self.write("Statements end with ';'. REPL statements take one line:")
         width = max(len(c) for c in COMMANDS)
         for usage, what in COMMANDS.items():
             self.write(f"  {usage.ljust(width)}  {what}")
 
     def do_set(self, rest: str) -> None:
-        what, _, value = rest.partition(" ")
-        if what != "example" or not value.strip():
-            raise RaspError("use: set example hello (or a JSON list, e.g. set example [3, 1, 2])")
-        self.example.set(value)
-        self.write(f"example: {self.example}")
-
-    def do_examples(self, rest: str) -> None:
-        self.example.shown = on_or_off(rest, "examples")
-        self.write(f"examples {rest}")
-
-    def do_causal(self, rest: str) -> None:
-        self.workspace.causal = on_or_off(rest, "causal")
-        self.write(f"causal {rest}")
+        which, rest = subset(rest)
+        word, _, value = rest.partition(" ")
+        if word != "example" or not value.strip():
+            raise RaspError('use: set [s-op|selector] example X, with X a string ("hello" or hello) or a list '
+                            "([3, 1, 2])")
+        self.example.set(value, which)
 
     def do_show(self, rest: str) -> None:
-        if not rest:
-            raise RaspError("use: show NAME")
-        value = self.workspace.lookup(rest)
-        for line in self.example.describe(rest, value, self.workspace.causal, on_example=True):
+        which, name = subset(rest)
+        if name == "example":
+            for kind in which:
+                self.write(f"{kind} example: {self.example.samples[kind]}")
+            return
+        if not name or len(which) == 1 or " " in name:
+            raise RaspError("use: show NAME, or show [s-op|selector] example")
+        value = self.workspace.lookup(name)
+        for line in self.example.describe(name, value, self.workspace.causal_of(name), on_example=True):
             self.write(line)
 
-    def do_compile(self, rest: str) -> None:
-        name, _, options = rest.partition(" ")
-        if not name:
-            raise RaspError("use: compile NAME [VOCAB [MAX_LEN]]")
-        program = self.workspace.program(name)
-        max_len = len(self.example.tokens)
-        sized = SIZED.fullmatch(options.strip())
-        if sized:
-            options, max_len = sized.group("vocab"), int(sized.group("max"))
-        options = options.strip()
-        tokens = parse_input(options, "<vocab>") if options else self.example.tokens
-        vocab = list(dict.fromkeys(tokens))
-        if not vocab or max_len < 1:
-            raise RaspError("compile needs a vocabulary and a maximum length (set an example, or give them)")
-        from compiler import compile_program, report
+    def do_examples(self, rest: str) -> None:
+        which, switch = subset(rest)
+        on = on_or_off(switch, "[s-op|selector] examples")
+        for kind in which:
+            self.example.shown[kind] = on
 
-        summary = report.as_dict(compile_program(program, vocab, max_len, causal=self.workspace.causal))
-        heads = ", ".join(str(h) for h in summary["heads_per_layer"])
-        checked = summary["verification"]
-        self.write(f"compiled {name}: {summary['layers']} layers (heads per layer: {heads}), residual width "
-                   f"{summary['residual_width']}, {summary['parameters']:,} parameters; vocab {vocab}, max "
-                   f"length {max_len}; {checked['summary']}")
+    def do_full_seq(self, rest: str) -> None:
+        self.example.full_seq = on_or_off(rest, "full seq display")
+
+    def do_causal(self, rest: str) -> None:
+        on = on_or_off(rest, "causal")
+        others = self.workspace.set_causal(on)
+        mode = "causally (each query sees the keys at or before it)" if on else "with every query seeing every key"
+        note = ""
+        if others:
+            listed = ", ".join(others[:8]) + (f" and {len(others) - 8} more" if len(others) > 8 else "")
+            note = f"; {listed} keep{'s' if len(others) == 1 else ''} the mode {'they were' if len(others) > 1 else 'it was'} bound in"
+        self.write(f"causal {rest}: names bound from now on run {mode}{note}")
+
+    def do_compile(self, rest: str) -> None:
+        self.models.compile(rest)
+
+    def do_run(self, rest: str) -> None:
+        self.models.run(rest)
+
+    def do_layers(self, rest: str) -> None:
+        self.models.layers(rest)
+
+    def do_draw(self, rest: str) -> None:
+        self.models.draw(rest)
 
     def do_analyze(self, rest: str) -> None:
-        if not rest:
+        if not rest or " " in rest:
             raise RaspError("use: analyze NAME")
         from predictor.analysis import analyze
         from predictor.report import show
 
-        show(analyze(self.workspace.program(rest), causal=self.workspace.causal), rest)
-
-    def do_draw(self, rest: str) -> None:
-        parts = rest.split()
-        if len(parts) != 2:
-            raise RaspError(f"use: draw NAME FILE, with FILE a {DRAWABLE} file name")
-        name, path = parts
-        value = self.workspace.lookup(name)
-        if not isinstance(value, (sops.SOp, sops.Selector)):
-            raise RaspError(f"'{name}' is not an s-op or a selector")
-        from predictor.graph import program_graph
-        from predictor.report import draw
-
-        graph = program_graph(value)
-        try:
-            draw(graph, path)
-        except OSError as e:
-            raise RaspError(f"cannot write {path}: {e.strerror}") from None
-        except RaspError:  # the one thing draw refuses is the kind of file; its words may be the command line's
-            raise RaspError(f"cannot draw to {path}: use: draw NAME FILE, with FILE a {DRAWABLE} file name") from None
-        self.write(f"drawn to {path}")
+        show(analyze(self.workspace.program(rest), causal=self.workspace.causal_of(rest)), rest)
 
 
 def on_or_off(rest: str, word: str) -> bool:
-    if rest not in ("on", "off"):
+    if not SWITCH.match(rest):
         raise RaspError(f"use: {word} on, or {word} off")
     return rest == "on"

@@ -1,83 +1,111 @@
-"""The running example, and how the REPL shows a value on it.
+"""The running examples, and how the REPL shows a value on them.
 
-As in the classic RASP REPL, an s-op is shown as its values on the example (default `hello`) and
-a selector as a 0/1 matrix, queries down the side and keys along the top, labelled with the
-example's tokens. A value the example cannot be run through shows the error in its place: the
-statement that made it still stands.
+As in the classic RASP REPL there are two examples, one for s-ops and one for selectors (both
+`hello` at the start; `set example X` sets both, `set s-op example X` or `set selector example X`
+one). A new s-op is shown as its values on the s-op example and a new selector as its matrix on the
+selector example (`shown`). A value the example cannot be run through shows the error in its place:
+the statement that made it still stands.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 from typing import Any
 
-from rasp.faces.display import show_sequence, show_value
+from grammar.errors import RaspError
+from rasp.faces.repl import shown
 from rasp.language import sops
 from rasp.language.env import Function
 from rasp.language.execute import ExecError, execute
 from rasp.language.inputs import input_kind, parse_input, tokens_array
 
-KIND_NAMES = {"bool": "bools", "int": "ints", "float": "floats", "str": "strings"}
+SOP, SELECTOR = "s-op", "selector"  # the classic names of the two examples
+
+
+@dataclass
+class Sample:
+    """One running example: its tokens, and whether it was typed as text (`"hello"`)."""
+
+    tokens: list[Any] = field(default_factory=lambda: list("hello"))
+    as_text: bool = True
+
+    def __str__(self) -> str:
+        return shown.example_text(self.tokens, self.as_text)
+
+
+def parse_tokens(text: str, where: str = "<example>") -> Sample:
+    """A typed input: `hello`, `"hello"` (quotes dropped) or a JSON list `[3, 1, 2]`."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] in "\"'" and text.endswith(text[0]):
+        text = text[1:-1]
+    tokens = parse_input(text, where)
+    input_kind(tokens)  # refuse a mix of kinds now, not at the next value shown
+    return Sample(tokens, not text.startswith("["))
+
+
+def run_on(value: sops.Value, tokens: list[Any], causal: bool) -> Any:
+    """The value on one input: a list of values, or a matrix (a list of rows) for a selector."""
+    array = tokens_array([tokens], kind=input_kind(tokens))
+    return execute([value], array, causal)[0][0].tolist()
 
 
 class Example:
-    """The tokens new values are shown on, and whether they are shown at all."""
+    """The two running examples and what is shown on them."""
 
     def __init__(self) -> None:
-        self.tokens: list[Any] = list("hello")
-        self.shown = True  # `examples off` turns this off; `show NAME` shows anyway
+        self.samples = {SOP: Sample(), SELECTOR: Sample()}
+        self.shown = {SOP: True, SELECTOR: True}  # `[s-op|selector] examples off` turns these off
+        self.full_seq = False  # `full seq display on`: input and output aligned
 
-    def set(self, text: str) -> None:
-        """A typed example: `hello`, `"abca"` (quotes dropped) or a JSON list `[3, 1, 2]`."""
-        text = text.strip()
-        if text.startswith(('"', "'")) and text.endswith(text[0]) and len(text) >= 2:
-            text = text[1:-1]
-        tokens = parse_input(text, "<example>")
-        input_kind(tokens)  # refuse a mix of kinds now, not at the next value shown
-        self.tokens = tokens
+    @property
+    def tokens(self) -> list[Any]:
+        """The s-op example's tokens (the default vocabulary of `compile`)."""
+        return self.samples[SOP].tokens
+
+    def set(self, text: str, which: tuple[str, ...] = (SOP, SELECTOR)) -> None:
+        sample = parse_tokens(text)
+        for name in which:
+            self.samples[name] = sample
 
     def __str__(self) -> str:
-        return show_sequence(self.tokens)
+        return str(self.samples[SOP])
 
-    def describe(self, name: str, value: Any, causal: bool, on_example: bool) -> list[str]:
-        """The lines that announce a bound value: its kind and name, and with `on_example` an
-        s-op's values or a selector's matrix on the example."""
+    def describe(self, name: str, value: Any, causal: bool, on_example: bool | None = None) -> list[str]:
+        """The lines that announce a bound value: its kind and name, and for an s-op or a selector
+        its values on the example (when `on_example`, by default when that example is shown)."""
         if isinstance(value, sops.SOp):
-            return [f"s-op: {name}"] + (["    " + self.values_line(name, value, causal)] if on_example else [])
+            show = self.shown[SOP] if on_example is None else on_example
+            return [f"s-op: {name}"] + (["    " + line for line in self.values(name, value, causal)] if show else [])
         if isinstance(value, sops.Selector):
-            return [f"selector: {name}"] + ([self.matrix(value, causal)] if on_example else [])
+            show = self.shown[SELECTOR] if on_example is None else on_example
+            return [f"selector: {name}"] + (["    " + line for line in self.matrix(value, causal)] if show else [])
         if isinstance(value, Function):
             return [f"function: {value.name}({', '.join(value.params)})"]
-        shown = json.dumps(value, default=str) if isinstance(value, (list, dict)) else show_value(value)
-        return [f"{type(value).__name__}: {name} = {shown}"]
+        kind = "list" if isinstance(value, list) else "dict" if isinstance(value, dict) else "value"
+        return [f"{kind}: {name} = {shown.rasp(value)}"]
 
-    def run(self, value: sops.Value, causal: bool) -> Any:
-        """The value on the example: an array of values, or a matrix for a selector."""
-        tokens = tokens_array([self.tokens], kind=input_kind(self.tokens))
-        return execute([value], tokens, causal)[0][0]
-
-    def values_line(self, name: str, value: sops.SOp, causal: bool) -> str:
-        text = all(isinstance(t, str) and len(t) == 1 for t in self.tokens)
-        call = f'{name}({json.dumps("".join(self.tokens) if text else self.tokens)})'
-        if not self.tokens:
-            return f"Example: {call} = [] (empty)"
+    def values(self, name: str, value: sops.SOp, causal: bool, sample: Sample | None = None) -> list[str]:
+        """`Example: name("hello") = [...] (strings)`, or with `full_seq` the input and output aligned."""
+        sample = sample or self.samples[SOP]
+        call = f"Example: {name}({sample})"
+        if not sample.tokens:
+            return [f"{call} = [] (empty)"]
         try:
-            values = self.run(value, causal).tolist()
-        except ExecError as e:
-            return f"Example: {call}: error: {e.message}"
-        kinds = "/".join(KIND_NAMES.get(k, k) for k in sorted({type(v).__name__ for v in values}))
-        return f"Example: {call} = [{', '.join(show_value(v) for v in values)}] ({kinds})"
+            values = run_on(value, sample.tokens, causal)
+        except (ExecError, RaspError) as e:
+            return [f"{call}: error: {e.message}"]
+        if not self.full_seq:
+            return [f"{call} = {shown.sequence(values)}"]
+        if len(set(map(shown.key, values))) == 1:
+            return [f"{call} = {shown.sequence(values)} [skipped full display: identical values]"]
+        return [f"{call} ="] + ["    " + line for line in shown.full(sample.tokens, values)]
 
-    def matrix(self, value: sops.Selector, causal: bool) -> str:
-        if not self.tokens:
-            return "    Example: (the example is empty)"
+    def matrix(self, value: sops.Selector, causal: bool) -> list[str]:
+        tokens = self.samples[SELECTOR].tokens
+        if not tokens:
+            return ["Example: (the example is empty)"]
         try:
-            matrix = self.run(value, causal)
-        except ExecError as e:
-            return f"    Example: error: {e.message}"
-        labels = [show_value(t) for t in self.tokens]
-        width = max(len(label) for label in labels)
-        lines = ["    Example:", "    " + " " * (width + 3) + " ".join(label.rjust(width) for label in labels)]
-        for label, row in zip(labels, matrix.tolist()):
-            lines.append(f"    {label.rjust(width)} | " + " ".join(("1" if v else "0").rjust(width) for v in row))
-        return "\n".join(lines)
+            rows = run_on(value, tokens, causal)
+        except (ExecError, RaspError) as e:
+            return [f"Example: error: {e.message}"]
+        return ["Example:"] + ["    " + line for line in shown.matrix([shown.small(t) for t in tokens], rows)]

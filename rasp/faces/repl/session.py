@@ -1,5 +1,5 @@
 """A REPL session, one typed line at a time: statements gather until they are complete, then run
-and each name they bind is shown; a line starting with a command word is a command.
+and each name they bind is shown; a line that is a REPL statement (`commands`) runs at once.
 
 The session knows nothing of terminals: it takes lines through `feed` and prints through `write`,
 so the terminal, a pipe and the tests drive it alike.
@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from grammar import ast
 from grammar.errors import RaspError
-from rasp.faces.repl.commands import Commands, command_in
+from rasp.faces.repl.commands import Commands, statement_in
 from rasp.faces.repl.example import Example
 from rasp.faces.repl.workspace import Workspace
 
@@ -66,9 +66,13 @@ class Session:
     def feed(self, line: str) -> bool:
         """Take one line; False when the session should end."""
         if not self.buffer:
-            command = command_in(line)
-            if command:
-                return self.commands.run(*command)
+            try:
+                is_statement = statement_in(line) is not None
+            except RaspError as e:  # an unknown command
+                self.write(e.format())
+                return True
+            if is_statement:
+                return self.commands.execute(line)
             if not line.strip() or line.strip().startswith("#"):
                 return True
         self.buffer.append(line)
@@ -109,5 +113,8 @@ class Session:
             self.write(f'loaded "{stmt.name}": {shown}')
             return
         for name, value in dict(bound).items():  # a loop shows each name once, with its last value
-            for line in self.example.describe(name or "out", value, self.workspace.causal, self.example.shown):
+            if not name:  # a bare expression: shown by its name if it is one (`tokens;`), else as out
+                is_name = isinstance(stmt, ast.ExprStmt) and isinstance(stmt.expr, ast.Name)
+                name = stmt.expr.id if is_name else "out"
+            for line in self.example.describe(name, value, self.workspace.causal):
                 self.write(line)

@@ -83,7 +83,7 @@ def interactive(session: Session, input: Any = None, output: Any = None) -> int:
     session.write(GREETING)
     prompt = PromptSession(history=usable_history(session), completer=completer(session),
                            complete_while_typing=False, input=input, output=output)
-    session.write(f"example: {session.example}")
+    session.write(f"running example is: {session.example}")
     while True:
         try:
             line = prompt.prompt(".. " if session.pending else ">> ")

@@ -32,6 +32,7 @@ class Workspace:
         self.checker = Checker(load_parsed)
         self.scope = Scope(root_scope())
         self.causal = False  # selectors see only keys at or before the query, as in RASP-L
+        self.modes: dict[str, bool] = {}  # each bound name's causal mode, as it was when bound
         self.inputs = 0  # inputs run so far: errors name their input `<input N>`
 
     def run(self, text: str) -> Iterator[tuple[ast.Stmt, Bound]]:
@@ -42,7 +43,21 @@ class Workspace:
         tree = parse(text, f"<input {self.inputs}>")
         for stmt in tree.statements:
             self.checker.statement(stmt, self.scope)
-            yield stmt, self.builder.exec(stmt, self.env)
+            bound = self.builder.exec(stmt, self.env)
+            for name, _ in bound:
+                self.modes[name or "out"] = self.causal
+            yield stmt, bound
+
+    def causal_of(self, name: str) -> bool:
+        """The mode a name runs in: the one it was bound in (a built-in: the session's)."""
+        return self.modes.get(name.strip(), self.causal)
+
+    def set_causal(self, on: bool) -> list[str]:
+        """Switch the mode for names bound from now on; the s-ops and selectors bound before in
+        the other mode, which keep theirs."""
+        self.causal = on
+        return sorted(name for name, mode in self.modes.items() if mode != on
+                      and isinstance(self.env.vars.get(name), (sops.SOp, sops.Selector)))
 
     def names(self) -> list[str]:
         """Every name in scope, the built-ins included."""
@@ -69,6 +84,7 @@ class Workspace:
         value = self.lookup(name)
         if not isinstance(value, sops.SOp):
             raise RaspError(f"'{name}' is not an s-op")
-        pragmas = frozenset({ast.Pragma.CAUSAL}) if self.causal else frozenset()
+        causal = self.causal_of(name)
+        pragmas = frozenset({ast.Pragma.CAUSAL}) if causal else frozenset()
         tree = ast.Module((), Source("<repl>", ""), pragmas)
-        return Program(tree, self.env, name, value, self.causal)
+        return Program(tree, self.env, name, value, causal)
