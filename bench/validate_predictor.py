@@ -2,7 +2,7 @@
 bootstrap intervals, beside C-RASP alone and the trivial predictors; the probability is fitted on
 the training suite (Huang et al.'s formal languages) and scored on held-out tasks.
 
-    .venv/bin/python bench/validate_predictor.py [--refit] [--measured RESULTS_JSON] [PROTOCOL]
+    .venv/bin/python bench/validate_predictor.py [--refit] [--measured RESULTS_JSON ...] [PROTOCOL]
 
 --refit       fit the probability on the training suite and write predictor/probability.json
 --measured    also score the tasks an experiment judged (its results.json), held out
@@ -35,7 +35,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("protocol", nargs="?", default="paper")
     parser.add_argument("--refit", action="store_true")
-    parser.add_argument("--measured", metavar="RESULTS_JSON")
+    parser.add_argument("--measured", metavar="RESULTS_JSON", nargs="+",
+                        help="experiments' results.json files; a task judged in several counts once per file")
     args = parser.parse_args()
     start = time.perf_counter()
     training = file_cases(str(LANGUAGES), str(LANGUAGES.parents[3]))
@@ -61,8 +62,8 @@ def main() -> None:
     section(f"held out: the suite's tasks with published outcomes, under the {args.protocol} protocol's setting",
             heldout)
     if args.measured:
-        measured = measured_cases(args.measured)
-        section(f"held out: the tasks measured in {args.measured}", measured)
+        measured = [case for path in args.measured for case in measured_cases(path)]
+        section(f"held out: the tasks measured in {', '.join(args.measured)}", measured)
         heldout = heldout + measured
         section("held out: all", heldout)
     print(f"{len(training) + len(heldout)} cases analysed in {time.perf_counter() - start:.1f} s")
