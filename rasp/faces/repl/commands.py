@@ -16,6 +16,7 @@ from rasp.faces.repl.example import Example
 from rasp.faces.repl.workspace import Workspace
 from rasp.language import sops
 from rasp.language.inputs import parse_input
+from rasp.language.values import plural
 
 DRAWABLE = ".png, .svg or .dot"  # the kinds of file a program graph is drawn to
 COMMANDS = {
@@ -113,8 +114,8 @@ class Commands:
         summary = report.as_dict(compile_program(program, vocab, max_len, causal=self.workspace.causal))
         heads = ", ".join(str(h) for h in summary["heads_per_layer"])
         checked = summary["verification"]
-        self.write(f"compiled {name}: {summary['layers']} layers (heads per layer: {heads}), residual width "
-                   f"{summary['residual_width']}, {summary['parameters']:,} parameters; vocab {vocab}, max "
+        self.write(f"compiled {name}: {plural(summary['layers'], 'layer')} (heads per layer: {heads}), residual width "
+                   f"{summary['residual_width']}, {plural(summary['parameters'], 'parameter')}; vocab {vocab}, max "
                    f"length {max_len}; {checked['summary']}")
 
     def do_analyze(self, rest: str) -> None:
