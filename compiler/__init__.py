@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from compiler.errors import CompileError
+from rasp.language.values import plural
 
 if TYPE_CHECKING:
     from compiler.verify import Domain
@@ -108,7 +109,7 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
         raise CompileError(e.message, e.span or program.output.span) from None
     size = estimate.estimate(extracted.graph, lowered.info, len(vocab), max_len)
     estimate.refuse_if_too_large(size, len(vocab), max_len)
-    say(f"building blocks and weights (estimated {size.parameters:,} parameters, {size.layers} layers)")
+    say(f"building blocks and weights (estimated {plural(size.parameters, 'parameter')}, {plural(size.layers, 'layer')})")
     try:
         with _deep_recursion():
             built = assemble.assemble(extracted, lowered, target)

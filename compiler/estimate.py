@@ -15,6 +15,7 @@ from tracr.rasp import rasp as tr
 from compiler.errors import CompileError
 from compiler.lowered import Helper, Info
 from rasp.language.machine import usable_memory
+from rasp.language import sops
 from rasp.language.sops import Encoding
 
 
@@ -94,7 +95,9 @@ def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
         span = origin.span if origin is not None else est.largest.span
         what = (f"{origin.label!r}" if origin is not None and origin.label else
                 "the pairing of a selector's keys or queries" if est.largest.helper is Helper.PAIRING else
-                "an s-op")
+                sops.display_name(origin) if origin is not None else
+                "an s-op's values converted to the other encoding" if est.largest.helper is Helper.CONVERSION else
+                "the input")
         culprit = f"; the largest part is {what} with {len(est.largest.values):,} values"
     problem = (f"this model would need about {est.parameters:,} parameters and "
                f"{est.score_bytes / 2**30:.1f} GiB of attention-score tables to build ({est.bytes / 2**30:.1f} GiB "

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from compiler.meta import SOpRowJSON
 from rasp.language import library, notebook
+from rasp.language.values import plural
 
 if TYPE_CHECKING:
     from compiler import CompileResult
@@ -85,8 +86,8 @@ def show(report: CompileReport, console: Console | None = None) -> None:
     mode = "causal" if report["causal"] else "not causal"
     console.print(Text(f"{report['program']} → {report['output']}", style="bold"))
     console.print(Text(f"vocab {report['vocab']}, max length {report['max_len']}, {mode}; "
-                       f"{report['layers']} layers, residual width {report['residual_width']}, "
-                       f"{report['parameters']:,} parameters ({report['nonzero_parameters']:,} non-zero); "
+                       f"{plural(report['layers'], 'layer')}, residual width {report['residual_width']}, "
+                       f"{plural(report['parameters'], 'parameter')} ({report['nonzero_parameters']:,} non-zero); "
                        f"compiled in {report['seconds']:.1f} s"))
     layers = Table("layer", "attention heads", "MLP hidden", box=None, title="layers", title_justify="left")
     for i, (heads, hidden) in enumerate(zip(report["heads_per_layer"], report["mlp_hidden_per_layer"])):
@@ -128,8 +129,8 @@ def summary(result: CompileResult) -> str:
     if Path(program).parent == library.LIBRARY_DIR:
         program = Path(program).stem
     return (f"{program} -> {report['output']}: vocab {report['vocab']}, max length {report['max_len']}, {mode}; "
-            f"{report['layers']} layers, residual width {report['residual_width']}, {report['parameters']:,} "
-            f"parameters ({report['nonzero_parameters']:,} non-zero); compiled in {report['seconds']:.1f} s\n"
+            f"{plural(report['layers'], 'layer')}, residual width {report['residual_width']}, "
+            f"{plural(report['parameters'], 'parameter')} ({report['nonzero_parameters']:,} non-zero); compiled in {report['seconds']:.1f} s\n"
             + ("not verified" if check is None else check["summary"]))
 
 

@@ -19,6 +19,7 @@ from rasp.language import cases, sops
 from rasp.language.inputs import sample_inputs
 from rasp.language.program import Program
 from rasp.language.sops import Encoding
+from rasp.language.values import plural
 
 # How far a compiled model's number may be from the interpreter's (relative to it, absolute below
 # 1). The one home of this rule: whoever compares a compiled model's outputs uses it.
@@ -47,15 +48,15 @@ class Verification:
 
     def describe(self) -> str:
         """One line for people: what was compared, never just "verified"."""
-        skipped = f"; {self.skipped} inputs skipped (the interpreter rejects them)" if self.skipped else ""
+        skipped = f"; {plural(self.skipped, 'input')} skipped (the interpreter rejects them)" if self.skipped else ""
         if self.domain:
-            return (f"checked on {self.inputs:,} inputs from {self.domain} (lengths {self.lengths[0]} to "
+            return (f"checked on {plural(self.inputs, 'input')} from {self.domain} (lengths {self.lengths[0]} to "
                     f"{self.lengths[1]}), not exhaustive{skipped}")
         if self.exhaustive:
             return (f"exhaustive: equal to the interpreter on every input of lengths {self.lengths[0]} to "
                     f"{self.lengths[1]} ({self.inputs:,}){skipped}")
-        return (f"checked on {self.inputs:,} inputs of lengths {self.lengths[0]} to {self.lengths[1]} "
-                f"({self.structured:,} structured cases, the rest random), not exhaustive (there are "
+        return (f"checked on {plural(self.inputs, 'input')} of lengths {self.lengths[0]} to {self.lengths[1]} "
+                f"({plural(self.structured, 'structured case')}, the rest random), not exhaustive (there are "
                 f"{self.space:,} inputs){skipped}")
 
 

@@ -32,6 +32,7 @@ from predictor.graph import counts, program_graph
 from rasp.language import notebook, sops
 from rasp.language.inputs import sample_vocab
 from rasp.language.program import Program
+from rasp.language.values import plural
 
 GROWTH_LENGTH = 8  # value sets are computed at this length and at twice it
 
@@ -121,7 +122,7 @@ class Analysis:
         escapes = "" if not self.findings else notebook.table(
             ["line", "col", "rule", "name", "message"],
             [[f.line or "", f.col or "", f.rule, f.name, f.message] for f in self.findings],
-            caption=f"{len(self.findings)} construct(s) outside C-RASP[periodic, local]")
+            caption=f"{plural(len(self.findings), 'construct')} outside C-RASP[periodic, local]")
         return notebook.Html("<div>" + head + notebook.items(self.reasons) + escapes + "</div>")
 
     def as_dict(self) -> dict[str, Any]:
@@ -186,7 +187,7 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
     for node, data in graph.nodes(data=True):
         data["sort"] = checked.by_node.get(id(node))
     growing = valuesets.growth(output, short, valuesets.value_sets(output, vocab, 2 * GROWTH_LENGTH),
-                               crasp.node_names(output))
+                               {id(node): sops.display_name(node) for node in sops.walk([output])})
     counted = counts(graph)
     size = {**counted, "operations": counted["selects"] + counted["aggregates"] + counted["selector_widths"]
             + counted["maps"] + counted["selector_combinations"],

@@ -155,13 +155,20 @@ class Checker:
             return repr(constant(node))
         return self.names[id(node)]
 
+    def called(self, node: Any) -> str:
+        """A node as messages name it: a constant's value, a name quoted, else what the node does
+        and where (`sops.display_name`); the witness's v<k> names are for the witness alone."""
+        if is_constant(node):
+            return repr(constant(node))
+        return repr(node.label) if node.label else sops.display_name(node)
+
     def fact(self, node: Any) -> Fact:
         return Fact(Sort.FINITE) if is_constant(node) else self.facts[id(node)]
 
     def escape(self, kind: Escape, node: sops.Value, detail: str) -> Fact:
         span = node.span
         self.escapes.append(EscapeFinding(kind, f"{detail}: {WHY[kind]}", span.line if span else None,
-                                          span.col if span else None, self.name(node),
+                                          span.col if span else None, sops.display_name(node),
                                           span.source.line(span.line).strip() if span else ""))
         return Fact(Sort.OUTSIDE)
 
@@ -235,7 +242,7 @@ class Checker:
         if linear:
             self.say(node, f"{shown}  [linear in a mean]")
             return Fact(Sort.RATIO, selector=ratios[0][1].selector)
-        names = ", ".join(repr(self.name(a)) for a, _ in ratios)
+        names = ", ".join(self.called(a) for a, _ in ratios)
         return self.escape(Escape.MEAN_PRECISION, node, f"'{op}' of the mean {names}")
 
     def count_map(self, node: sops.Map, operands: list, facts: list[Fact], shown: str) -> Fact:
@@ -250,7 +257,7 @@ class Checker:
             if first is node.args[0] and slope is not None and slope == int(slope) and isinstance(divisor, int):
                 self.say(node, f"{shown}  [periodic: a position modulo {divisor}]")
                 return Fact(Sort.FINITE)
-            return self.escape(Escape.MODULAR_COUNTING, node, f"'%' of the count {self.name(first)!r}")
+            return self.escape(Escape.MODULAR_COUNTING, node, f"'%' of the count {self.called(first)}")
         if op in LINEAR_OPS and numbers:
             self.say(node, f"{shown}  [linear combination of counts]")
             return Fact(Sort.COUNT, affine=self.linear_affine(node))
@@ -267,7 +274,7 @@ class Checker:
         if op in ("ifelse", "abs", "round"):
             self.say(node, f"{shown}  [conditional count]")
             return Fact(Sort.COUNT)
-        names = ", ".join(repr(self.name(a)) for a, _ in counts)
+        names = ", ".join(self.called(a) for a, _ in counts)
         return self.escape(Escape.NON_LINEAR, node, f"'{op}' of the count(s) {names}")
 
     def selection(self, selector: Any) -> Any:
@@ -321,7 +328,7 @@ class Checker:
         selector, values = self.fact(node.selector), self.fact(node.values)
         what = f"{sops.operation_name(node)}({self.name(node.selector)}, {self.name(node.values)}, default {node.default!r})"
         if values.sort is not Sort.FINITE:
-            return self.escape(Escape.COPIED_COUNT, node, f"aggregates {self.name(node.values)!r}, whose "
+            return self.escape(Escape.COPIED_COUNT, node, f"aggregates {self.called(node.values)}, whose "
                                "values grow with the length")
         if selector.unique or not averages(self.sets.get(id(node.values)), node):
             self.say(node, f"{what}  [lookup of a bounded value: for each value v, #[j : sel(i, j) and "

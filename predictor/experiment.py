@@ -25,6 +25,7 @@ from predictor.stats import GENERALIZED, agreement, mean, summarize
 from predictor.tasks import Framing, Task, make_examples
 from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
 from rasp.language.program import Program
+from rasp.language.values import plural
 
 
 def train_config(protocol: Protocol, task: str, seed: int = 0, **overrides: Any) -> TrainConfig:
@@ -174,7 +175,7 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Pro
                                          progress, sets, compiled, encoding, predicted, heads=heads)
                 runs.append(run)
                 bins = ", ".join(f"{b['lengths'][0]}-{b['lengths'][1]}: {b['em']:.2f}" for b in run["bins"])
-                say(f"  {'fitted' if run['fitted'] else 'did not fit'} in {run['steps']} steps; EM {run['train_em']:.2f}"
+                say(f"  {'fitted' if run['fitted'] else 'did not fit'} in {plural(run['steps'], 'step')}; EM {run['train_em']:.2f}"
                     f" at train lengths; held out {bins} ({run['train_seconds']:.0f} s)")
     return suite_result(tasks_out, runs, seeds, pes, protocol, eval_per_length, overrides)
 

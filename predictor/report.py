@@ -13,6 +13,7 @@ from rich.text import Text
 from grammar.errors import RaspError
 from predictor.analysis import Analysis
 from rasp.language.files import save_figure, write_text
+from rasp.language.values import plural
 
 STYLE = {"yes": "bold green", "no": "bold red", "unknown": "bold yellow"}
 
@@ -30,7 +31,7 @@ def show(analysis: Analysis, program_name: str, console: Console | None = None) 
     for reason in analysis.reasons:
         console.print(Text(f"  - {reason}"))
     if analysis.findings:
-        console.print(Text(f"\n{len(analysis.findings)} construct(s) outside C-RASP[periodic, local]:", style="bold"))
+        console.print(Text(f"\n{plural(len(analysis.findings), 'construct')} outside C-RASP[periodic, local]:", style="bold"))
         for f in analysis.findings:
             console.print(Text(f"  line {f.line}, col {f.col}: [{f.rule}] {f.message}"))
             if f.source:
@@ -64,7 +65,7 @@ def show(analysis: Analysis, program_name: str, console: Console | None = None) 
     if analysis.realizable is not None:
         r = analysis.realizable
         console.print(Text(f"realizable: {'yes' if r.ok else 'no'} against the reference up to length {r.max_len} "
-                           f"({r.tried} inputs)" + ("" if r.ok else f"; counterexample {r.counterexample}")))
+                           f"({plural(r.tried, 'input')})" + ("" if r.ok else f"; counterexample {r.counterexample}")))
 
 
 COLOURS = {"finite": "#8dd3c7", "count": "#80b1d3", "ratio": "#bebada", "outside": "#fb8072", None: "#dddddd"}

@@ -19,6 +19,7 @@ from predictor.plots import plot_lengths, plot_seeds
 from predictor.records import Agreement, BinSummary, Failures, RunRecord, SuiteResult, SummaryRow
 from predictor.stats import GENERALIZED, combine_failures, int_keys, mean, top_offsets
 from rasp.language.files import atomic_file, write_text
+from rasp.language.values import plural
 
 PLOTS = ("em_by_length.png", "generalized_seeds.png")
 
@@ -61,6 +62,17 @@ def bin_of(n: int, bins: list[Any]) -> str:
         if b["lengths"][0] <= n <= b["lengths"][1]:
             return span(b["lengths"])
     return ""
+
+
+def spread(mean_value: float, sd_value: float, values: int, sep: str = " ± ") -> str:
+    """A mean, with its standard deviation when more than one value went into it (one seed has
+    no spread to show)."""
+    return f"{mean_value:.2f}" + (f"{sep}{sd_value:.2f}" if values > 1 else "")
+
+
+def bin_values(b: BinSummary, seeds: int) -> int:
+    """How many seeds a bin's mean is over: the fitted ones, or all when none fitted."""
+    return b["fitted_seeds"] or seeds
 
 
 def seeds_cell(b: BinSummary) -> str:
@@ -176,14 +188,14 @@ def summary_table(rows: list[SummaryRow]) -> list[str]:
     for r in rows:
         cells = [r["task"], r["pe"], f"{r['verdict']} ({r['score']:.2f})",
                  f"{r['fitted_seeds']}/{r['seeds']} {interval(r['fit_interval'])}", f"{r['steps_mean']:.0f}",
-                 f"{r['train_em_mean']:.2f} ± {r['train_em_sd']:.2f}"]
+                 spread(r["train_em_mean"], r["train_em_sd"], r["seeds"])]
         for i in range(len(headers)):
             if i >= len(r["bins"]):
                 cells.append("")
                 continue
             b = r["bins"][i]
             where = "" if same else f"{span(b['lengths'])}: "
-            cells.append(f"{where}{b['em_mean']:.2f} ± {b['em_sd']:.2f}; {seeds_cell(b)}")
+            cells.append(f"{where}{spread(b['em_mean'], b['em_sd'], bin_values(b, r['seeds']))}; {seeds_cell(b)}")
         cells.append("not compiled" if r["compiled_error"] else " / ".join(number(b["compiled_em"]) for b in r["bins"]))
         cells.append(published_cell(r))
         cells.append(held_cell(r))
@@ -229,7 +241,7 @@ def signatures_section(result: SuiteResult) -> list[str]:
         runs = [r for r in runs if r["fitted"]] or runs
         for label, f in signature_groups(runs, row["bins"]):
             found = True
-            lines.append(f"- {row['task']}, {row['pe']}, lengths {label} ({len(runs)} seeds): {describe_failures(f)}")
+            lines.append(f"- {row['task']}, {row['pe']}, lengths {label} ({plural(len(runs), 'seed')}): {describe_failures(f)}")
     return lines + ([] if found else ["No wrong output at a held-out length."]) + [""]
 
 
@@ -309,8 +321,8 @@ def show_run(run: RunRecord) -> None:
     console.print(f"[bold]{run['task']}[/bold] ({run['program']}, {run['framing']}); protocol "
                   f"{run['protocol'].get('name', '?')}; {run['pe']} positions, offsets "
                   f"{'on' if run['offsets'] else 'off'}; seed {run['seed']}; {run['steps']} of "
-                  f"{run['max_steps']} steps; fitted {'yes' if run['fitted'] else 'no'}; "
-                  f"{run['parameters']:,} parameters; final loss {loss}")
+                  f"{plural(run['max_steps'], 'step')}; fitted {'yes' if run['fitted'] else 'no'}; "
+                  f"{plural(run['parameters'], 'parameter')}; final loss {loss}")
     tokens = int_keys(run["token_accuracy_by_length"])
     compiled = int_keys(run["compiled_em_by_length"])
     table = Table("length", "", "EM", "token acc", "compiled EM", box=None)
@@ -319,7 +331,7 @@ def show_run(run: RunRecord) -> None:
                       number(tokens.get(n), 3), number(compiled.get(n)) if compiled else "")
     console.print(table)
     console.print(f"EM {run['train_em']:.2f} at train lengths, {run['heldout_em']:.2f} held out "
-                  f"({run['eval_examples_per_length']} inputs per length)")
+                  f"({plural(run['eval_examples_per_length'], 'input')} per length)")
     for b in run["bins"]:
         mark = ">=" if b["em"] >= GENERALIZED else "<"
         console.print(f"bin {span(b['lengths'])}: EM {b['em']:.3f} ({mark} {GENERALIZED})")
@@ -336,7 +348,7 @@ def show_run(run: RunRecord) -> None:
     if run["resumed_from"]:
         console.print(f"resumed from the checkpoint at step {run['resumed_from']} in {run['run_dir']}")
     if not run["fitted"]:
-        console.print(f"[yellow]did not fit the train lengths in {run['steps']} steps: the held-out figures "
+        console.print(f"[yellow]did not fit the train lengths in {plural(run['steps'], 'step')}: the held-out figures "
                       "say nothing about the conjecture[/yellow]")
 
 
@@ -352,13 +364,13 @@ def show_summary(result: SuiteResult) -> None:
     for column in table.columns:
         column.no_wrap = True
     for r in rows:
-        bins = [f"{b['em_mean']:.2f}±{b['em_sd']:.2f} "
+        bins = [spread(b["em_mean"], b["em_sd"], bin_values(b, r["seeds"]), "±") + " "
                 + ("-" if b["fraction"] is None else f"{b['generalized_seeds']}/{b['fitted_seeds']}")
                 for b in r["bins"]]
         bins += [""] * (len(headers) - len(bins))
         table.add_row(r["task"], r["pe"], f"{r['verdict']} {r['score']:.2f}",
                       f"{r['fitted_seeds']}/{r['seeds']}", f"{r['steps_mean']:.0f}",
-                      f"{r['train_em_mean']:.2f}±{r['train_em_sd']:.2f}", *bins,
+                      spread(r["train_em_mean"], r["train_em_sd"], r["seeds"], "±"), *bins,
                       "not compiled" if r["compiled_error"] else "/".join(number(b["compiled_em"]) for b in r["bins"]),
                       published_cell(r, "/"),
                       held_cell(r, bold=False).replace(" (did not fit)", "").replace(" the conjecture", ""))

@@ -26,6 +26,7 @@ operand for the addition samplers; how many numbers to count for `count`).
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
@@ -304,6 +305,7 @@ def load_suite(name: str, only: list[str] | None = None) -> list[Task]:
         if not isinstance(data, list) or not all(isinstance(d, dict) for d in data) or not data:
             raise RaspError(f"{name}: a suite file holds a list of task objects, or {{\"tasks\": [...]}}")
         tasks = [task_from_dict(d) for d in data]
+        tasks = [replace(t, program=program_beside(t.program, path.resolve().parent, name, t.name)) for t in tasks]
     if only:
         names = [t.name for t in tasks]
         missing = [n for n in only if n not in names]
@@ -311,6 +313,21 @@ def load_suite(name: str, only: list[str] | None = None) -> list[Task]:
             raise RaspError(f"no task {', '.join(missing)} in suite {name} (its tasks: {', '.join(names)})")
         tasks = [t for t in tasks if t.name in only]
     return tasks
+
+
+def program_beside(spec: str, folder: Path, suite: str, task: str) -> str:
+    """A suite file's program as the task loads it: a relative path is read from the suite
+    file's folder, not the working directory; a name without `.rasp` is a file NAME.rasp in that
+    folder when there is one, else a library program."""
+    path = Path(spec)
+    if path.suffix != ".rasp" and "/" not in spec and os.sep not in spec:
+        local = folder / f"{spec}.rasp"
+        return str(local) if local.is_file() else spec
+    full = path if path.is_absolute() else folder / path
+    if not full.is_file():
+        raise RaspError(f"{suite}: task '{task}': no program file {full} (a relative path in a suite file is "
+                        "read from the suite file's folder)")
+    return str(full)
 
 
 def task_from_dict(d: dict[str, Any]) -> Task:

@@ -35,6 +35,11 @@ from rasp.language.program import Program, load_program
 Reference = Callable[[list[Any]], Sequence[Any]]
 
 
+def distinct_tokens(vocab: Sequence[Any]) -> int:
+    """How many tokens of `vocab` the program can tell apart: the longest input of distinct tokens."""
+    return len({token_key(t) for t in vocab})
+
+
 def inputs(vocab: Sequence[Any] | str, min_len: int = 1, max_len: int = 10,
            unique: bool = False) -> st.SearchStrategy[list[Any]]:
     """Inputs of every length from `min_len` to `max_len` over `vocab` (a list of tokens, or a
@@ -47,7 +52,7 @@ def inputs(vocab: Sequence[Any] | str, min_len: int = 1, max_len: int = 10,
     if min_len < 0 or max_len < min_len:
         raise ValueError(f"lengths {min_len}-{max_len}: need 0 <= min_len <= max_len")
     if unique:
-        distinct = len({token_key(t) for t in tokens})  # tokens the program can tell apart
+        distinct = distinct_tokens(tokens)
         if min_len > distinct:
             raise ValueError(f"cannot draw {min_len} distinct tokens from {distinct}")
         return st.lists(st.sampled_from(tokens), min_size=min_len, max_size=min(max_len, distinct),
@@ -222,4 +227,4 @@ def assert_agrees(program: Program | str, reference: Reference, vocab: Sequence[
         raise Disagreement(found)
 
 
-__all__ = ["inputs", "assert_agrees", "find_counterexample", "Disagreement", "Counterexample"]
+__all__ = ["inputs", "distinct_tokens", "assert_agrees", "find_counterexample", "Disagreement", "Counterexample"]

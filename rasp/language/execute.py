@@ -18,6 +18,7 @@ import numpy as np
 from rasp.language import semantics, sops
 from rasp.language.semantics import ExecError
 from rasp.language.sops import Value
+from rasp.language.values import plural
 
 __all__ = ["ExecError", "execute"]  # ExecError lives in semantics; callers catch it from here
 
@@ -96,7 +97,7 @@ def refuse_if_too_large(order: list[Value], last_use: dict[int, int], kept: set[
     need, budget = live_bytes(order, last_use, kept, batch, n), usable_memory()
     if need > budget:
         shorter = int(n * (budget / need) ** 0.5)
-        raise RaspError(f"running this program on {batch} input(s) of {n} tokens holds about {need / 2**30:.1f} GiB "
+        raise RaspError(f"running this program on {plural(batch, 'input')} of {plural(n, 'token')} holds about {need / 2**30:.1f} GiB "
                         f"of selectors and s-ops at once; about {budget / 2**30:.1f} GiB can be used here: run "
                         f"inputs of at most about {shorter:,} tokens, or keep fewer selectors alive at once")
 

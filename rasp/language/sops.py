@@ -224,6 +224,16 @@ def operation_name(node: Value) -> str:
     return node.operation
 
 
+def display_name(node: Value) -> str:
+    """How messages name a node: its name, else what it does and where it starts in the source
+    ("the aggregate at line 3, col 5", "the map '-' at line 2, col 9")."""
+    if node.label:
+        return node.label
+    what = f"map '{node.op}'" if isinstance(node, Map) else operation_name(node)
+    where = f" at line {node.span.line}, col {node.span.col}" if node.span is not None else ""
+    return f"the {what}{where}"
+
+
 def walk(outputs: list[Value] | tuple[Value, ...], only: type[Value] = Value) -> Iterator[Value]:
     """Every node that `outputs` depend on, each once, inputs before the nodes that read them
     (children left to right); through inputs of type `only` (`Selector`: one selector's tree).

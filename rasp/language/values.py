@@ -105,3 +105,9 @@ def show_sequence(values: list[Any]) -> str:
     if all(isinstance(v, str) and len(v) == 1 for v in values):
         return "".join(values) if values else "(empty)"
     return "[" + ", ".join(show_value(v) for v in values) + "]"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """A count with its noun, singular for one: "1 layer", "3 layers", "1,200 inputs"
+    (`nouns`: the plural where it is not the noun plus "s")."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

@@ -13,6 +13,7 @@ import sys
 from typing import Callable
 
 from grammar.errors import RaspError, SettingError
+from rasp import __version__
 from rasp.faces.cli import checking, exporting, inspecting, programs, running, training
 
 EXIT_ERROR = 2
@@ -37,6 +38,7 @@ def _repl(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rasp", description="Run, check and study RASP programs.")
+    p.add_argument("--version", action="version", version=f"rasp (lengthwise) {__version__}")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     running.add(sub)
@@ -52,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given (results record it)
     if args.command is None:
         parser().print_help()
         return EXIT_ERROR

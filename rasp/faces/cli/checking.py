@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from grammar.errors import RaspError
 from rasp.faces import jsonout
-from rasp.faces.cli.options import count, parse_vocab
+from rasp.faces.cli.options import SAMPLED_VOCAB, count, parse_vocab
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                    help="a function from a list of tokens to the list of outputs; MODULE is a module "
                         "name or a path to a .py file, imported and so run (its top-level code too)")
     p.add_argument("--output", metavar="NAME", help="the s-op to check (default: the last one)")
-    p.add_argument("--vocab", metavar="V", help="input tokens (default: from the program's constants)")
+    p.add_argument("--vocab", metavar="V", help=f"input tokens (default: {SAMPLED_VOCAB})")
     p.add_argument("--min-len", type=count(0, 4096), default=1, metavar="A", help="shortest input (default 1)")
     p.add_argument("--max-len", type=count(1, 4096), default=10, metavar="B", help="longest input (default 10)")
     p.add_argument("--examples", type=count(1, 1_000_000), default=200, metavar="K", help="inputs to try (default 200)")
@@ -69,7 +69,8 @@ def load_reference(spec: str) -> Callable[[list[Any]], Any]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from rasp.faces.testing import find_counterexample
+    from rasp.faces.testing import distinct_tokens, find_counterexample
+    from rasp.language.values import plural
     from rasp.language.program import load_program
 
     if args.min_len < 0 or args.max_len < max(args.min_len, 1):
@@ -83,18 +84,26 @@ def _check(args: argparse.Namespace) -> int:
     else:
         vocab = program.sample_vocab()
     unique = args.unique or program.tree.distinct
-    if unique and args.min_len > len(vocab):
-        raise RaspError(f"--min-len {args.min_len} needs more distinct tokens than the vocabulary's {len(vocab)}")
-    found, tried = find_counterexample(program, reference, vocab, args.min_len, args.max_len, unique,
+    max_len = args.max_len
+    if unique:  # an input of distinct tokens is no longer than the vocabulary
+        distinct = distinct_tokens(vocab)
+        if args.min_len > distinct:
+            raise RaspError(f"--min-len {args.min_len} needs more distinct tokens than the vocabulary's {distinct}")
+        if max_len > distinct:
+            max_len = distinct
+            if not args.json:
+                print(f"note: inputs of distinct tokens over {vocab} are at most {distinct} long: checking "
+                      f"lengths {args.min_len}-{max_len}, not up to --max-len {args.max_len}", file=sys.stderr)
+    found, tried = find_counterexample(program, reference, vocab, args.min_len, max_len, unique,
                                        args.examples, args.compiled, seconds=args.reference_timeout)
     if args.json:
         print(jsonout.dumps({"ok": found is None, "examples": tried, "vocab": vocab, "min_len": args.min_len,
-                          "max_len": args.max_len, "compiled": args.compiled,
+                          "max_len": max_len, "compiled": args.compiled,
                           "counterexample": None if found is None else found.as_dict()},
                          ensure_ascii=False, default=str))
     elif found is None:
         what = "the program and its compiled model agree" if args.compiled else "the program agrees"
-        print(f"ok: {what} with {args.reference} on {tried} inputs of lengths {args.min_len}-{args.max_len} "
+        print(f"ok: {what} with {args.reference} on {plural(tried, 'input')} of lengths {args.min_len}-{max_len} "
               f"over {vocab}")
     else:
         print(f"counterexample (shrunk): {found.describe()}")

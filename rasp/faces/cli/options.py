@@ -11,6 +11,11 @@ from typing import Any
 from grammar.errors import RaspError, Source, Span
 
 
+# What --vocab defaults to where it is optional (`rasp.language.inputs.sample_vocab`).
+SAMPLED_VOCAB = ("the letters a, b, c, d (the numbers 0-5 when the program reads tokens as numbers), plus "
+                 "every one-character string and every digit 0-9 the program's operations use as a constant")
+
+
 def count(low: int, high: int):
     """An argparse type: a whole number from `low` to `high`, so that no option asks for more
     than a machine can do (`--samples 1e9`) before any work starts."""

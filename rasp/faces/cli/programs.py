@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from grammar.errors import RaspError
 from rasp.faces import jsonout
-from rasp.faces.cli.options import count, parse_lengths, parse_vocab, read_inputs
+from rasp.faces.cli.options import SAMPLED_VOCAB, count, parse_lengths, parse_vocab, read_inputs
 
 if TYPE_CHECKING:
     from compiler.verify import Domain
@@ -106,7 +106,7 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
                                    "lengths, and answer yes, no or unknown for a training setting.")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("--output", metavar="NAME", help="the s-op to analyze (default: the last one)")
-    p.add_argument("--vocab", metavar="V", help="input tokens (default: from the program's constants)")
+    p.add_argument("--vocab", metavar="V", help=f"input tokens (default: {SAMPLED_VOCAB})")
     p.add_argument("--causal", action="store_true", help="analyze as an autoregressive (causal) task")
     p.add_argument("--protocol", metavar="NAME", help="the training setting of a protocol (default cpu)")
     p.add_argument("--pe", metavar="P", help="positional encoding (default: the protocol's)")
@@ -172,10 +172,12 @@ def _realizable(program: Any, spec: str, vocab: list[Any], max_len: int, seconds
     from rasp.faces.cli.checking import load_reference
     from rasp.faces.testing import Agreement, ReferenceFailed
 
+    from rasp.faces.testing import distinct_tokens
+
     reference = load_reference(spec)
     unique = program.tree.distinct
     if unique:
-        max_len = min(max_len, len(vocab))
+        max_len = min(max_len, distinct_tokens(vocab))
     agreement = Agreement(program, reference, vocab, max_len)
     rng = random.Random(0)
     tried = 0
@@ -211,9 +213,13 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    # Text, not markup: a summary's "[x1 .. xn]" is printed as written; cells wrap, never cut
     table = Table("program", "what it computes", box=None)
+    table.columns[0].no_wrap = True
+    table.columns[1].overflow = "fold"
     for name, summary in rows:
-        table.add_row(name, summary)
+        table.add_row(Text(name), Text(summary))
     Console().print(table)
     return 0

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from grammar.errors import RaspError
 from rasp.faces import jsonout
 from rasp.faces.cli.options import read_inputs
+from rasp.language.values import plural
 
 if TYPE_CHECKING:
     from compiler.model import CompiledModel
@@ -180,7 +181,7 @@ def _pictures(args: argparse.Namespace, internals: Any, program: Program) -> Non
 
     if args.attention:
         heads = pictures.attention(internals, args.attention, head_titles(program, internals))
-        print(f"wrote {args.attention} ({heads} heads)", file=sys.stderr)
+        print(f"wrote {args.attention} ({plural(heads, 'head')})", file=sys.stderr)
     if args.residual:
         drawn, active = pictures.residual(internals, args.residual)
         print(f"wrote {args.residual} ({drawn} of {len(internals.residual_labels)} residual dimensions: "

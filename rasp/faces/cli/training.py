@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import shlex
 from pathlib import Path
 from typing import Any
 
 from grammar.errors import RaspError
 from predictor.encodings import Init, PositionalEncoding, positional_encoding
 from rasp.faces import jsonout
-from rasp.faces.cli.options import count, parse_lengths, parse_token, parse_vocab
+from rasp.faces.cli.options import SAMPLED_VOCAB, count, parse_lengths, parse_token, parse_vocab
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -50,8 +50,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                                    "command resumes from its checkpoints.")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("--output", metavar="NAME", help="the s-op that labels the task (default: the last one)")
-    p.add_argument("--vocab", metavar="V", help="input tokens, as for rasp compile (default: the task's, "
-                   "or the program's constants)")
+    p.add_argument("--vocab", metavar="V", help="input tokens, as for rasp compile (default: a suite task's "
+                   "own vocabulary, cut for distinct tokens to the longest held-out length; for any other program "
+                   f"{SAMPLED_VOCAB})")
     p.add_argument("--framing", choices=FRAMINGS, help="per-position labels, or autoregressive generation")
     p.add_argument("--sampler", choices=list(SAMPLERS), help="how inputs are drawn (default uniform; "
                    "unique for programs marked distinct)")
@@ -158,7 +159,7 @@ def _experiment(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     result = run_suite(tasks, list(range(args.seeds)), _pes(args, protocol), protocol, out, overrides,
                        args.eval_examples, progress=True, say=console.print)
-    command = "rasp " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rasp") else "rasp experiment"
+    command = shlex.join(["rasp", *args.argv])  # as given, also when called from Python (make demo)
     paths = results.write(result, out, command, round(time.perf_counter() - start, 1))
     if args.json:
         print(jsonout.dumps(result["summary"], default=str))

@@ -21,6 +21,7 @@ from rasp.faces.repl.workspace import Workspace
 from rasp.language import sops
 from rasp.language.execute import ExecError, execute
 from rasp.language.inputs import input_kind, tokens_array
+from rasp.language.values import plural
 
 DEFAULT_MAX_LEN = 8  # compile's maximum length when none is given (or the example's, when longer)
 SAVE = re.compile(r"(?:^|\s)-o\s+(?P<file>\S+)\s*$")  # `compile ... -o FILE`
@@ -80,7 +81,7 @@ class Models:
         summary = report.as_dict(result)
         heads = ", ".join(str(h) for h in summary["heads_per_layer"])
         where = f"; saved to {save.group('file')}" if save else ""
-        self.write(f"compiled {name}: {summary['layers']} layers (heads per layer: {heads}), residual width "
+        self.write(f"compiled {name}: {plural(summary['layers'], 'layer')} (heads per layer: {heads}), residual width "
                    f"{summary['residual_width']}, {summary['parameters']:,} parameters; vocab {shown.rasp(vocab)}, "
                    f"max length {max_len}{', causal' if program.causal else ''}; "
                    f"{summary['verification']['summary']}{where}")
@@ -123,7 +124,7 @@ class Models:
         from compiler import report
 
         summary = report.as_dict(self.model_of(rest).result)
-        self.write(f"{rest}: {summary['layers']} layers, residual width {summary['residual_width']}")
+        self.write(f"{rest}: {plural(summary['layers'], 'layer')}, residual width {summary['residual_width']}")
         heads = [[str(i), str(h), str(m)] for i, (h, m) in
                  enumerate(zip(summary["heads_per_layer"], summary["mlp_hidden_per_layer"]))]
         for line in table(["layer", "attention heads", "MLP hidden"], heads) + [""]:

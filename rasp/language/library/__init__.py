@@ -17,9 +17,16 @@ def path(name: str) -> Path:
 
 
 def summary(name: str) -> str:
-    """The first comment line of a library program: what it computes."""
-    for line in path(name).read_text().splitlines():
+    """The comment a library program opens with, whole, its lines joined: what it computes and
+    for which inputs (the `# rasp:` pragma lines left out)."""
+    lines = []
+    for line in path(name).read_text(encoding="utf-8").splitlines():
         text = line.strip()
-        if text.startswith("#") and "rasp:" not in text:
-            return text.lstrip("#").strip()
-    return ""
+        if not text.startswith("#"):
+            if text or lines:
+                break
+            continue
+        text = text.lstrip("#").strip()
+        if not text.startswith("rasp:"):
+            lines.append(text)
+    return " ".join(t for t in lines if t)
