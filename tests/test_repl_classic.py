@@ -162,7 +162,7 @@ def test_compile_run_layers_and_draw(tmp_path):
                       "run hist abc", "layers hist", f"draw hist {picture}", f"draw hist {tmp_path / 'plain.dot'}",
                       "hist = indices;", "run hist ab")
     assert "error: 'hist' has not been compiled: compile hist first" in text
-    assert 'compiled hist: 1 layers' in text and 'vocab ["a", "b"], max length 3;' in text
+    assert 'compiled hist: 1 layer ' in text and 'vocab ["a", "b"], max length 3;' in text
     assert f"saved to {model}" in text and model.stat().st_size > 0
     # the interpreter's value, counted here: each position's token occurs 2, 2, 1 times in "aab"
     counts = [list("aab").count(t) for t in "aab"]
