@@ -205,3 +205,17 @@ def test_full_display_columns_line_up_at_every_length(tokens, data):
     assert bottom.split("  (")[0] == "output: " + " ".join(str(v).rjust(width) for v in values)
     compressed = sequence(values)
     assert compressed.startswith(f"[{values[0]}]*{len(values)} ") == (len(values) > 1 and len(set(values)) == 1)
+
+
+def test_set_example_takes_a_name_bound_to_a_string_or_a_list():
+    from rasp.language.program import from_text
+
+    text = transcript('h = selector_width(select(tokens, tokens, ==));', 'word = "xyzx";', "set example word", "h;",
+                      "nums = [3, 1, 3];", "set s-op example nums", "h;", "n = 2;", "set example n", "h;")
+    program = from_text("h = selector_width(select(tokens, tokens, ==));")
+    for tokens, as_text in ((list("xyzx"), True), ([3, 1, 3], False)):
+        shown = sequence(program.run([tokens])[0])
+        call = f'h("{"".join(tokens)}")' if as_text else f"h({rasp(tokens)})"
+        assert f"Example: {call} = {shown}" in text
+    assert "error: 'n' holds 2; an example is a string or a list of tokens" in text
+    assert text.rstrip().endswith(f"Example: h([3, 1, 3]) = {sequence(program.run([[3, 1, 3]])[0])}")

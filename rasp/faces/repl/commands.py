@@ -20,7 +20,7 @@ from typing import Callable
 from grammar.errors import RaspError
 from rasp.faces.repl.compiled import Models
 from rasp.faces.repl.example import SELECTOR, SOP, Example
-from rasp.faces.repl.workspace import Workspace
+from rasp.faces.repl.workspace import NAME, Workspace
 
 
 class Word(StrEnum):
@@ -135,8 +135,15 @@ class Commands:
         which, rest = subset(rest)
         word, _, value = rest.partition(" ")
         if word != "example" or not value.strip():
-            raise RaspError('use: set [s-op|selector] example X, with X a string ("hello" or hello) or a list '
-                            "([3, 1, 2])")
+            raise RaspError('use: set [s-op|selector] example X, with X a string ("hello" or hello), a list '
+                            "([3, 1, 2]) or a name bound to one")
+        value = value.strip()
+        if NAME.fullmatch(value) and self.workspace.has(value):  # classic evaluates X: a name gives its value
+            bound = self.workspace.lookup(value)
+            if not isinstance(bound, (str, list, tuple)):
+                raise RaspError(f"'{value}' holds {bound!r}; an example is a string or a list of tokens")
+            self.example.set_tokens(list(bound), isinstance(bound, str), which)
+            return
         self.example.set(value, which)
 
     def do_show(self, rest: str) -> None:

@@ -64,8 +64,12 @@ class Example:
 
     def set(self, text: str, which: tuple[str, ...] = (SOP, SELECTOR)) -> None:
         sample = parse_tokens(text)
+        self.set_tokens(sample.tokens, sample.as_text, which)
+
+    def set_tokens(self, tokens: list[Any], as_text: bool, which: tuple[str, ...] = (SOP, SELECTOR)) -> None:
+        input_kind(tokens)  # refuse a mix of kinds now, not at the next value shown
         for name in which:
-            self.samples[name] = sample
+            self.samples[name] = Sample(list(tokens), as_text)
 
     def __str__(self) -> str:
         return str(self.samples[SOP])

@@ -68,6 +68,14 @@ class Workspace:
             env = env.parent
         return sorted(names)
 
+    def has(self, name: str) -> bool:
+        """Whether a name is bound (in the session or the prelude)."""
+        try:
+            self.env.lookup(name)
+            return True
+        except KeyError:
+            return False
+
     def lookup(self, name: str) -> Any:
         """The value bound to a name a command was given."""
         name = name.strip()
