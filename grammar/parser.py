@@ -34,13 +34,21 @@ _TERMINALS = {
     "POW_OP": "'^'", "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IN": "'in'",
     "IF": "'if'", "ELSE": "'else'", "FOR": "'for'", "DEF": "'def'", "RETURN": "'return'",
     "LOAD": "'load'", "$END": "end of file", "EXPRESSION": "an expression",
+    "SET_EXAMPLE": "'set example'", "SHOW_EXAMPLE": "'show example'", "TOGGLE_EXAMPLES": "'examples on'",
+    "FULL_SEQ": "'full seq display on'", "EXIT": "'exit'",
 }
+_REPL_TERMINALS = {"SET_EXAMPLE", "SHOW_EXAMPLE", "TOGGLE_EXAMPLES", "FULL_SEQ", "EXIT"}
+RESERVED_WORDS = ("if", "else", "not", "and", "or", "in", "def", "return", "for", "load")  # never names
+_KEYWORDS = frozenset(w.upper() for w in RESERVED_WORDS)  # their terminals' names
+_SET_EXAMPLE = re.compile(r"set[ \t]+(?:(s-op|selector)[ \t]+)?example")
+_SUBSET = re.compile(r"(?:(?:set|show)[ \t]+)?(s-op|selector)[ \t]")  # `set s-op example`, `selector examples`
 
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     grammar = (Path(__file__).with_name("rasp.lark")).read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                start=["start", "example_expr"])
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
@@ -52,7 +60,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
                         Span(source, 1, 1))
     _check_bracket_depth(source)
     try:
-        tree = _lark().parse(text)
+        tree = _lark().parse(text, start="start")
     except UnexpectedInput as e:
         raise _syntax_error(e, source) from None
     try:
@@ -154,6 +162,13 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> RaspError:
         return RaspError(f"unexpected end of file{hint}", Span(source, line, col))
     assert isinstance(e, UnexpectedToken)
     expected = set(e.accepts or e.expected)
+    if e.token.type in _KEYWORDS and _assigned(source, e.token):
+        return RaspError(f"'{e.token}' is a reserved word and cannot be assigned", Span(source, e.line, e.column))
+    before = re.search(r"\b(" + "|".join(RESERVED_WORDS) + r")[ \t]*$", source.line(e.line)[:e.column - 1])
+    if e.token.type == "EQUAL" and before:
+        return RaspError(f"'{before.group(1)}' is a reserved word and cannot be assigned",
+                         Span(source, e.line, before.start(1) + 1))
+    expected -= _REPL_TERMINALS  # a REPL line is one more kind of statement: not worth listing
     if "RETURN" in expected and e.token.type == "RBRACE":
         message = "a function body must end with 'return ...;'"
     elif "SEMICOLON" in expected and e.token.type not in ("RBRACE",):
@@ -161,6 +176,12 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> RaspError:
     else:
         message = f"unexpected {_describe(e.token)}; expected {_expected(expected)}"
     return RaspError(message, Span(source, e.line, e.column))
+
+
+def _assigned(source: Source, token: Token) -> bool:
+    """Whether a keyword stands where a name being assigned would (`if = 1;`)."""
+    rest = source.text[token.end_pos:token.end_pos + 200] if token.end_pos is not None else ""
+    return re.match(r"[ \t]*=(?!=)", rest) is not None
 
 
 def _unquote(token: Token) -> str:
@@ -193,7 +214,17 @@ class _ToAst(Transformer_NonRecursive):
     def start(self, meta, children):
         return [c for c in children]
 
+    def _not_reserved(self, token: Token) -> Token:
+        """A name token that is not a keyword: the lexer reads `if` as a name where no keyword can
+        stand (`if = 1;`), and the classic REPL refuses those as names."""
+        if str(token) in RESERVED_WORDS:
+            raise RaspError(f"'{token}' is a reserved word and cannot be used as a name", self._tok_span(token))
+        return token
+
     def names(self, meta, children):
+        for t in children:
+            if str(t) in RESERVED_WORDS:
+                raise RaspError(f"'{t}' is a reserved word and cannot be assigned", self._tok_span(t))
         return children  # tokens; spans read off them where needed
 
     def exprs(self, meta, children):
@@ -205,7 +236,65 @@ class _ToAst(Transformer_NonRecursive):
                           tuple(self._tok_span(n) for n in names), children=values)
 
     def expr_stmt(self, meta, children):
-        return self._node(ast.ExprStmt, meta, children[0], children=children)
+        expr = children[0]
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "draw":
+            return self._draw(meta, expr)
+        return self._node(ast.ExprStmt, meta, expr, children=children)
+
+    # ---- the classic REPL's statements (ast.ReplStatement)
+    def _draw(self, meta, call: ast.Call) -> ast.ReplStatement:
+        """`draw(s)` or `draw(s, example);`, a statement in the classic REPL's grammar."""
+        if not 1 <= len(call.args) <= 2:
+            raise RaspError(f"draw takes an s-op and, optionally, an example, but {len(call.args)} "
+                            f"argument{'s' * (len(call.args) != 1)} were given", call.span)
+        example = call.args[1] if len(call.args) == 2 else None
+        return self._node(ast.ReplStatement, meta, ast.ReplKind.DRAW, ast.Subset.BOTH, None,
+                          call.args[0], example, children=call.args)
+
+    def _repl(self, meta, kind: ast.ReplKind, token: Token, on: bool | None = None,
+              example: ast.Expr | None = None) -> ast.ReplStatement:
+        found = _SUBSET.match(str(token))
+        subset = ast.Subset(found.group(1)) if found else ast.Subset.BOTH
+        return self._node(ast.ReplStatement, meta, kind, subset, on, None, example,
+                          children=(example,) if example is not None else ())
+
+    def set_example(self, meta, children):
+        (token,) = children
+        text = str(token)
+        prefix = _SET_EXAMPLE.match(text)
+        assert prefix is not None  # the terminal's own pattern
+        rest = text[prefix.end():]
+        line, col = token.line, token.column + prefix.end()
+        if not rest.split("#", 1)[0].strip().rstrip(";").strip():
+            raise RaspError("set example needs an example on the same line: a string (set example "
+                            "\"hello\") or a list (set example [3, 1, 2])", self._tok_span(token))
+        padded = "\n" * (line - 1) + " " * (col - 1) + rest  # the expression where it stands in the file
+        try:
+            tree = _lark().parse(padded, start="example_expr")
+        except UnexpectedInput as e:
+            if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+                raise RaspError("the example of 'set example' ends before it is complete (it must fit "
+                                "on its line)", Span(self.source, line, col + len(rest.rstrip()))) from None
+            raise _syntax_error(e, self.source) from None
+        example = _ToAst(self.source).transform(tree)
+        return self._repl(meta, ast.ReplKind.SET_EXAMPLE, token, example=example)
+
+    def example_expr(self, meta, children):
+        return children[0]
+
+    def show_example(self, meta, children):
+        return self._repl(meta, ast.ReplKind.SHOW_EXAMPLE, children[0])
+
+    def toggle_examples(self, meta, children):
+        token = children[0]
+        return self._repl(meta, ast.ReplKind.EXAMPLES, token, on=str(token).rstrip().endswith("on"))
+
+    def full_seq_display(self, meta, children):
+        token = children[0]
+        return self._repl(meta, ast.ReplKind.FULL_SEQ_DISPLAY, token, on=str(token).rstrip().endswith("on"))
+
+    def exit(self, meta, children):
+        return self._repl(meta, ast.ReplKind.EXIT, children[0])
 
     def load(self, meta, children):
         return self._node(ast.Load, meta, _unquote(children[0]))
@@ -215,6 +304,7 @@ class _ToAst(Transformer_NonRecursive):
 
     def funcdef(self, meta, children):
         name, params, *body, (returns, return_span) = children
+        self._not_reserved(name)
         params = tuple(str(p) for p in params) if params else ()
         return self._node(ast.FuncDef, meta, str(name), params, tuple(body), returns,
                           return_span, children=(*body, *returns))
@@ -269,7 +359,7 @@ class _ToAst(Transformer_NonRecursive):
         return self._node(ast.String, meta, _unquote(children[0]))
 
     def name(self, meta, children):
-        return self._node(ast.Name, meta, str(children[0]))
+        return self._node(ast.Name, meta, str(self._not_reserved(children[0])))
 
     def list(self, meta, children):
         items = children[0] or ()

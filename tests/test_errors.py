@@ -24,11 +24,22 @@ BAD_PROGRAMS = [
     # names
     ("x = tokns + 1;", None, "unknown name 'tokns'; did you mean 'tokens'", 1, 5),
     ("x = foo(tokens);", None, "unknown name 'foo'", 1, 5),
-    ("def f() { return g; }\ng = 1;", None, "unknown name 'g'", 1, 18),
+    ("def f() { return g; }\nx = f();\ng = 1;", None,
+     "unknown name 'g' (in the call to f at bad.rasp:2:5)", 1, 18),
+    ("def f() { return gg + 1; }\ng = 1;\nx = f();", None, "unknown name 'gg'; did you mean 'g'? (in the call", 1, 18),
     ("x = [v for v in [1, 2]];\ny = v;", None, "unknown name 'v'", 2, 5),
     ("indices = tokens;", None, "'indices' is a built-in name", 1, 1),
     ("x, True = 1, 2;", None, "'True' is a built-in name", 1, 4),
     ("def f(a, a) { return a; }", None, "names a parameter twice", 1, 1),
+    # reserved words and built-in names, refused as the classic REPL refuses them
+    ("x = 1;\nlength = 6;", None, "'length' is a built-in name and cannot be assigned", 2, 1),
+    ("selector_width = 2;", None, "'selector_width' is a built-in name", 1, 1),
+    ("x, len = 1, 2;", None, "'len' is a built-in name", 1, 4),
+    ("if = 1;", None, "'if' is a reserved word and cannot be assigned", 1, 1),
+    ("x = 1;\n  and = 3;", None, "'and' is a reserved word and cannot be assigned", 2, 3),
+    ("def = 4;", None, "'def' is a reserved word and cannot be assigned", 1, 1),
+    ("x = 1 + in;", None, "'in' is a reserved word and cannot be used as a name", 1, 9),
+    ("def f(return) { return 1; }", None, "'return' is a reserved word", 1, 7),
     # argument counts
     ("s = select(tokens, tokens);", None, "select takes 3 arguments, but 2 were given", 1, 5),
     ("a = aggregate(select(1, 1, ==), tokens, 0, 1);", None, "aggregate takes 2 to 3 arguments, but 4", 1, 5),

@@ -33,6 +33,7 @@ class Builder(Statements, Expressions):
     def __init__(self, loader: Loader):
         self.loader = loader
         self.call_depth = 0
+        self.calls: list[tuple[str, Span]] = []
         self.steps = 0
         self.root = Env()
         for name in builtins.CONSTANTS:

@@ -177,9 +177,12 @@ FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
 
 CONSTANTS = ("True", "False", "indices", "length", *sops.TOKEN_VIEWS, "tokens_asis")
 
-# Names a program may not assign: the constants, but for `tokens` and `length`, which may be
-# re-bound as in classic RASP.
-RESERVED = frozenset(CONSTANTS) - {"tokens", "length"}
+# Names a program may not assign, as the classic REPL refuses them: the constants but `tokens`
+# (which may be re-bound, `tokens = tokens_int;`), the built-in functions, and `get` (reserved
+# there). The language's keywords (`if`, `and`, `def`, ...) cannot be assigned either: the parser
+# refuses them. Unlike the classic REPL, the prelude's functions (`sort`, `count`, ...) and `out`
+# may be bound (docs/language.md).
+RESERVED = (frozenset(CONSTANTS) - {"tokens"}) | frozenset(FUNCTIONS) | {"get"}
 
 
 def constant(name: str) -> Any:

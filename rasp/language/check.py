@@ -2,8 +2,11 @@
 used across `load`, argument counts, recursion, assignments to built-in names, load cycles
 (the rules themselves are in `rules`).
 
-Names follow the file's order: a name is known from the statement that binds it on, and
-a function sees the names bound before its `def` (LANGUAGE.md section 5).
+Names follow the file's order: a name is known from the statement that binds it on. A function
+body may also read a global name bound after its `def`, as in the classic REPL, which looks
+global names up when a function is called (LANGUAGE.md section 5): such a name is left to the
+builder, which reports it at its use, naming the call, if it is still unbound when the function
+is called.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def top_level_names(program: ast.Module) -> dict[str, ast.FuncDef | None]:
                 names.update((t, None) for t in stmt.targets)
                 visit(stmt.body)
 
-    visit(program.statements)
+    visit(ast.until_exit(program.statements))
     return names
 
 
@@ -117,7 +120,7 @@ class Checker:
         self.statements(program.statements, Scope(root_scope()))
 
     def statements(self, statements: tuple[ast.Stmt, ...], scope: Scope) -> None:
-        for stmt in statements:
+        for stmt in ast.until_exit(statements):
             self.statement(stmt, scope)
 
     def statement(self, stmt: ast.Stmt, scope: Scope) -> None:
@@ -154,6 +157,10 @@ class Checker:
             self.statements(stmt.body, scope)
         elif isinstance(stmt, ast.Load):
             self._load(stmt, scope)
+        elif isinstance(stmt, ast.ReplStatement):
+            for part in (stmt.value, stmt.example):
+                if part is not None:
+                    self.expr(part, scope)
 
     def _alias(self, stmt: ast.Assign, scope: Scope) -> Binding:
         """`g = f;` keeps f's argument count for g."""
@@ -182,7 +189,7 @@ class Checker:
         """Follow every load a loaded file makes, so that a cycle is found here, wherever
         the loads sit, and not while building. Names a file loads at its top level are
         visible to its loader; the others are only checked for cycles."""
-        for stmt in statements:
+        for stmt in ast.until_exit(statements):
             if isinstance(stmt, ast.Load):
                 self._load(stmt, scope)
             elif isinstance(stmt, (ast.ForLoop, ast.FuncDef)):
@@ -198,6 +205,7 @@ class Checker:
             self.expr(expr.iterable, scope)
             inner = Scope(scope)
             for t in expr.targets:
+                check_assignable(t, expr.span)
                 inner.names[t] = Binding()
             parts = (expr.element,) if isinstance(expr, ast.ListComp) else (expr.key, expr.value)
             for part in parts:
@@ -215,6 +223,8 @@ class Checker:
             if owner is not None:
                 raise RaspError(f"'{expr.id}' is private to {owner} (names starting with '_' "
                                 "are not visible outside their file)", expr.span)
+            if self.defining:
+                return  # a function reads global names when it is called: the builder checks them then
             close = difflib.get_close_matches(expr.id, sorted(scope.all_names()), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise RaspError(f"unknown name '{expr.id}'{hint}", expr.span)

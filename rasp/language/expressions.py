@@ -7,6 +7,7 @@ a `sops.Map` node, and `and`/`or`/`not` on selectors become selector nodes.
 
 from __future__ import annotations
 
+import difflib
 import operator
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ class Expressions:
     and its other half."""
 
     root: Env
+    calls: list[tuple[str, Span]]
     _step: Callable[[Span], None]
     _bind: Callable[[tuple[str, ...], Any, Env, Span], None]
     _iterable: Callable[[Any, ast.Expr, str], list]
@@ -51,10 +53,25 @@ class Expressions:
         try:
             value = env.lookup(expr.id)
         except KeyError:
-            raise RaspError(f"unknown name '{expr.id}'", expr.span) from None
+            raise RaspError(f"unknown name '{expr.id}'{self._unknown_hint(expr.id, env)}", expr.span) from None
         if isinstance(value, sops.Value) and value.span is None:
             value.span = expr.span  # built-in s-ops report errors at their first use
         return value
+
+    def _unknown_hint(self, name: str, env: Env) -> str:
+        """For a name unbound where it is used: the call that reached it (a function body reads
+        global names when called), and a close name in scope."""
+        known: set[str] = set()
+        scope: Env | None = env
+        while scope is not None:
+            known |= set(scope.vars)
+            scope = scope.parent
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        if self.calls:
+            function, span = self.calls[-1]
+            hint += f" (in the call to {function} at {span})"
+        return hint
 
     def _eval_Operator(self, expr: ast.Operator, env: Env) -> Any:
         return OpToken(expr.op)
@@ -202,6 +219,8 @@ class Expressions:
     def _eval_Index(self, expr: ast.Index, env: Env) -> Any:
         target = self.eval(expr.target, env)
         index = self.eval(expr.index, env)
+        if isinstance(index, sops.SOp) and isinstance(target, (list, str, dict)):
+            return self._lookup(expr, target, index)
         if isinstance(target, (list, str)):
             i = builtins.as_int(index, expr.index, "a list index")
             if not -len(target) <= i < len(target):
@@ -222,6 +241,24 @@ class Expressions:
             selector = sops.Select(keys=self._indices(), queries=where, op="==", span=expr.span)
             return sops.Aggregate(selector=selector, values=target, default=0, span=expr.span)
         raise RaspError(f"cannot index into {kind_name(target)}", expr.target.span)
+
+    def _lookup(self, expr: ast.Index, target: list | str | dict, index: sops.SOp) -> sops.Map:
+        """`d[tokens]`, `names[indices]`: the container's entry for each position's key, as in the
+        classic REPL; a map whose table is the container (op `lookup` for a dict, `index` for a
+        list or string, whose negative indices count from the end)."""
+        if isinstance(target, dict):
+            pairs = tuple(target.items())
+            op = "lookup"
+        else:
+            n = len(target)
+            pairs = tuple((i, target[i]) for i in range(-n, n))
+            op = "index"
+        for key, value in pairs:
+            if not is_atom(value):
+                where = f"the value for key {key!r}" if op == "lookup" else f"item {key}"
+                raise RaspError(f"indexing {kind_name(target)} by an s-op needs plain values in it (numbers, "
+                                f"strings, booleans), but {where} is {kind_name(value)}", expr.target.span)
+        return sops.Map(op=op, args=(index, pairs), span=expr.span)
 
     def _indices(self) -> sops.SOp:
         return self.root.vars["indices"]

@@ -138,7 +138,8 @@ def same_value(a: Any, b: Any, abs_tol: float = 1e-9) -> bool:
 def sample_vocab(nodes: Iterable[sops.Value]) -> list[Any]:
     """Tokens to sample inputs from when a user gives none: small integers when the program reads
     numbers, else a few letters; plus the one-character constants the program compares tokens
-    with. `nodes` are a program's s-ops and selectors (e.g. `sops.walk([output])`)."""
+    with, and the keys of the dicts it indexes by an s-op. `nodes` are a program's s-ops and
+    selectors (e.g. `sops.walk([output])`)."""
     nodes = list(nodes)
     numeric = any(isinstance(n, sops.Tokens) and n.view in ("tokens_int", "tokens_float") for n in nodes)
     constants: set[Any] = set()
@@ -146,6 +147,7 @@ def sample_vocab(nodes: Iterable[sops.Value]) -> list[Any]:
         args = node.args if isinstance(node, sops.Map) else (node.value,) if isinstance(node, sops.Full) else ()
         for a in args:
             for v in (a if isinstance(a, tuple) else (a,)):
+                v = v[0] if isinstance(v, tuple) and v else v  # a lookup's (key, value) pair: the key
                 if isinstance(v, str) and len(v) == 1:
                     constants.add(v)
                 elif isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9:

@@ -30,7 +30,8 @@ MAX_CELLS = 2**24  # selector cells (batch * n * n) executed at once; larger bat
 
 
 def search_path() -> list[Path]:
-    """Where `load "name";` looks after the loading file's folder: $RASP_PATH, then the library."""
+    """Where `load "name";` looks after the loading file's folder and the working directory:
+    $RASP_PATH, then the library."""
     extra = [Path(p) for p in os.environ.get("RASP_PATH", "").split(os.pathsep) if p]
     return [*extra, library.LIBRARY_DIR]
 
@@ -43,7 +44,9 @@ def resolve(name: str, beside: Path | None = None) -> Path | None:
         candidates.append(as_path if beside is None or as_path.is_absolute() else beside / as_path)
         if beside is not None:
             candidates.append(as_path)
-    folders = ([beside] if beside is not None else [Path.cwd()]) + search_path()
+    # beside the loading file, then the working directory (the classic REPL's only place), then
+    # $RASP_PATH and the library
+    folders = ([beside] if beside is not None else []) + [Path.cwd()] + search_path()
     candidates += [folder / f"{name}.rasp" for folder in folders]
     for c in candidates:
         if c.is_file():
@@ -99,8 +102,8 @@ def _find(name: str, span: Span) -> Path:
     beside = None if span.path.startswith("<") else Path(span.path).parent
     path = resolve(name, beside)
     if path is None:
-        raise RaspError(f"cannot find '{name}.rasp' (looked beside this file, in $RASP_PATH and in "
-                        "the program library)", span)
+        raise RaspError(f"cannot find '{name}.rasp' (looked beside this file, in the working directory, "
+                        "in $RASP_PATH and in the program library)", span)
     if path.suffix != ".rasp":  # nothing else is read: `load "/etc/passwd";` shows nothing of it
         raise RaspError(f"cannot load {path}: only .rasp files can be loaded", span)
     return path

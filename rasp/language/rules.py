@@ -19,7 +19,7 @@ from rasp.language.values import Builtin
 
 
 def check_assignable(name: str, span: Span) -> None:
-    """Built-in names cannot be bound, except `tokens` and `length` (as in classic RASP)."""
+    """Built-in names cannot be bound, except `tokens` (as in classic RASP; `builtins.RESERVED`)."""
     if name in RESERVED:
         raise RaspError(f"'{name}' is a built-in name and cannot be assigned", span)
 

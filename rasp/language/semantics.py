@@ -277,7 +277,37 @@ def apply_map(node: sops.Map, args: list[np.ndarray]) -> np.ndarray:
     if op == "in":
         values, options = args[0], node.args[1]
         return np.frompyfunc(lambda v: v in options, 1, 1)(values).astype(bool)
+    if op in ("lookup", "index"):
+        return _lookup(node, args[0], dict(node.args[1]))
     raise ExecError(node, f"unknown operation '{op}'")
+
+
+def _lookup(node: sops.Map, keys: np.ndarray, table: dict[Any, Any]) -> np.ndarray:
+    """`d[tokens]`, `names[indices]`: each position's entry; a key with none is an error there."""
+    flat = keys.reshape(-1).tolist()
+    out = []
+    for i, key in enumerate(flat):
+        try:
+            out.append(table[key])
+        except (KeyError, TypeError):
+            row, pos = divmod(i, keys.shape[-1]) if keys.ndim > 1 else (None, i)
+            if node.op == "lookup":
+                message = f"key {key!r} is not in the dict"
+            else:
+                message = f"index {key!r} is out of range for a list or string of length {len(table) // 2}"
+            raise ExecError(node, message, row, pos) from None
+    return from_values(out, keys.shape)
+
+
+def from_values(values: list[Any], shape: tuple[int, ...]) -> np.ndarray:
+    """Plain values as an array: numbers, booleans or strings as NumPy holds them, a mixture as
+    Python objects (so 1 never becomes "1")."""
+    kinds = {bool if isinstance(v, bool) else str if isinstance(v, str) else float for v in values}
+    if len(kinds) <= 1:
+        return np.array(values).reshape(shape)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out.reshape(shape)
 
 
 def token_view(node: sops.Tokens, raw: np.ndarray) -> np.ndarray:

@@ -131,8 +131,9 @@ class Map(SOp):
     """An element-wise operation. `args` mixes SOps and plain values (broadcast).
 
     Operators: the binary ones of the language (`+ - * / % ^`, comparisons, `and`, `or`),
-    `neg`, `pos`, `not`, `indicator`, `round`, `abs`, `ifelse` (cond, then, else) and `in`
-    (s-op, list of plain values).
+    `neg`, `pos`, `not`, `indicator`, `round`, `abs`, `ifelse` (cond, then, else), `in`
+    (s-op, list of plain values), and `lookup` and `index` (s-op, the (key, value) pairs of a dict,
+    or of a list or string with its indices -n..n-1): `d[tokens]`, `names[indices]`.
     """
     operation: ClassVar[Operation] = Operation.MAP
 

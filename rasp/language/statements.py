@@ -26,11 +26,12 @@ class Statements:
     loader: Loader
     base: Env
     call_depth: int
+    calls: list[tuple[str, Span]]  # the user functions being called, outermost first, and where
     eval: Callable[[ast.Expr, Env], Any]
     _step: Callable[[Span], None]
 
     def run(self, program: ast.Module, env: Env) -> None:
-        for stmt in program.statements:
+        for stmt in ast.until_exit(program.statements):
             self.exec(stmt, env)
 
     def exec(self, stmt: ast.Stmt, env: Env) -> list[tuple[str, Any]]:
@@ -54,6 +55,8 @@ class Statements:
             return bound
         if isinstance(stmt, ast.Load):
             return self._load(stmt, env)
+        if isinstance(stmt, ast.ReplStatement):
+            return []  # display only: a REPL carries these out (see ast.ReplStatement)
         raise RaspError(f"cannot run {type(stmt).__name__}", stmt.span)  # pragma: no cover
 
     def _assign(self, stmt: ast.Assign, env: Env) -> list[tuple[str, Any]]:
@@ -106,10 +109,12 @@ class Statements:
         for name, value in zip(func.params, args):
             local.set(name, value, record=False)
         self.call_depth += 1
+        self.calls.append((func.name, call.span))
         try:
             for stmt in func.definition.body:
                 self.exec(stmt, local)
             results = [self.eval(r, local) for r in func.definition.returns]
         finally:
             self.call_depth -= 1
+            self.calls.pop()
         return results[0] if len(results) == 1 else results
