@@ -219,3 +219,18 @@ def test_set_example_takes_a_name_bound_to_a_string_or_a_list():
         assert f"Example: {call} = {shown}" in text
     assert "error: 'n' holds 2; an example is a string or a list of tokens" in text
     assert text.rstrip().endswith(f"Example: h([3, 1, 3]) = {sequence(program.run([[3, 1, 3]])[0])}")
+
+
+def test_a_loaded_files_repl_lines_are_carried_out_and_an_applied_sop_shows_as_classic(tmp_path, monkeypatch):
+    from rasp.language.program import from_text
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lib.rasp").write_text('word = "abca";\nh = selector_width(select(tokens, tokens, ==));\n'
+                                       "set example word\nexit\nbroken = undefined_name;\n")
+    text = transcript('load "lib";', "h;", 'h("xyzzy");', "full seq display on", 'h("aab");', 'h("aaa");')
+    h = from_text("h = selector_width(select(tokens, tokens, ==));")
+    assert f'Example: h("abca") = {sequence(h.run([list("abca")])[0])}' in text  # the file's example
+    assert f"=  {sequence(h.run([list('xyzzy')])[0])}" in text
+    assert "\n".join(["=", *("    " + line for line in full(list("aab"), h.run([list("aab")])[0]))]) in text
+    assert f"=  {sequence(h.run([list('aaa')])[0])} [skipped full display: identical values]" in text
+    assert "broken" not in text and "<session ended>" not in text  # the file's exit ended the file only

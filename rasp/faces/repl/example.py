@@ -104,6 +104,16 @@ class Example:
             return [f"{call} = {shown.sequence(values)} [skipped full display: identical values]"]
         return [f"{call} ="] + ["    " + line for line in shown.full(sample.tokens, values)]
 
+    def applied(self, tokens: list[Any] | None, values: list[Any]) -> list[str]:
+        """An s-op applied to an input (`hist("abc");`), as classic shows it: `=  [...] (ints)`, or
+        with `full_seq` the input (when known) and the output aligned."""
+        if not self.full_seq:
+            return [f"=  {shown.sequence(values)}"]
+        if len(set(map(shown.key, values))) == 1 or tokens is None or len(tokens) != len(values):
+            same = len(set(map(shown.key, values))) == 1 and len(values) > 1
+            return [f"=  {shown.sequence(values)}" + (" [skipped full display: identical values]" if same else "")]
+        return ["="] + ["    " + line for line in shown.full(tokens, values)]
+
     def matrix(self, value: sops.Selector, causal: bool) -> list[str]:
         tokens = self.samples[SELECTOR].tokens
         if not tokens:

@@ -107,10 +107,47 @@ class Session:
             self.write(f"internal error: {type(e).__name__}: {e} (this statement was dropped; the session "
                        "and its names go on; please report it)")
 
+    def applied_input(self, stmt: ast.Stmt) -> list[Any] | None:
+        """For a bare `sop(input);` (an s-op applied to an input), the input's tokens ([] when they
+        are not a plain name or string); None for any other statement."""
+        from rasp.language.sops import SOp
+
+        expr = stmt.expr if isinstance(stmt, ast.ExprStmt) else None
+        if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and len(expr.args) == 1):
+            return None
+        try:
+            if not isinstance(self.workspace.lookup(expr.func.id), SOp):
+                return None
+            arg = expr.args[0]
+            given = arg.value if isinstance(arg, ast.String) else (
+                self.workspace.lookup(arg.id) if isinstance(arg, ast.Name) else None)
+        except RaspError:
+            return None
+        return list(given) if isinstance(given, (str, list, tuple)) else []
+
+    def replay(self, load: ast.Load) -> None:
+        """Carry out the classic REPL lines of a loaded file (`set example example2`, `full seq
+        display on`, ...), in the file's order, once its names are bound; its `exit` only ended the file."""
+        from rasp.language.program import load_parsed
+
+        for line in load_parsed(load.name, load.span).repl_statements:
+            if line.kind is not ast.ReplKind.EXIT:
+                text = line.span.source.line(line.span.line)[line.span.col - 1:].strip()
+                try:
+                    self.commands.execute(text)
+                except RaspError as e:
+                    self.write(e.format())
+
     def report(self, stmt: ast.Stmt, bound: list[tuple[str, Any]]) -> None:
         if isinstance(stmt, ast.Load):
             shown = ", ".join(name for name, _ in bound) or "nothing"
             self.write(f'loaded "{stmt.name}": {shown}')
+            self.replay(stmt)
+            return
+        applied = self.applied_input(stmt)
+        if applied is not None and len(bound) == 1 and isinstance(bound[0][1], list):
+            for line in self.example.applied(applied or None, bound[0][1]):
+                self.write(line)
             return
         for name, value in dict(bound).items():  # a loop shows each name once, with its last value
             if not name:  # a bare expression: shown by its name if it is one (`tokens;`), else as out
