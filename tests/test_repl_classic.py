@@ -234,3 +234,12 @@ def test_a_loaded_files_repl_lines_are_carried_out_and_an_applied_sop_shows_as_c
     assert "\n".join(["=", *("    " + line for line in full(list("aab"), h.run([list("aab")])[0]))]) in text
     assert f"=  {sequence(h.run([list('aaa')])[0])} [skipped full display: identical values]" in text
     assert "broken" not in text and "<session ended>" not in text  # the file's exit ended the file only
+
+
+def test_a_load_shows_what_the_file_binds_as_classic(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "defs.rasp").write_text('n = 3;\nwords = ["a", "b"];\nh = selector_width(select(tokens, tokens, ==));\n'
+                                        "def twice(x) { return 2 * x; }\nn = n + 1;\n")
+    lines = transcript('load "defs";').splitlines()
+    assert lines == ["value: n = 3", f"list: words = {rasp(['a', 'b'])}", "s-op: h", "function: twice(x)",
+                     "value: n = 4"]

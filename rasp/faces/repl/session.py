@@ -139,9 +139,12 @@ class Session:
                     self.write(e.format())
 
     def report(self, stmt: ast.Stmt, bound: list[tuple[str, Any]]) -> None:
-        if isinstance(stmt, ast.Load):
-            shown = ", ".join(name for name, _ in bound) or "nothing"
-            self.write(f'loaded "{stmt.name}": {shown}')
+        if isinstance(stmt, ast.Load):  # as classic: every value the file binds, in order, without examples
+            for name, value in bound:
+                for line in self.example.describe(name, value, self.workspace.causal, on_example=False):
+                    self.write(line)
+            if not bound:
+                self.write(f'loaded "{stmt.name}": it binds nothing')
             self.replay(stmt)
             return
         applied = self.applied_input(stmt)
