@@ -243,3 +243,21 @@ def test_a_load_shows_what_the_file_binds_as_classic(tmp_path, monkeypatch):
     lines = transcript('load "defs";').splitlines()
     assert lines == ["value: n = 3", f"list: words = {rasp(['a', 'b'])}", "s-op: h", "function: twice(x)",
                      "value: n = 4"]
+
+
+def test_a_load_runs_each_statement_and_skips_the_failing_ones_as_classic(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inner.rasp").write_text("g = f;\nb = 7;\n_b = 8;\n")
+    (tmp_path / "outer.rasp").write_text('a = f;\na = 3;\nload "inner";\nc = b + a;\nd = _b;\ne = c * 2;\n')
+    text = transcript("f = 10;", 'load "outer";', "a;", "b;", "c;", "e;", "d;")
+    assert "outer.rasp:1:5: error: unknown name 'f'" in text and "inner.rasp:1:5: error: unknown name 'f'" in text
+    assert "outer.rasp:5:5: error: '_b' is private" in text  # a file's names stay in it, as classic
+    for name, value in (("a", 3), ("b", 7), ("c", 10), ("e", 20)):
+        assert f"value: {name} = {value}" in text
+    assert "<input 7>:1:1: error: unknown name 'd'" in text  # d's statement failed, so d was never bound
+
+
+def test_out_holds_the_last_bare_value_and_cannot_be_assigned():
+    text = transcript("3 > 4;", "out;", "x = [out];", "out = 3;")
+    assert text.splitlines()[:3] == ["value: out = False", "value: out = False", "list: x = [False]"]
+    assert "'out' is reserved in the REPL" in text

@@ -7,11 +7,13 @@ not looked for again here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from grammar import ast
 from grammar.errors import RaspError, Span
 from rasp.language import sops
+from rasp.language.check import Checker, Scope, root_scope
 from rasp.language.env import Env, Function, Loader
 from rasp.language.rules import check_arity
 from rasp.language.values import kind_name
@@ -19,9 +21,21 @@ from rasp.language.values import kind_name
 MAX_CALL_DEPTH = 100
 
 
+@dataclass(frozen=True)
+class Lenient:
+    """How a REPL loads files, as the classic REPL does: each statement of a loaded file is checked
+    and run on its own, and one that fails is reported (`report`) and skipped while the rest run
+    (`loader` reads a file without checking it whole)."""
+
+    loader: Loader
+    report: Callable[[RaspError], None]
+
+
 class Statements:
     """Mixed into `build.Builder`: the attributes declared here come from the builder
     and its other half."""
+
+    lenient: Lenient | None = None  # set by a REPL: loads go statement by statement
 
     loader: Loader
     base: Env
@@ -76,9 +90,19 @@ class Statements:
         return pairs
 
     def _load(self, stmt: ast.Load, env: Env) -> list[tuple[str, Any]]:
-        program = self.loader(stmt.name, stmt.span)
+        program = (self.lenient.loader if self.lenient else self.loader)(stmt.name, stmt.span)
         file_env = Env(self.base, exports_to=env)
-        self.run(program, file_env)
+        if self.lenient is None:
+            self.run(program, file_env)
+        else:
+            checker, scope = Checker(self.lenient.loader), Scope(root_scope())
+            checker.loading.append(program.path)
+            for inner in ast.until_exit(program.statements):
+                try:
+                    checker.statement(inner, scope)
+                    self.exec(inner, file_env)
+                except RaspError as e:
+                    self.lenient.report(e)
         return [(n, v) for n, v in file_env.assigned if not n.startswith("_")]
 
     def _bind(self, targets: tuple[str, ...], item: Any, env: Env, span: Span) -> None:

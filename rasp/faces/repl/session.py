@@ -49,7 +49,7 @@ class Session:
 
     def __init__(self, write: Callable[[str], None] = print):
         self.write = write
-        self.workspace = Workspace()
+        self.workspace = Workspace(report=lambda e: self.write(e.format()))
         self.example = Example()
         self.commands = Commands(self.workspace, self.example, write)
         self.buffer: list[str] = []  # the lines of a statement not yet complete

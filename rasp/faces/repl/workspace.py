@@ -9,25 +9,31 @@ would.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from grammar import ast
 from grammar.errors import RaspError, Source
 from grammar.parser import parse
 from rasp.language import sops
 from rasp.language.build import Builder
-from rasp.language.check import Checker, Scope, root_scope
+from rasp.language.check import Binding, Checker, Scope, root_scope
 from rasp.language.program import Program, load_checked, load_parsed
+from rasp.language.statements import Lenient
 
 Bound = list[tuple[str, Any]]  # the (name, value) pairs one statement bound; "" for a bare expression
 NAME = re.compile(r"[A-Za-z_]\w*")
 
 
+OUT = "out"  # the name of the last bare expression's value
+
+
 class Workspace:
     """The checker's scope and the builder's environment of one session, and its causal mode."""
 
-    def __init__(self) -> None:
+    def __init__(self, report: Callable[[RaspError], None] | None = None) -> None:
         self.builder = Builder(load_checked)
+        if report is not None:  # loads as the classic REPL's: a failing statement of a file is reported and skipped
+            self.builder.lenient = Lenient(load_parsed, report)
         self.env = self.builder.new_file_env()
         self.checker = Checker(load_parsed)
         self.scope = Scope(root_scope())
@@ -42,8 +48,14 @@ class Workspace:
         self.inputs += 1
         tree = parse(text, f"<input {self.inputs}>")
         for stmt in tree.statements:
+            if isinstance(stmt, ast.Assign) and OUT in stmt.targets:  # as classic: out holds the last value shown
+                span = stmt.target_spans[stmt.targets.index(OUT)]
+                raise RaspError(f"'{OUT}' is reserved in the REPL: it holds the value of the last bare expression", span)
             self.checker.statement(stmt, self.scope)
             bound = self.builder.exec(stmt, self.env)
+            if isinstance(stmt, ast.ExprStmt) and bound:  # `out;` then gives that value, as in classic
+                self.env.set(OUT, bound[-1][1], record=False)
+                self.scope.names.setdefault(OUT, Binding())
             for name, _ in bound:
                 self.modes[name or "out"] = self.causal
             yield stmt, bound
