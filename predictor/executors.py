@@ -81,8 +81,8 @@ def probe(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as e:
-        raise SettingError(f"cannot reach a Ray cluster at {address} ({e.strerror or e}); start one with "
-                           "`ray start --head` on its head node, or check the {address}", SETTINGS) from None
+        raise SettingError(f"cannot reach a Ray cluster at {address} ({e.strerror or e}); start a head node there "
+                           "(docs/distributed.md), or check the {address}", SETTINGS) from None
 
 
 def node_fits(resources: dict[str, float], cpus: float, gpus: float) -> bool:
@@ -177,11 +177,17 @@ class RayExecutor:
                        sum(o.record is None for o in outcomes.values()))
 
 
+class RunFailed(Exception):
+    """A run's own error, as one line that any Python can unpickle (Ray sends it to the driver)."""
+
+
 def one_line(error: BaseException) -> str:
     """What went wrong, in one line: the run's own error where Ray wraps one."""
     cause = getattr(error, "cause", None)
     if isinstance(cause, BaseException):
         error = cause
+    if isinstance(error, RunFailed):
+        return str(error)
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}"
 
@@ -195,7 +201,11 @@ def worker_run(run: SuiteRun) -> Any:
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "log.txt").open("a", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} start on {socket.gethostname()}, process {os.getpid()}", flush=True)
-        record = do_run(run, program, progress=True)
+        try:
+            record = do_run(run, program, progress=True)
+        except Exception as e:  # sent as text: our error types do not all unpickle
+            print(f"failed: {one_line(e)}", flush=True)
+            raise RunFailed(one_line(e)) from None
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} done: {record['steps']} steps, train EM {record['train_em']:.3f}, "
               f"held-out EM {record['heldout_em']:.3f}", flush=True)
     return record
