@@ -12,7 +12,7 @@ EXPORT_STAMP := $(EXPORT_VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[tracr,train,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[tracr,train,dev,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sort.py
 	$(BIN)/python bench/fuzz_compiler.py
 	$(BIN)/python bench/bench_training.py
+	$(BIN)/python bench/bench_ray.py
 	$(BIN)/python bench/validate_predictor.py
 
 clean:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from grammar.errors import RaspError
 from predictor import transformer
@@ -20,7 +20,7 @@ from predictor.data import Encoding, padded, row_length
 from predictor.evaluate import compile_for, evaluate_compiled, evaluate_learned, evaluation_sets
 from predictor.mechanism import CompiledHeads, compiled_heads, head_matches, scored_examples
 from predictor.protocols import Protocol, bins_for
-from predictor.records import Bin, CompiledScores, RunRecord, SuiteResult, SuiteSettings, TaskRecord
+from predictor.records import Bin, CompiledScores, FailedRun, RunRecord, SuiteResult, SuiteSettings, TaskRecord
 from predictor.stats import GENERALIZED, agreement, mean, summarize
 from predictor.tasks import Framing, Task, make_examples
 from predictor.train import TrainConfig, refuse_if_too_large, run_name, train
@@ -141,43 +141,102 @@ def train_and_evaluate(task: Task, program: Program, protocol: Protocol, pe: str
     })
 
 
+class SuiteRun(NamedTuple):
+    """One (task, encoding, seed) run of a suite, with the per-task work done once for all its
+    runs (the evaluation inputs, the compiled model's scores and heads, the prediction): what an
+    executor (predictor/executors.py) needs to run it anywhere, given the task's program."""
+
+    task: Task
+    pe: str
+    config: TrainConfig
+    protocol: Protocol
+    runs_dir: Path
+    eval_per_length: int
+    sets: dict
+    compiled: CompiledScores
+    heads: CompiledHeads | None
+    predicted: Prediction
+
+
+def run_directory(run: SuiteRun, program: Program) -> Path:
+    """Where the run keeps its checkpoints (and, on Ray, its log)."""
+    model = model_for(run.task, program, Encoding.for_task(run.task, program), run.pe, run.protocol)
+    return run.runs_dir / run_name(run.task, model, run.config, program.digest)
+
+
+def do_run(run: SuiteRun, program: Program | None = None, progress: bool = True) -> RunRecord:
+    """Train and score one run of a suite (loading the task's program when not given)."""
+    program = program or run.task.load()
+    return train_and_evaluate(run.task, program, run.protocol, run.pe, run.config, run.runs_dir, run.eval_per_length,
+                              progress, run.sets, run.compiled, None, run.predicted, heads=run.heads)
+
+
+class Outcome(NamedTuple):
+    """An executor's answer for one run: its record, or why it failed."""
+
+    run: SuiteRun
+    record: RunRecord | None
+    error: str | None = None
+
+
+# An executor: the runs (produced lazily, task by task), how many there are, a line printer -> an
+# Outcome per run, in the order given.
+Execute = Callable[[Iterable[SuiteRun], int, Callable[[str], None]], list[Outcome]]
+
+
+def run_locally(runs: Iterable[SuiteRun], total: int, say: Callable[[str], None], progress: bool = True) -> list[Outcome]:
+    """One run after another in this process (an error stops the suite, as before executors)."""
+    outcomes, programs = [], {}
+    for done, run in enumerate(runs, 1):
+        say(f"run {done}/{total}: {run.task.name}, {run.pe}, seed {run.config.seed}")
+        program = programs.setdefault(run.task.name, run.task.load())
+        record = do_run(run, program, progress)
+        outcomes.append(Outcome(run, record))
+        bins = ", ".join(f"{b['lengths'][0]}-{b['lengths'][1]}: {b['em']:.2f}" for b in record["bins"])
+        say(f"  {'fitted' if record['fitted'] else 'did not fit'} in {plural(record['steps'], 'step')}; EM "
+            f"{record['train_em']:.2f} at train lengths; held out {bins} ({record['train_seconds']:.0f} s)")
+    return outcomes
+
+
 def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Protocol, out_dir: Path,
               overrides: dict[str, Any] | None = None, eval_per_length: int | None = None, progress: bool = True,
-              say: Callable[[str], None] = lambda _: None) -> SuiteResult:
-    """Every task x encoding x seed under the protocol (tasks already carry its lengths);
-    returns what `predictor.results.write` writes."""
+              say: Callable[[str], None] = lambda _: None, execute: Execute | None = None) -> SuiteResult:
+    """Every task x encoding x seed under the protocol (tasks already carry its lengths), run by
+    `execute` (default: one after another here); returns what `predictor.results.write` writes.
+    The per-task work (analysis, evaluation inputs, compiled model) is done here, once per task."""
     overrides = overrides or {}
     eval_per_length = eval_per_length or protocol.eval_per_length
     programs = {t.name: t.load() for t in tasks}  # every task's settings checked before any training
     for task in tasks:
         for pe in pes:
             check_size(task, programs[task.name], protocol, overrides.get("batch_size") or protocol.batch_size, pe)
-    runs: list[RunRecord] = []
     tasks_out: list[TaskRecord] = []
-    total, done = len(tasks) * len(pes) * len(seeds), 0
-    for task in tasks:
-        program = programs[task.name]
-        say(f"[bold]{task.name}[/bold]: analysis, evaluation inputs, compiled model")
-        predicted = prediction(program, task, protocol)
-        sets = evaluation_sets(task, program, eval_per_length)
-        compiled, heads = compiled_for_task(task, program, sets)
-        encoding = Encoding.for_task(task, program)
-        tasks_out.append(TaskRecord(task=task.as_dict(), in_conjecture=in_conjecture(task, program),
-                                    score=predicted.probability, predicted=predicted.generalizes,
-                                    verdict=predicted.verdict, findings=predicted.findings,
-                                    compiled=compiled))
-        for pe in pes:
-            for seed in seeds:
-                done += 1
-                say(f"run {done}/{total}: {task.name}, {pe}, seed {seed}")
-                config = train_config(protocol, task.name, seed, **overrides)
-                run = train_and_evaluate(task, program, protocol, pe, config, out_dir / "runs", eval_per_length,
-                                         progress, sets, compiled, encoding, predicted, heads=heads)
-                runs.append(run)
-                bins = ", ".join(f"{b['lengths'][0]}-{b['lengths'][1]}: {b['em']:.2f}" for b in run["bins"])
-                say(f"  {'fitted' if run['fitted'] else 'did not fit'} in {plural(run['steps'], 'step')}; EM {run['train_em']:.2f}"
-                    f" at train lengths; held out {bins} ({run['train_seconds']:.0f} s)")
-    return suite_result(tasks_out, runs, seeds, pes, protocol, eval_per_length, overrides)
+
+    def planned() -> Iterator[SuiteRun]:
+        for task in tasks:
+            program = programs[task.name]
+            say(f"[bold]{task.name}[/bold]: analysis, evaluation inputs, compiled model")
+            predicted = prediction(program, task, protocol)
+            sets = evaluation_sets(task, program, eval_per_length)
+            compiled, heads = compiled_for_task(task, program, sets)
+            tasks_out.append(TaskRecord(task=task.as_dict(), in_conjecture=in_conjecture(task, program),
+                                        score=predicted.probability, predicted=predicted.generalizes,
+                                        verdict=predicted.verdict, findings=predicted.findings,
+                                        compiled=compiled))
+            for pe in pes:
+                for seed in seeds:
+                    yield SuiteRun(task, pe, train_config(protocol, task.name, seed, **overrides), protocol,
+                                   out_dir / "runs", eval_per_length, sets, compiled, heads, predicted)
+
+    total = len(tasks) * len(pes) * len(seeds)
+    if execute is None:
+        outcomes = run_locally(planned(), total, say, progress)
+    else:
+        outcomes = execute(planned(), total, say)
+    runs = [o.record for o in outcomes if o.record is not None]
+    failed = [FailedRun(task=o.run.task.name, pe=o.run.pe, seed=o.run.config.seed, error=o.error or "")
+              for o in outcomes if o.record is None]
+    return suite_result(tasks_out, runs, seeds, pes, protocol, eval_per_length, overrides, failed)
 
 
 def compiled_for_task(task: Task, program: Program, sets: dict) -> tuple[CompiledScores, CompiledHeads | None]:
@@ -195,13 +254,14 @@ def compiled_for_task(task: Task, program: Program, sets: dict) -> tuple[Compile
 
 
 def suite_result(tasks: list[TaskRecord], runs: list[RunRecord], seeds: list[int], pes: list[str],
-                 protocol: Protocol, eval_per_length: int, overrides: dict[str, Any] | None = None) -> SuiteResult:
-    """The runs summarized per task and encoding, the agreement, and the settings: what
-    `predictor.results.write` writes."""
+                 protocol: Protocol, eval_per_length: int, overrides: dict[str, Any] | None = None,
+                 failed: list[FailedRun] | None = None) -> SuiteResult:
+    """The runs summarized per task and encoding, the agreement, the settings and the runs that
+    failed (an executor gave up on them): what `predictor.results.write` writes."""
     config = train_config(protocol, "", **(overrides or {}))
     settings = SuiteSettings(protocol=protocol.as_dict(), seeds=seeds, pes=pes, train=asdict(config),
                              eval_examples_per_length=eval_per_length, generalized_if_bin_em_at_least=GENERALIZED,
                              fit_em=config.fit_em)
     summary = summarize(tasks, runs, pes)
     return SuiteResult(tasks=tasks, runs=runs, summary=summary, agreement=agreement(summary, pes[0]),
-                       settings=settings)
+                       settings=settings, failed=failed or [])

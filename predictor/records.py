@@ -171,6 +171,15 @@ class SuiteSettings(TypedDict):
     fit_em: float
 
 
+class FailedRun(TypedDict):
+    """A run an executor gave up on (its worker kept dying, or training raised an error)."""
+
+    task: str
+    pe: str
+    seed: int
+    error: str  # the last error, one line
+
+
 class SuiteResult(TypedDict):
     """What `run_suite` returns and `predictor.results.write` writes (results.json adds `command`
     and `seconds`)."""
@@ -180,5 +189,6 @@ class SuiteResult(TypedDict):
     summary: list[SummaryRow]
     agreement: Agreement
     settings: SuiteSettings
+    failed: NotRequired[list[FailedRun]]  # runs with no record (absent in older results)
     command: NotRequired[str]  # the command line that produced it, set when written
     seconds: NotRequired[float]  # wall time of the command

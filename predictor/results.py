@@ -283,6 +283,16 @@ def tasks_section(result: SuiteResult) -> list[str]:
     return lines + [""]
 
 
+def failed_section(result: SuiteResult) -> list[str]:
+    """The runs with no record (the table above counts only the runs that finished)."""
+    failed = result.get("failed") or []
+    if not failed:
+        return []
+    return ["## Failed runs", "", f"{len(failed)} runs failed; the table above leaves them out.", "",
+            "| task | PE | seed | error |", "|---|---|---|---|",
+            *(f"| {f['task']} | {f['pe']} | {f['seed']} | {f['error'].replace('|', '/')} |" for f in failed), ""]
+
+
 def markdown(result: SuiteResult) -> str:
     """report.md: protocol and command, the agreement, the table, anchors, error signatures, tasks."""
     s = result["settings"]
@@ -300,7 +310,7 @@ def markdown(result: SuiteResult) -> str:
               "half its seeds fitted; it generalized when most fitted seeds generalize in the first bin. "
               "Intervals are Wilson 95%.", "",
               f"**{agreement_line(result['agreement'])}**", ""]
-    lines += summary_table(result["summary"]) + [""]
+    lines += summary_table(result["summary"]) + [""] + failed_section(result)
     lines += anchors_section(result) + signatures_section(result) + mechanism_section(result) + tasks_section(result)
     lines += ["![EM by length](em_by_length.png)", "",
               "![seeds that generalize in the first bin](generalized_seeds.png)", ""]
@@ -380,3 +390,5 @@ def show_summary(result: SuiteResult) -> None:
         console = Console(width=needed)
     console.print(table)
     console.print(agreement_line(result["agreement"]))
+    for f in result.get("failed") or []:
+        console.print(f"failed: {f['task']}, {f['pe']}, seed {f['seed']}: {f['error']}", markup=False)

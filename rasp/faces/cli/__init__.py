@@ -19,7 +19,8 @@ from rasp.faces.cli import checking, exporting, inspecting, programs, running, t
 EXIT_ERROR = 2
 
 # How the command line spells the settings that library errors name (see SettingError).
-FLAGS = {"batch_size": "--batch-size", "end": "--end", "separator": "--separator", "runs": "--runs"}
+FLAGS = {"batch_size": "--batch-size", "end": "--end", "separator": "--separator", "runs": "--runs",
+         "address": "--address", "cpus_per_run": "--cpus-per-run", "gpus_per_run": "--gpus-per-run"}
 
 
 def _add_repl(sub: argparse._SubParsersAction) -> None:

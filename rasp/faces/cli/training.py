@@ -80,8 +80,31 @@ def _add_experiment(sub: argparse._SubParsersAction) -> None:
                    help=f"positional encodings to compare ({ENCODINGS}; default the protocol's, learned)")
     p.add_argument("--tasks", metavar="A,B", help="only these tasks of the suite")
     p.add_argument("--out", metavar="DIR", help="where to write (default experiment-SUITE)")
+    from predictor.executors import Executor
+
+    p.add_argument("--executor", choices=[str(e) for e in Executor], default="local",
+                   help="local: one run after another here (default); ray: each run a Ray task, on a local "
+                        "Ray instance or the cluster at --address (docs/distributed.md)")
+    p.add_argument("--address", metavar="ADDRESS", help="ray: an existing cluster's head, HOST:PORT (or auto); "
+                   "without it a Ray instance is started on this machine for the suite")
+    p.add_argument("--cpus-per-run", type=count(1, 1024), metavar="N",
+                   help="ray: CPU cores each run asks for, and its XLA thread count (default 1)")
+    p.add_argument("--gpus-per-run", type=_gpus, metavar="G",
+                   help="ray: GPUs each run asks for (a fraction shares one; default 1 where the cluster has GPUs, else 0)")
+    p.add_argument("--retries", type=count(0, 100), default=2, metavar="R",
+                   help="ray: times a run whose worker died is started again, from its last checkpoint (default 2)")
     _add_train_options(p)
     p.set_defaults(handler=_experiment)
+
+
+def _gpus(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of GPUs from 0 to 64, got '{text}'")
+    return value
 
 
 def _protocol(args: argparse.Namespace, default: str) -> Any:
@@ -157,8 +180,15 @@ def _experiment(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(stderr=True)
-    result = run_suite(tasks, list(range(args.seeds)), _pes(args, protocol), protocol, out, overrides,
-                       args.eval_examples, progress=True, say=console.print)
+    from predictor.executors import Executor, RaySettings, executor
+
+    kind = Executor(args.executor)
+    if kind is Executor.LOCAL and (args.address or args.cpus_per_run or args.gpus_per_run is not None):
+        raise RaspError("--address, --cpus-per-run and --gpus-per-run go with --executor ray")
+    settings = RaySettings(args.address, args.cpus_per_run or 1, args.gpus_per_run, args.retries)
+    with executor(kind, settings, progress=True) as execute:  # connected, and resources checked, before any run
+        result = run_suite(tasks, list(range(args.seeds)), _pes(args, protocol), protocol, out, overrides,
+                           args.eval_examples, progress=True, say=console.print, execute=execute)
     command = shlex.join(["rasp", *args.argv])  # as given, also when called from Python (make demo)
     paths = results.write(result, out, command, round(time.perf_counter() - start, 1))
     if args.json:
