@@ -39,7 +39,8 @@ class RaySettings:
     """Where and how runs go on Ray."""
 
     address: str | None = None  # an existing cluster ("HOST:PORT", "ray://HOST:PORT" or "auto"); None: start one here
-    cpus_per_run: int = 1  # CPU cores each run asks for; also its XLA thread count
+    cpus_per_run: int | None = None  # CPU cores each run asks for, and then its XLA thread count; None: it
+    # asks for 1 and its threads are not limited (numbers then equal the local executor's bit for bit)
     gpus_per_run: float | None = None  # GPUs each run asks for; None: 1 when the cluster has GPUs, else 0
     retries: int = 2  # times a run whose worker died is started again
     local_cpus: int | None = None  # the local instance's cores (None: all of this machine's)
@@ -94,7 +95,7 @@ class RayExecutor:
     suites; `close` stops the instance it started."""
 
     def __init__(self, settings: RaySettings, progress: bool = True):
-        if settings.cpus_per_run < 1 or (settings.gpus_per_run or 0) < 0 or settings.retries < 0:
+        if (settings.cpus_per_run or 1) < 1 or (settings.gpus_per_run or 0) < 0 or settings.retries < 0:
             raise SettingError("{cpus_per_run} must be at least 1 and {gpus_per_run} at least 0", SETTINGS)
         self.settings, self.progress, self.started = settings, progress, False
         self.ray = ray = import_ray(local=settings.address is None)
@@ -122,7 +123,7 @@ class RayExecutor:
         nodes = [n["Resources"] for n in self.ray.nodes() if n.get("Alive")]
         gpus = self.settings.gpus_per_run
         self.gpus = gpus if gpus is not None else (1.0 if any(n.get("GPU", 0) >= 1 for n in nodes) else 0.0)
-        cpus = self.settings.cpus_per_run
+        cpus = self.settings.cpus_per_run or 1
         if not any(node_fits(n, cpus, self.gpus) for n in nodes):
             largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
             raise SettingError(f"no node of the Ray cluster can take a run of {cpus} CPUs and {self.gpus:g} GPUs "
@@ -140,10 +141,11 @@ class RayExecutor:
         from predictor.experiment import Outcome
 
         ray = self.ray
+        cpus = self.settings.cpus_per_run
         remote = ray.remote(worker_run).options(
-            num_cpus=self.settings.cpus_per_run, num_gpus=self.gpus, max_retries=self.settings.retries,
-            retry_exceptions=False, runtime_env={"env_vars": thread_env(self.settings.cpus_per_run)})
-        say(f"Ray: {total} runs, {self.settings.cpus_per_run} CPUs and {self.gpus:g} GPUs each, "
+            num_cpus=cpus or 1, num_gpus=self.gpus, max_retries=self.settings.retries, retry_exceptions=False,
+            runtime_env={"env_vars": thread_env(cpus)} if cpus else None)
+        say(f"Ray: {total} runs, {cpus or 1} CPUs and {self.gpus:g} GPUs each, "
             f"{int(self.slots)} at a time")
         submitted: list[tuple[Any, Any]] = []
         outcomes: dict[int, Outcome] = {}

@@ -88,7 +88,8 @@ def _add_experiment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", metavar="ADDRESS", help="ray: an existing cluster's head, HOST:PORT (or auto); "
                    "without it a Ray instance is started on this machine for the suite")
     p.add_argument("--cpus-per-run", type=count(1, 1024), metavar="N",
-                   help="ray: CPU cores each run asks for, and its XLA thread count (default 1)")
+                   help="ray: CPU cores each run asks for, and its XLA thread count (default: it asks for 1 "
+                        "and its threads are not limited, so its numbers equal a local run's bit for bit)")
     p.add_argument("--gpus-per-run", type=_gpus, metavar="G",
                    help="ray: GPUs each run asks for (a fraction shares one; default 1 where the cluster has GPUs, else 0)")
     p.add_argument("--retries", type=count(0, 100), default=2, metavar="R",
@@ -185,7 +186,7 @@ def _experiment(args: argparse.Namespace) -> int:
     kind = Executor(args.executor)
     if kind is Executor.LOCAL and (args.address or args.cpus_per_run or args.gpus_per_run is not None):
         raise RaspError("--address, --cpus-per-run and --gpus-per-run go with --executor ray")
-    settings = RaySettings(args.address, args.cpus_per_run or 1, args.gpus_per_run, args.retries)
+    settings = RaySettings(args.address, args.cpus_per_run, args.gpus_per_run, args.retries)
     with executor(kind, settings, progress=True) as execute:  # connected, and resources checked, before any run
         result = run_suite(tasks, list(range(args.seeds)), _pes(args, protocol), protocol, out, overrides,
                            args.eval_examples, progress=True, say=console.print, execute=execute)
