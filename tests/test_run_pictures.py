@@ -58,6 +58,7 @@ def test_output_may_name_a_selector(tmp_path):
     (["--input", "cab", "--attention", "a.png"], "give it with --model"),
     (["--input", "cab", "--input", "ab", "--trace"], "look at one input"),
     (["--input", "cab", "--trace", "graph.txt"], "use a .png or .svg"),
+    (["--input", "cab", "--trace", "no/such/folder/graph.png"], "there is no folder"),
 ])
 def test_bad_picture_requests_are_refused(args, message, tmp_path):
     done = cli("run", "sort", *[str(tmp_path / a) if a.endswith((".png", ".txt")) else a for a in args])

@@ -32,6 +32,8 @@ def check_path(path: str) -> None:
         raise RaspError(f"cannot draw to {path}: use a .png or .svg file name")
     if Path(path).is_dir():
         raise RaspError(f"cannot draw to {path}: it is a directory")
+    if not Path(path).absolute().parent.is_dir():
+        raise RaspError(f"cannot draw to {path}: there is no folder {Path(path).parent}")
 
 
 def _labels(tokens: list[Any]) -> list[str]:
