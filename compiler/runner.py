@@ -9,6 +9,7 @@ outputs it gives alone.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -111,7 +112,7 @@ class Runner:
         index = {k: v for k, v in slimmed.items() if k.endswith((".in", ".out", ".rows", ".dims", ".pick", ".has"))}
         self.shape = (meta.layout.num_layers, meta.layout.num_heads, meta.layout.key_size, model.causal, index)
         self.dense: set[str] = set()  # sparse paths found not exact on some batch (compiler/forward.py)
-        self.forward, self.checked = forward_fn(*self.shape)
+        self.variants: dict[tuple[bool, frozenset[str]], tuple] = {}  # the jitted forward passes made so far
         self.arrays = {k: jnp.asarray(v) for k, v in slimmed.items() if k not in index}
         # tokens are told apart as everywhere else (`token_key`): 1 and 1.0 are one token, "1" another
         self.token_ids = {token_key(t): i for i, t in enumerate(meta.tokens)}
@@ -153,15 +154,39 @@ class Runner:
     def raw(self, inputs: list[list[Any]], rows: int | None = None) -> np.ndarray:
         """The unembedded outputs, `(len(inputs), width, outputs)`, BOS position included, for
         inputs already `check`ed (one batch of at most `rows`: the caller keeps it small enough)."""
-        ids, lengths = self.encode(inputs, rows)
-        out, exact = self.forward(self.arrays, ids, lengths)
-        while not np.all(exact):
-            # The first sparse path that met a row not of zeros and ones becomes a product (the
-            # paths after it saw what it got wrong), and the batch runs again.
-            self.dense.add(self.checked[int(np.argmin(exact))])
-            self.forward, self.checked = forward_fn(*self.shape, dense=frozenset(self.dense))
-            out, exact = self.forward(self.arrays, ids, lengths)
+        out, _ = self.apply(*self.encode(inputs, rows))
         return np.asarray(out)[:len(inputs)]
+
+    def apply(self, ids: np.ndarray, lengths: np.ndarray, internals: bool = False) -> tuple:
+        """The forward pass on an encoded batch (with `internals`, the variant that also returns
+        the residual stream and the attention: `compiler.forward.forward_fn`). The first sparse
+        path that met a row not of zeros and ones becomes a product (the paths after it saw what
+        it got wrong), and the batch runs again."""
+        while True:
+            forward, checked = self.variant(internals)
+            result = forward(self.arrays, ids, lengths)
+            if np.all(result[1]):
+                return result
+            self.dense.add(checked[int(np.argmin(result[1]))])
+
+    def variant(self, internals: bool = False) -> tuple:
+        """The jitted forward pass for the sparse paths still trusted, and its paths' names (made
+        once for each, so XLA compiles each batch shape once)."""
+        key = (internals, frozenset(self.dense))
+        if key not in self.variants:
+            self.variants[key] = forward_fn(*self.shape, dense=key[1], internals=internals)
+        return self.variants[key]
+
+    @property
+    def checked(self) -> list[str]:
+        """The sparse paths the plain forward pass takes (named once it has run)."""
+        return self.variant()[1]
+
+    @functools.cached_property
+    def heads(self) -> list[Head]:
+        """Every head that writes to the residual stream, with the s-op it computes."""
+        owners = head_sops(self.model)
+        return [Head(layer, head, owners[layer, head]) for layer, head in sorted(owners)]
 
     def batch_rows(self, width: int) -> int:
         """Rows in a batch of this width: the largest power of two whose attention weights and
@@ -207,17 +232,9 @@ class Runner:
         """Every head's attention and the residual stream after every sublayer, on one input
         (`compiler.internals`); the same computation as `run`, its intermediate values kept."""
         self.check([tokens])
-        ids, lengths = self.encode([tokens], 1)
-        while True:
-            forward, checked = forward_fn(*self.shape, dense=frozenset(self.dense), internals=True)
-            out, exact, residuals, attention = forward(self.arrays, ids, lengths)
-            if np.all(exact):
-                break
-            self.dense.add(checked[int(np.argmin(exact))])  # as `raw` does
+        out, _, residuals, attention = self.apply(*self.encode([tokens], 1), internals=True)
         n = len(tokens) + 1
-        meta, model = self.model.meta, self.model
-        owners = head_sops(model)
-        heads = [Head(layer, head, owners[layer, head]) for layer, head in sorted(owners)]
+        meta, model, heads = self.model.meta, self.model, self.heads
         weights = np.asarray(attention)
         return Internals(
             tokens=[meta.bos, *tokens], heads=heads,
