@@ -42,6 +42,15 @@ def program_graph(output: sops.SOp) -> nx.DiGraph:
     return graph
 
 
+def layered(graph: nx.DiGraph) -> tuple[dict, dict]:
+    """Each node's depth (the longest path from an input to it; also set as the node's `depth`)
+    and drawing positions: one row per depth, inputs at the top."""
+    depth = {node: i for i, generation in enumerate(nx.topological_generations(graph)) for node in generation}
+    for node in graph:
+        graph.nodes[node]["depth"] = depth[node]
+    return depth, nx.multipartite_layout(graph, subset_key="depth", align="horizontal", scale=-1)
+
+
 def attach_layout(graph: nx.DiGraph, compiled: ModelMeta) -> None:
     """Copy each s-op's layer, sublayer and encoding from a compiled model's metadata."""
     by_position = {(row.line, row.col, row.operation): row for row in compiled.sops}

@@ -68,8 +68,7 @@ def load_run(run_dir: Path) -> LoadedRun:
 
     from predictor import transformer
     from predictor.checkpoints import Checkpoints
-    from predictor.encodings import Init
-    from predictor.train import TrainConfig, optimizer
+    from predictor.train import TrainConfig, optimizer_for
 
     stamp = run_dir / "run.json"
     if not stamp.is_file():
@@ -91,7 +90,7 @@ def load_run(run_dir: Path) -> LoadedRun:
         raise RaspError(f"{run_dir}: the task's tokens no longer match the trained model's")
     net = transformer.build(model)
     params = net.init(jax.random.PRNGKey(0), np.zeros((1, 8), np.int32), np.ones(1, np.int32))  # the shapes
-    opt = optimizer(config, matrices_only=model.init is Init.GPT2)
+    opt = optimizer_for(model, config)
     checkpoints = Checkpoints(run_dir, json.loads(stamp.read_text()))
     try:
         restored = checkpoints.restore({"params": params, "opt_state": opt.init(params)})

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from grammar.errors import RaspError
 from predictor.analysis import Analysis
+from predictor.graph import layered
 from rasp.language.files import save_figure, write_text
 from rasp.language.values import plural
 
@@ -85,10 +86,7 @@ def draw(graph: nx.DiGraph, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    depth = {n: i for i, generation in enumerate(nx.topological_generations(graph)) for n in generation}
-    for n in graph:
-        graph.nodes[n]["depth"] = depth[n]
-    positions = nx.multipartite_layout(graph, subset_key="depth", align="horizontal", scale=-1)
+    depth, positions = layered(graph)
     colours = [COLOURS[None if d.get("sort") is None else str(d["sort"])] for _, d in graph.nodes(data=True)]
     fig, ax = plt.subplots(figsize=(max(6, len(graph) * 0.6), max(4, (max(depth.values()) + 1) * 1.1)))
     labels = {n: (d["name"] if d["name"] == d["kind"] else f"{d['name']}\n{d['kind']}")

@@ -95,6 +95,12 @@ def optimizer(config: TrainConfig, matrices_only: bool = False) -> optax.Gradien
                        optax.adamw(learning_rate(config), weight_decay=config.weight_decay, mask=mask))
 
 
+def optimizer_for(model: transformer.ModelConfig, config: TrainConfig) -> optax.GradientTransformation:
+    """The optimizer a run of this model trains with (and its checkpoints hold the state of):
+    GPT-2's initialisation comes with its recipe, weight decay on matrices only."""
+    return optimizer(config, matrices_only=model.init is Init.GPT2)
+
+
 def loss_and_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
     labels, mask = batch["labels"], batch["mask"]
     known = mask * (labels >= 0)
@@ -232,7 +238,7 @@ def train(task: Task, program: Program, model: transformer.ModelConfig | None = 
         raise SettingError(f"{{batch_size}} ({config.batch_size}) must be a multiple of the {devices} devices "
                            "it is split over", {"batch_size": "the batch size"})
     net = transformer.build(model)
-    opt = optimizer(config, matrices_only=model.init is Init.GPT2)  # GPT-2's recipe decays matrices only
+    opt = optimizer_for(model, config)
     first = encoding.batch(training_examples(task, program, config.seed, 0, 2))
     params = net.init(jax.random.PRNGKey(config.seed), first["ids"], first["lengths"], first["offsets"])
     state = jax.device_put({"params": params, "opt_state": opt.init(params)}, replicated)

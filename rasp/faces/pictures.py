@@ -110,10 +110,9 @@ def trace_graph(graph: Any, values: dict[Any, Any], tokens: list[Any], path: str
     import networkx as nx
 
     plt = _pyplot()
-    depth = {node: i for i, generation in enumerate(nx.topological_generations(graph)) for node in generation}
-    for node in graph:
-        graph.nodes[node]["depth"] = depth[node]
-    positions = nx.multipartite_layout(graph, subset_key="depth", align="horizontal", scale=-1)
+    from predictor.graph import layered
+
+    depth, positions = layered(graph)
     labels = {}
     for node, data in graph.nodes(data=True):
         value = values.get(node)
