@@ -156,11 +156,12 @@ class SuiteRun(NamedTuple):
     compiled: CompiledScores
     heads: CompiledHeads | None
     predicted: Prediction
+    encoding: Encoding  # the task's examples as arrays (the same for every run of the task)
 
 
 def run_directory(run: SuiteRun, program: Program) -> Path:
     """Where the run keeps its checkpoints (and, on Ray, its log)."""
-    model = model_for(run.task, program, Encoding.for_task(run.task, program), run.pe, run.protocol)
+    model = model_for(run.task, program, run.encoding, run.pe, run.protocol)
     return run.runs_dir / run_name(run.task, model, run.config, program.digest)
 
 
@@ -168,7 +169,7 @@ def do_run(run: SuiteRun, program: Program | None = None, progress: bool = True)
     """Train and score one run of a suite (loading the task's program when not given)."""
     program = program or run.task.load()
     return train_and_evaluate(run.task, program, run.protocol, run.pe, run.config, run.runs_dir, run.eval_per_length,
-                              progress, run.sets, run.compiled, None, run.predicted, heads=run.heads)
+                              progress, run.sets, run.compiled, run.encoding, run.predicted, heads=run.heads)
 
 
 class Outcome(NamedTuple):
@@ -189,7 +190,9 @@ def run_locally(runs: Iterable[SuiteRun], total: int, say: Callable[[str], None]
     outcomes, programs = [], {}
     for done, run in enumerate(runs, 1):
         say(f"run {done}/{total}: {run.task.name}, {run.pe}, seed {run.config.seed}")
-        program = programs.setdefault(run.task.name, run.task.load())
+        if run.task.name not in programs:  # loaded (and probed) once per task
+            programs[run.task.name] = run.task.load()
+        program = programs[run.task.name]
         record = do_run(run, program, progress)
         outcomes.append(Outcome(run, record))
         bins = ", ".join(f"{b['lengths'][0]}-{b['lengths'][1]}: {b['em']:.2f}" for b in record["bins"])
@@ -219,6 +222,7 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Pro
             predicted = prediction(program, task, protocol)
             sets = evaluation_sets(task, program, eval_per_length)
             compiled, heads = compiled_for_task(task, program, sets)
+            encoding = Encoding.for_task(task, program)
             tasks_out.append(TaskRecord(task=task.as_dict(), in_conjecture=in_conjecture(task, program),
                                         score=predicted.probability, predicted=predicted.generalizes,
                                         verdict=predicted.verdict, findings=predicted.findings,
@@ -226,7 +230,7 @@ def run_suite(tasks: list[Task], seeds: list[int], pes: list[str], protocol: Pro
             for pe in pes:
                 for seed in seeds:
                     yield SuiteRun(task, pe, train_config(protocol, task.name, seed, **overrides), protocol,
-                                   out_dir / "runs", eval_per_length, sets, compiled, heads, predicted)
+                                   out_dir / "runs", eval_per_length, sets, compiled, heads, predicted, encoding)
 
     total = len(tasks) * len(pes) * len(seeds)
     if execute is None:
