@@ -8,7 +8,6 @@ compile has no model until it is compiled again.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from rasp.faces.repl.example import Example, Sample, parse_tokens, run_on
 from rasp.faces.repl.workspace import Workspace
 from rasp.language import sops
 from rasp.language.execute import ExecError, execute
-from rasp.language.inputs import input_kind, tokens_array
+from rasp.language.inputs import input_kind, same_value, tokens_array
 from rasp.language.values import plural
 
 DEFAULT_MAX_LEN = 8  # compile's maximum length when none is given (or the example's, when longer)
@@ -103,6 +102,7 @@ class Models:
         compiled = self.model_of(name)
         sample = parse_tokens(parts.group("rest"), "<input>")
         from compiler.runner import Runner
+        from compiler.verify import NUMERICAL_TOLERANCE
 
         out = Runner(compiled.result.model).run([sample.tokens])[0]
         line = f"{name}({sample}) = {shown.sequence(out)} (compiled model)"
@@ -111,7 +111,8 @@ class Models:
         except (ExecError, RaspError) as e:
             self.write(f"{line}; the interpreter refuses this input: {e.message}")
             return
-        differ = [i for i, (a, b) in enumerate(zip(out, expected)) if not same(a, b)]
+        differ = [i for i, (a, b) in enumerate(zip(out, expected))
+                  if not same_value(a, b, abs_tol=NUMERICAL_TOLERANCE)]
         if not differ:
             self.write(f"{line}; the interpreter agrees")
         else:
@@ -186,16 +187,6 @@ class Models:
         except ExecError:
             return {}
         return {node: array[0] for node, array in zip(nodes, arrays)}
-
-
-def same(a: Any, b: Any) -> bool:
-    """Whether the model's value is the interpreter's (numbers within the verification's tolerance)."""
-    from compiler.verify import NUMERICAL_TOLERANCE
-
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) \
-            and not isinstance(b, bool):
-        return math.isclose(a, b, abs_tol=NUMERICAL_TOLERANCE)
-    return shown.key(a) == shown.key(b)
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
