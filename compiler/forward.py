@@ -1,31 +1,34 @@
-"""The compiled model's forward pass, as one jitted function over a padded batch (`runner.Runner`
-batches, encodes and decodes around it).
+"""The compiled model's forward pass over a padded batch, in NumPy (`runner.Runner` batches,
+encodes and decodes around it).
 
 The computation is tracr's (no layer norm, ReLU MLPs, attention logits scaled by 1/sqrt(key
 size)) on the slimmed weights (`runner.slim`: each matrix cut to the residual dimensions it reads
 and writes). Padding positions are masked out as keys.
 
+**Why NumPy.** A jitted JAX pass is compiled by XLA once per batch shape, about a second each for
+these models: more than running them. Verifying sort with ties at 64 x 16 (1,424 inputs) took 3.8 s
+jitted, 2.5 s of it compiling four batch widths, and takes 0.8 s here; without a compile per
+shape, a batch is also exactly as wide as its longest input (docs/compiler.md, the batched runner).
+
 **Sparse paths.** A block that reads a categorical s-op sees rows of zeros and ones: one 1 for
 the s-op's value, and tracr's constant `one` beside a query. A product by such a row is the sum
 of at most two rows of the matrix; an attention logit between such a query and such a key is
-one or two entries of the query matrix plus the bias. The `sparse` forward pass gathers those
-instead of multiplying (sort with ties at 128 x 32 reads a 4,096-valued s-op: a 4,096 x 4,096
-product per token otherwise), and returns, beside the outputs, whether every row it treated so
-really was zeros and at most two ones. Then every term it left out is an exact zero and the
-terms it kept are added in the product's order (two terms add the same either way): the result
-is the product's, bit for bit. Where a path was not exact, the runner makes it a product (`dense`)
-and runs the batch again. (A data-dependent switch inside the function, `lax.cond`, costs more
-than it saves on a CPU.)
+one or two entries of the query matrix plus the bias. For matrices of `SPARSE_ROWS` rows or
+more, the pass looks at the batch: where every row is zeros and at most two ones, it gathers
+those instead of multiplying (sort with ties at 128 x 32 reads a 4,096-valued s-op: a 4,096 x
+4,096 product per token otherwise); else it multiplies. Every term a gather leaves out is an
+exact zero and the terms it keeps add the same in either order: the result is the product's,
+bit for bit.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 SPARSE_ROWS = 256  # products over fewer dimensions than this stay products (cheap enough)
-MAX_SLICE_RUNS = 8  # a write to at most this many runs of residual dimensions is done run by run
+MAX_SLICE_RUNS = 8  # columns in at most this many runs are read and written as slices
 
 
 def _runs(columns: np.ndarray) -> list[tuple[int, int, int]]:
@@ -38,128 +41,141 @@ def _runs(columns: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(columns[a]), int(columns[b - 1]) + 1, int(a)) for a, b in zip(starts, ends)]
 
 
-def take_columns(x, columns: np.ndarray):
-    """`x[..., columns]`, as slices when the columns are a few runs (XLA's gather over an index
-    list is slow, and slower still fused into what reads it)."""
+def take_columns(x: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """`x[..., columns]`, as slices when the columns are a few runs (a view, or one copy)."""
     runs = _runs(columns)
     if len(runs) > MAX_SLICE_RUNS:
         return x[..., columns]
-    import jax.numpy as jnp
-
     parts = [x[..., first:end] for first, end, _ in runs]
-    return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=-1)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
 
-def add_columns(x, columns: np.ndarray, update):
-    """`x` with `update` added to its `columns` (sorted): a slice update per run of consecutive
-    columns when there are few runs (a block writes one s-op's contiguous dimensions), which XLA
-    does several times faster than a scatter over an index list."""
+def add_columns(x: np.ndarray, columns: np.ndarray, update: np.ndarray) -> None:
+    """Adds `update` to `x`'s `columns` (sorted) in place, a slice per run of consecutive columns
+    (a block writes one s-op's contiguous dimensions)."""
     runs = _runs(columns)
     if len(runs) > MAX_SLICE_RUNS:
-        return x.at[..., columns].add(update)
+        x[..., columns] += update
+        return
     for first, end, at in runs:
-        x = x.at[..., first:end].add(update[..., at:at + end - first])
-    return x
+        x[..., first:end] += update[..., at:at + end - first]
 
 
-def forward_fn(num_layers: int, num_heads: int, key_size: int, causal: bool, index: dict[str, np.ndarray],
-               dense: frozenset[str] = frozenset(), internals: bool = False) -> tuple[Callable, list[str]]:
-    """`forward(weights, ids, lengths) -> (outputs, exact)`, and the names of its sparse paths
-    (filled when it is first traced). `exact[i]` is whether the i-th named path was exact on
-    this batch; the paths named in `dense` are products (an attention's logits: "layerN.attn").
-    With `internals`, it returns `(outputs, exact, residuals, attention)` too: the residual
-    stream after the embedding and after every sublayer, `[stages, B, T, D]`, and every layer's
-    attention weights, `[layers, B, H, T, T]` (uniform over the allowed keys in a layer without heads)."""
-    import jax
-    import jax.numpy as jnp
+def binary(x: np.ndarray) -> bool:
+    """Whether every row of `x` is zeros and at most two ones."""
+    return bool(np.all((x == 0) | (x == 1)) and np.all(np.sum(x, axis=-1) <= 2))
 
-    checked: list[str] = []
-    scale = np.float32(np.sqrt(key_size))  # tracr's 1/sqrt(key size), of the padded key size
 
-    def binary(x: jax.Array) -> jax.Array:
-        """Whether every row of `x` is zeros and at most two ones (a scalar)."""
-        return jnp.all(x * (1 - x) == 0) & jnp.all(jnp.sum(x, axis=-1) <= 2)
+def ones(x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per row of a `binary` x, (column, present) for its first and its last one (the second
+    present only where there are two)."""
+    count = np.sum(x, axis=-1)
+    first = x.argmax(axis=-1)
+    last = np.max(x * np.arange(x.shape[-1], dtype=x.dtype), axis=-1).astype(np.int64)
+    return [(first, count >= 1), (last, count == 2)]
 
-    def ones(x: jax.Array) -> list[tuple[jax.Array, jax.Array]]:
-        """Per row of a `binary` x, (column, present) for its first and its last one (the second
-        present only where there are two). Plain max-reductions: XLA's argmax is slower."""
-        count, columns = jnp.sum(x, axis=-1), jnp.arange(x.shape[-1], dtype=x.dtype)
-        first = (x.shape[-1] - 1 - jnp.max(x * (x.shape[-1] - 1 - columns), axis=-1)).astype(jnp.int32)
-        last = jnp.max(x * columns, axis=-1).astype(jnp.int32)
-        return [(first, count >= 1), (last, count == 2)]
 
-    def project(x: jax.Array, name: str, w: dict, checks: list) -> jax.Array:
-        if name + ".pick" in index:
-            return take_columns(x, index[name + ".pick"]) * index[name + ".has"]
-        matrix = w[name + ".w"]
-        if name in dense or matrix.shape[0] < SPARSE_ROWS:
-            return x @ matrix
-        checks.append((name, binary(x)))
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis (the keys)."""
+    e = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+@dataclass
+class Pass:
+    """One forward pass's results. `residuals` `[stages, B, T, D]`: the stream after the
+    embedding and after every sublayer; `attention` `[layers, B, H, T, T]` (uniform over the
+    allowed keys in a layer without heads); both only when asked for."""
+
+    outputs: np.ndarray  # [B, T, outputs], unembedded
+    gathered: list[str] = field(default_factory=list)  # the sparse paths that gathered
+    residuals: list[np.ndarray] = field(default_factory=list)
+    attention: list[np.ndarray] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Forward:
+    """The forward pass of one slimmed model (`runner.slim`): `weights` its matrices, `index` the
+    residual dimensions each reads and writes (`.in`, `.out`, ...) and its selection matrices as
+    gathers (`.pick`, `.has`)."""
+
+    num_layers: int
+    num_heads: int
+    key_size: int
+    causal: bool
+    weights: dict[str, np.ndarray]
+    index: dict[str, np.ndarray]
+
+    def __call__(self, ids: np.ndarray, lengths: np.ndarray, internals: bool = False) -> Pass:
+        w, index, batch, width = self.weights, self.index, *ids.shape
+        result = Pass(np.zeros(0))
+        x = w["token_embed"][ids] + w["pos_embed"][:width][None]
+        positions = np.arange(width)
+        mask = positions[None, None, :] <= lengths[:, None, None]  # keys: BOS and the tokens
+        if self.causal:
+            mask = mask & (positions[None, None, :] <= positions[None, :, None])
+        mask = mask[:, None]  # [B, 1, T, T]
+        keep = (lambda: result.residuals.append(x.copy())) if internals else (lambda: None)
+        keep()
+        for i in range(self.num_layers):
+            p = f"layer{i}."
+
+            def heads(name: str, dims: int) -> np.ndarray:
+                y = self.project(take_columns(x, index[p + f"attn.{name}.in"]), p + f"attn.{name}", result)
+                return (y + w[p + f"attn.{name}.b"]).reshape(batch, width, self.num_heads, dims)
+
+            if len(index[p + "attn.out"]):
+                k = heads("key", len(index[p + "attn.qk.dims"]))
+                v = heads("value", len(index[p + "attn.v.dims"]))
+                logits = self.scores(p + "attn", take_columns(x, index[p + "attn.query.in"]), k, result)
+                weights = softmax(np.where(mask, logits / np.float32(np.sqrt(self.key_size)), np.float32(-1e30)))
+                attended = np.einsum("bhtT,bThd->bthd", weights, v).reshape(batch, width, -1)
+                update = self.project(attended, p + "attn.linear", result) + w[p + "attn.linear.b"]
+                add_columns(x, index[p + "attn.out"], update)
+                if internals:
+                    result.attention.append(weights)
+            elif internals:
+                result.attention.append(np.broadcast_to(mask / np.sum(mask, axis=-1, keepdims=True),
+                                                        (batch, self.num_heads, width, width)))
+            keep()
+            if len(index[p + "mlp.out"]):
+                hidden = np.maximum(0, self.project(take_columns(x, index[p + "mlp.in"]), p + "mlp.linear_1", result)
+                                    + w[p + "mlp.linear_1.b"])
+                add_columns(x, index[p + "mlp.out"], self.project(hidden, p + "mlp.linear_2", result)
+                            + w[p + "mlp.linear_2.b"])
+            keep()
+        result.outputs = self.project(take_columns(x, index["unembed.rows"]), "unembed", result)
+        return result
+
+    def project(self, x: np.ndarray, name: str, result: Pass) -> np.ndarray:
+        """`x @ w`: a gather for a selection matrix, or for rows of zeros and ones (sparse paths)."""
+        if name + ".pick" in self.index:
+            picked, has = take_columns(x, self.index[name + ".pick"]), self.index[name + ".has"]
+            return picked if np.all(has == 1) else picked * has
+        matrix = self.weights[name + ".w"]
+        if matrix.shape[0] < SPARSE_ROWS or not binary(x):
+            # as one 2-D product: NumPy's stacked matmul skips BLAS for a non-contiguous `x`
+            return (x.reshape(-1, x.shape[-1]) @ matrix).reshape(*x.shape[:-1], matrix.shape[-1])
+        result.gathered.append(name)
         return sum(matrix[column] * present[..., None] for column, present in ones(x))
 
-    def scores(layer: str, x_query: jax.Array, k: jax.Array, w: dict, checks: list) -> jax.Array:
+    def scores(self, layer: str, x_query: np.ndarray, k: np.ndarray, result: Pass) -> np.ndarray:
         """The attention logits `[B, H, T, T]` before scaling: q . k. Sparse: for each of the
         keys' ones j, q[t, j] (the query matrix's rows at the query's ones, summed, plus the
         bias), without forming q."""
         b, t, h, dims = k.shape
         name = layer + ".query"
-        if layer in dense or name + ".pick" in index or dims < SPARSE_ROWS:
-            q = project(x_query, name, w, checks) + w[name + ".b"]
-            return jnp.einsum("bthd,bThd->bhtT", q.reshape(b, t, h, dims), k)
-        checks.append((layer, binary(x_query) & binary(k)))
-        matrix, bias = w[name + ".w"].reshape(-1, h, dims), w[name + ".b"].reshape(h, dims)
-        head = jnp.arange(h)[None, :, None, None]
-        total = 0
+        if name + ".pick" in self.index or dims < SPARSE_ROWS or not (binary(x_query) and binary(k)):
+            q = self.project(x_query, name, result) + self.weights[name + ".b"]
+            return np.einsum("bthd,bThd->bhtT", q.reshape(b, t, h, dims), k)
+        result.gathered.append(layer)
+        matrix, bias = self.weights[name + ".w"].reshape(-1, h, dims), self.weights[name + ".b"].reshape(h, dims)
+        head = np.arange(h)[None, :, None, None]
+        total, query_ones = 0, ones(x_query)  # [B, T] each
         for key_column, key_present in ones(k):  # [B, T, H] each
             column = key_column.transpose(0, 2, 1)[:, :, None, :]  # [B, H, 1, T]
             q = 0
-            for row, present in ones(x_query):  # [B, T] each
+            for row, present in query_ones:
                 q = q + matrix[row[:, None, :, None], head, column] * present[:, None, :, None]
             total = total + (q + bias[head, column]) * key_present.transpose(0, 2, 1)[:, :, None, :]
         return total
-
-    def forward(w: dict, ids: jax.Array, lengths: jax.Array) -> tuple[jax.Array, jax.Array]:
-        batch, width = ids.shape
-        checks: list = []
-        x = w["token_embed"][ids] + w["pos_embed"][:width][None]
-        positions = jnp.arange(width)
-        mask = positions[None, None, :] <= lengths[:, None, None]  # keys: BOS and the tokens
-        if causal:
-            mask = mask & (positions[None, None, :] <= positions[None, :, None])
-        mask = mask[:, None]  # [B, 1, T, T]
-        residuals, attention = [x], []
-        for i in range(num_layers):
-            p = f"layer{i}."
-
-            def heads(name: str, dims: int) -> jax.Array:
-                y = project(take_columns(x, index[p + f"attn.{name}.in"]), p + f"attn.{name}", w, checks)
-                return (y + w[p + f"attn.{name}.b"]).reshape(batch, width, num_heads, dims)
-
-            if len(index[p + "attn.out"]):
-                k = heads("key", len(index[p + "attn.qk.dims"]))
-                v = heads("value", len(index[p + "attn.v.dims"]))
-                logits = scores(p + "attn", take_columns(x, index[p + "attn.query.in"]), k, w, checks) / scale
-                logits = jnp.where(mask, logits, -1e30)
-                weights = jax.nn.softmax(logits, axis=-1)
-                attended = jnp.einsum("bhtT,bThd->bthd", weights, v).reshape(batch, width, -1)
-                update = project(attended, p + "attn.linear", w, checks) + w[p + "attn.linear.b"]
-                x = add_columns(x, index[p + "attn.out"], update)
-                attention.append(weights)
-            else:
-                attention.append(jnp.broadcast_to(mask / jnp.sum(mask, axis=-1, keepdims=True),
-                                                  (batch, num_heads, width, width)))
-            residuals.append(x)
-            if len(index[p + "mlp.out"]):
-                hidden = jax.nn.relu(project(take_columns(x, index[p + "mlp.in"]), p + "mlp.linear_1", w, checks)
-                                     + w[p + "mlp.linear_1.b"])
-                x = add_columns(x, index[p + "mlp.out"], project(hidden, p + "mlp.linear_2", w, checks)
-                                + w[p + "mlp.linear_2.b"])
-            residuals.append(x)
-        out = project(take_columns(x, index["unembed.rows"]), "unembed", w, checks)
-        checked[:] = [name for name, _ in checks]
-        exact = jnp.stack([flag for _, flag in checks]) if checks else jnp.zeros(0, bool)
-        if internals:
-            return out, exact, jnp.stack(residuals), jnp.stack(attention) if attention else jnp.zeros((0,))
-        return out, exact
-
-    return jax.jit(forward), checked

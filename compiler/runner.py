@@ -1,5 +1,5 @@
-"""The batched runner: the jitted forward pass (`compiler.forward`) over padded batches of inputs
-of mixed lengths.
+"""The batched runner: the forward pass (`compiler.forward`, NumPy) over batches of inputs of
+mixed lengths, each batch as wide as its longest input.
 
 The computation is tracr's (no layer norm, ReLU MLPs, attention logits scaled by 1/sqrt(key
 size)); the beginning-of-sequence token is added here and its position dropped from the
@@ -14,15 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from compiler.forward import forward_fn
+from compiler.forward import Forward
 from compiler.internals import Head, Internals, Stage, dim_owners, head_sops, stage_names
 from compiler.model import CompiledModel
 from grammar.errors import RaspError
 from rasp.language.inputs import token_key
 from rasp.language.sops import Encoding
 
-LENGTH_BUCKET = 16  # batches are padded to a multiple of this width, so few shapes are compiled
-MAX_BATCH_ROWS = 256  # and hold at most this many inputs (a power of two)
+MAX_BATCH_ROWS = 256  # inputs in a batch, at most
 MAX_ATTENTION_CELLS = 2**26  # batch * heads * width^2 attention weights computed at once
 MAX_ACTIVATION_CELLS = 2**26  # batch * width * the widest layer (residual, heads, MLP) at once
 
@@ -104,16 +103,13 @@ class Runner:
     """Runs a compiled model on plain token sequences (no BOS), in batches."""
 
     def __init__(self, model: CompiledModel):
-        import jax.numpy as jnp
-
         self.model = model
         meta = model.meta
         slimmed = _as_gathers(slim(model))
         index = {k: v for k, v in slimmed.items() if k.endswith((".in", ".out", ".rows", ".dims", ".pick", ".has"))}
-        self.shape = (meta.layout.num_layers, meta.layout.num_heads, meta.layout.key_size, model.causal, index)
-        self.dense: set[str] = set()  # sparse paths found not exact on some batch (compiler/forward.py)
-        self.variants: dict[tuple[bool, frozenset[str]], tuple] = {}  # the jitted forward passes made so far
-        self.arrays = {k: jnp.asarray(v) for k, v in slimmed.items() if k not in index}
+        weights = {k: np.asarray(v, dtype=np.float32) for k, v in slimmed.items() if k not in index}
+        self.forward = Forward(meta.layout.num_layers, meta.layout.num_heads, meta.layout.key_size, model.causal,
+                               weights, index)
         # tokens are told apart as everywhere else (`token_key`): 1 and 1.0 are one token, "1" another
         self.token_ids = {token_key(t): i for i, t in enumerate(meta.tokens)}
         self.bos_id = self.token_ids[token_key(meta.bos)]
@@ -132,55 +128,21 @@ class Runner:
                     raise RaspError(f"input {number}: token {token!r} at position {position} is not in the "
                                     f"model's vocabulary {self.model.vocab}")
 
-    def width(self, length: int) -> int:
-        """The padded width of a batch whose longest input has `length` tokens, BOS included:
-        steps of `LENGTH_BUCKET` down from the longest the model takes, so that the widest
-        bucket is exactly the model's."""
-        top = self.model.max_len + 1
-        return top - (top - (length + 1)) // LENGTH_BUCKET * LENGTH_BUCKET
-
-    def encode(self, inputs: list[list[Any]], rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids and lengths, padded to `rows` rows (default: the next power of two)."""
-        width = self.width(max((len(t) for t in inputs), default=0))
-        rows = rows or 1 << max(0, len(inputs) - 1).bit_length()
-        ids = np.full((rows, width), self.pad_id, dtype=np.int32)
+    def encode(self, inputs: list[list[Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids `[inputs, longest + 1]` (BOS first, then padding) and lengths."""
+        width = max((len(t) for t in inputs), default=0) + 1
+        ids = np.full((len(inputs), width), self.pad_id, dtype=np.int32)
         ids[:, 0] = self.bos_id
-        lengths = np.zeros(rows, dtype=np.int32)
+        lengths = np.zeros(len(inputs), dtype=np.int32)
         for i, tokens in enumerate(inputs):
             ids[i, 1:len(tokens) + 1] = [self.token_ids[token_key(t)] for t in tokens]
             lengths[i] = len(tokens)
         return ids, lengths
 
-    def raw(self, inputs: list[list[Any]], rows: int | None = None) -> np.ndarray:
+    def raw(self, inputs: list[list[Any]]) -> np.ndarray:
         """The unembedded outputs, `(len(inputs), width, outputs)`, BOS position included, for
-        inputs already `check`ed (one batch of at most `rows`: the caller keeps it small enough)."""
-        out, _ = self.apply(*self.encode(inputs, rows))
-        return np.asarray(out)[:len(inputs)]
-
-    def apply(self, ids: np.ndarray, lengths: np.ndarray, internals: bool = False) -> tuple:
-        """The forward pass on an encoded batch (with `internals`, the variant that also returns
-        the residual stream and the attention: `compiler.forward.forward_fn`). The first sparse
-        path that met a row not of zeros and ones becomes a product (the paths after it saw what
-        it got wrong), and the batch runs again."""
-        while True:
-            forward, checked = self.variant(internals)
-            result = forward(self.arrays, ids, lengths)
-            if np.all(result[1]):
-                return result
-            self.dense.add(checked[int(np.argmin(result[1]))])
-
-    def variant(self, internals: bool = False) -> tuple:
-        """The jitted forward pass for the sparse paths still trusted, and its paths' names (made
-        once for each, so XLA compiles each batch shape once)."""
-        key = (internals, frozenset(self.dense))
-        if key not in self.variants:
-            self.variants[key] = forward_fn(*self.shape, dense=key[1], internals=internals)
-        return self.variants[key]
-
-    @property
-    def checked(self) -> list[str]:
-        """The sparse paths the plain forward pass takes (named once it has run)."""
-        return self.variant()[1]
+        inputs already `check`ed (one batch: the caller keeps it small enough)."""
+        return self.forward(*self.encode(inputs)).outputs
 
     @functools.cached_property
     def heads(self) -> list[Head]:
@@ -189,35 +151,31 @@ class Runner:
         return [Head(layer, head, owners[layer, head]) for layer, head in sorted(owners)]
 
     def batch_rows(self, width: int) -> int:
-        """Rows in a batch of this width: the largest power of two whose attention weights and
-        widest activations fit the caps."""
+        """Rows in a batch of this width: as many as keep its attention weights and widest
+        activations under the caps."""
         layout = self.model.meta.layout
         heads = max(1, layout.num_heads)
         widest = max(layout.residual_width, heads * layout.key_size, layout.mlp_hidden_size, 1)
-        limit = min(MAX_ATTENTION_CELLS // (heads * width * width), MAX_ACTIVATION_CELLS // (width * widest),
-                    MAX_BATCH_ROWS)
-        return 1 << max(0, limit.bit_length() - 1)
+        return max(1, min(MAX_ATTENTION_CELLS // (heads * width * width), MAX_ACTIVATION_CELLS // (width * widest),
+                          MAX_BATCH_ROWS))
 
-    def batches(self, inputs: list[list[Any]]) -> list[tuple[list[int], int]]:
-        """Input numbers grouped by padded width into batches that fit in memory, each with the
-        rows it is padded to. A width with several batches pads its last to the same rows, so
-        XLA compiles the forward pass once per width (compiling costs more than padding)."""
-        by_width: dict[int, list[int]] = {}
+    def batches(self, inputs: list[list[Any]]) -> list[list[int]]:
+        """Input numbers grouped by length into batches that fit in memory."""
+        by_length: dict[int, list[int]] = {}
         for i in sorted(range(len(inputs)), key=lambda i: len(inputs[i])):
-            by_width.setdefault(self.width(len(inputs[i])), []).append(i)
+            by_length.setdefault(len(inputs[i]), []).append(i)
         groups = []
-        for width, numbers in by_width.items():
-            rows = self.batch_rows(width)
-            full = rows if len(numbers) > rows else None
-            groups += [(numbers[k:k + rows], full) for k in range(0, len(numbers), rows)]
+        for length, numbers in by_length.items():
+            rows = self.batch_rows(length + 1)
+            groups += [numbers[k:k + rows] for k in range(0, len(numbers), rows)]
         return groups
 
     def run(self, inputs: list[list[Any]]) -> list[list[Any]]:
         """The model's output at every position of every input."""
         self.check(inputs)
         results: list[list[Any]] = [[] for _ in inputs]
-        for group, rows in self.batches(inputs):
-            out = self.raw([inputs[i] for i in group], rows)
+        for group in self.batches(inputs):
+            out = self.raw([inputs[i] for i in group])
             for row, i in zip(out, group):
                 results[i] = self.decode(row[1:len(inputs[i]) + 1])
         return results
@@ -232,14 +190,13 @@ class Runner:
         """Every head's attention and the residual stream after every sublayer, on one input
         (`compiler.internals`); the same computation as `run`, its intermediate values kept."""
         self.check([tokens])
-        out, _, residuals, attention = self.apply(*self.encode([tokens], 1), internals=True)
+        result = self.forward(*self.encode([tokens]), internals=True)
         n = len(tokens) + 1
         meta, model, heads = self.model.meta, self.model, self.heads
-        weights = np.asarray(attention)
         return Internals(
             tokens=[meta.bos, *tokens], heads=heads,
-            attention=[weights[h.layer, 0, h.head, :n, :n] for h in heads],
+            attention=[result.attention[h.layer][0, h.head, :n, :n] for h in heads],
             stages=[Stage(name, values[0, :n]) for name, values in zip(stage_names(model.num_layers),
-                                                                       np.asarray(residuals))],
+                                                                       result.residuals)],
             residual_labels=list(meta.residual_labels), dim_sops=dim_owners(model),
-            outputs=self.decode(np.asarray(out)[0, 1:n]))
+            outputs=self.decode(result.outputs[0, 1:n]))

@@ -1,6 +1,6 @@
 """The compiled model's forward pass: its sparse paths give the products' results bit for bit, a
-path that meets rows other than zeros and ones falls back to the product, and batches come in
-one shape per width."""
+batch whose rows are not zeros and ones takes the product, and batches are exactly as wide as
+their inputs and fit the caps."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler import compile_program, forward
-from compiler.forward import forward_fn
+from compiler import runner as runner_module
 from compiler.runner import Runner
 from compiler.verify import NUMERICAL_TOLERANCE
 from rasp.language.program import load_program
@@ -29,9 +29,9 @@ def all_products(runner: Runner, ids: np.ndarray, lengths: np.ndarray) -> np.nda
     """The forward pass with every product a product."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(forward, "SPARSE_ROWS", 2**62)
-        out, exact = forward_fn(*runner.shape)[0](runner.arrays, ids, lengths)
-    assert exact.size == 0
-    return np.asarray(out)
+        result = runner.forward(ids, lengths)
+    assert not result.gathered
+    return result.outputs
 
 
 @settings(max_examples=8, deadline=None)
@@ -39,10 +39,10 @@ def all_products(runner: Runner, ids: np.ndarray, lengths: np.ndarray) -> np.nda
 def test_sparse_paths_equal_the_products_bit_for_bit(sort_runner, lengths, seed):
     rng = random.Random(seed)
     batch = [[rng.choice(VOCAB) for _ in range(n)] for n in lengths]
-    got = sort_runner.raw(batch)
-    assert sort_runner.checked, "no sparse path was taken: the test would compare products with products"
     ids, padded = sort_runner.encode(batch)
-    assert np.array_equal(got, all_products(sort_runner, ids, padded)[:len(batch)])
+    got = sort_runner.forward(ids, padded)
+    assert got.gathered, "no sparse path was taken: the test would compare products with products"
+    assert np.array_equal(got.outputs, all_products(sort_runner, ids, padded))
     program = load_program("sort")
     assert sort_runner.run(batch) == program.run(batch)
 
@@ -53,24 +53,27 @@ def test_a_path_that_meets_other_values_becomes_a_product(monkeypatch):
     runner = Runner(compile_program(program, list("01"), 6, verify=False).model)
     rng = random.Random(0)
     batch = [[rng.choice("01") for _ in range(rng.randint(1, 6))] for _ in range(20)]
-    got = runner.raw(batch)
-    assert runner.dense, "no path fell back to the product"
     ids, lengths = runner.encode(batch)
-    assert np.array_equal(got, all_products(runner, ids, lengths)[:len(batch)])
+    seen: list[bool] = []
+    real = forward.binary
+    monkeypatch.setattr(forward, "binary", lambda x: seen.append(real(x)) or seen[-1])
+    got = runner.forward(ids, lengths)
+    assert got.gathered and not all(seen), "no path gathered, or none fell back: the test would see nothing"
+    assert np.array_equal(got.outputs, all_products(runner, ids, lengths))
     for want, out in zip(program.run(batch), runner.run(batch)):
         assert out == pytest.approx(want, abs=NUMERICAL_TOLERANCE)
 
 
-def test_batches_have_one_shape_per_width(sort_runner):
+def test_batches_are_exact_and_fit_the_caps(sort_runner, monkeypatch):
+    """Nothing is compiled per shape: each batch holds inputs of one length, no padding, and
+    stays under the activation cap (made small here so that lengths need several batches)."""
+    monkeypatch.setattr(runner_module, "MAX_ACTIVATION_CELLS", 2**19)
     rng = random.Random(1)
     inputs = [[rng.choice(VOCAB) for _ in range(n)] for n in range(1, MAX_LEN + 1) for _ in range(300)]
     batches = sort_runner.batches(inputs)
-    assert sorted(i for group, _ in batches for i in group) == list(range(len(inputs)))
-    rows_by_width: dict[int, set] = {}
-    for group, rows in batches:
-        width = sort_runner.width(max(len(inputs[i]) for i in group))
-        assert all(sort_runner.width(len(inputs[i])) == width for i in group)
-        assert rows is None or len(group) <= rows
-        rows_by_width.setdefault(width, set()).add(rows or len(group))
-    assert all(len(r) == 1 for r in rows_by_width.values()), rows_by_width
-    assert max(rows_by_width) == MAX_LEN + 1  # the widest batch is exactly the model's width
+    assert sorted(i for group in batches for i in group) == list(range(len(inputs)))
+    widest = max(sort_runner.model.meta.layout.residual_width, sort_runner.model.meta.layout.mlp_hidden_size)
+    assert len(batches) > MAX_LEN
+    for group in batches:
+        assert len({len(inputs[i]) for i in group}) == 1
+        assert len(group) * (len(inputs[group[0]]) + 1) * widest <= 2**19 or len(group) == 1
