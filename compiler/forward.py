@@ -41,19 +41,20 @@ def _runs(columns: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(columns[a]), int(columns[b - 1]) + 1, int(a)) for a, b in zip(starts, ends)]
 
 
-def take_columns(x: np.ndarray, columns: np.ndarray) -> np.ndarray:
+Runs = list[tuple[int, int, int]]  # columns as `_runs` gives them
+
+
+def take_columns(x: np.ndarray, columns: np.ndarray, runs: Runs) -> np.ndarray:
     """`x[..., columns]`, as slices when the columns are a few runs (a view, or one copy)."""
-    runs = _runs(columns)
     if len(runs) > MAX_SLICE_RUNS:
         return x[..., columns]
     parts = [x[..., first:end] for first, end, _ in runs]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
 
-def add_columns(x: np.ndarray, columns: np.ndarray, update: np.ndarray) -> None:
+def add_columns(x: np.ndarray, columns: np.ndarray, runs: Runs, update: np.ndarray) -> None:
     """Adds `update` to `x`'s `columns` (sorted) in place, a slice per run of consecutive columns
     (a block writes one s-op's contiguous dimensions)."""
-    runs = _runs(columns)
     if len(runs) > MAX_SLICE_RUNS:
         x[..., columns] += update
         return
@@ -61,18 +62,25 @@ def add_columns(x: np.ndarray, columns: np.ndarray, update: np.ndarray) -> None:
         x[..., first:end] += update[..., at:at + end - first]
 
 
-def binary(x: np.ndarray) -> bool:
-    """Whether every row of `x` is zeros and at most two ones."""
-    return bool(np.all((x == 0) | (x == 1)) and np.all(np.sum(x, axis=-1) <= 2))
-
-
-def ones(x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per row of a `binary` x, (column, present) for its first and its last one (the second
-    present only where there are two)."""
-    count = np.sum(x, axis=-1)
-    first = x.argmax(axis=-1)
-    last = np.max(x * np.arange(x.shape[-1], dtype=x.dtype), axis=-1).astype(np.int64)
-    return [(first, count >= 1), (last, count == 2)]
+def ones(x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """When every row of `x` is zeros and at most two ones: per row, (column, present) for its
+    first and its last one (the second present only where there are two); else None. Read with
+    a few reductions and a product by a vector: the rows are wide (4,096 at sort 128 x 32)."""
+    flat = x.reshape(-1, x.shape[-1])
+    if flat.size == 0 or flat.min() < 0 or flat.max() > 1:
+        return None
+    count = np.count_nonzero(flat, axis=-1)
+    if count.max() > 2:
+        return None
+    rows, first = np.arange(len(flat)), flat.argmax(axis=-1)
+    # the columns of a row's ones add up to first + last: exact, they are small integers
+    last = np.where(count == 2, np.rint(flat @ np.arange(flat.shape[-1], dtype=flat.dtype)) - first, first)
+    last = np.clip(last, 0, flat.shape[-1] - 1).astype(np.int64)
+    # with `count` non-zeros in a row, it is binary when the columns found hold distinct 1s
+    if not np.all(((count == 0) | (flat[rows, first] == 1)) & ((count < 2) | ((flat[rows, last] == 1) & (last > first)))):
+        return None
+    shape = x.shape[:-1]
+    return [(first.reshape(shape), (count >= 1).reshape(shape)), (last.reshape(shape), (count == 2).reshape(shape))]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -93,23 +101,35 @@ class Pass:
     attention: list[np.ndarray] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
 class Forward:
     """The forward pass of one slimmed model (`runner.slim`): `weights` its matrices, `index` the
     residual dimensions each reads and writes (`.in`, `.out`, ...) and its selection matrices as
     gathers (`.pick`, `.has`)."""
 
-    num_layers: int
-    num_heads: int
-    key_size: int
-    causal: bool
-    weights: dict[str, np.ndarray]
-    index: dict[str, np.ndarray]
+    def __init__(self, num_layers: int, num_heads: int, key_size: int, causal: bool,
+                 weights: dict[str, np.ndarray], index: dict[str, np.ndarray]):
+        self.num_layers, self.num_heads, self.key_size, self.causal = num_layers, num_heads, key_size, causal
+        self.weights, self.index = weights, index
+        # the embeddings' columns that hold non-zeros (tokens, indices, `one`), and every column list as runs
+        self.embedded = {name: np.flatnonzero(np.any(weights[name] != 0, axis=0)) for name in ("token_embed", "pos_embed")}
+        self.runs = {name: _runs(columns) for name, columns in [*index.items(), *self.embedded.items()]
+                     if not name.endswith(".has")}
+        self.embeddings = {name: weights[name][:, columns] for name, columns in self.embedded.items()}
+
+    def take(self, x: np.ndarray, name: str) -> np.ndarray:
+        """`x`'s columns listed under `name` (in `index`)."""
+        return take_columns(x, self.index[name], self.runs[name])
+
+    def add(self, x: np.ndarray, name: str, update: np.ndarray) -> None:
+        """Adds `update` to `x`'s columns listed under `name` (in `index`), in place."""
+        add_columns(x, self.index[name], self.runs[name], update)
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray, internals: bool = False) -> Pass:
         w, index, batch, width = self.weights, self.index, *ids.shape
         result = Pass(np.zeros(0))
-        x = w["token_embed"][ids] + w["pos_embed"][:width][None]
+        x = np.zeros((batch, width, w["token_embed"].shape[1]), np.float32)
+        for name, rows in (("token_embed", ids), ("pos_embed", np.arange(width)[None])):
+            add_columns(x, self.embedded[name], self.runs[name], self.embeddings[name][rows])
         positions = np.arange(width)
         mask = positions[None, None, :] <= lengths[:, None, None]  # keys: BOS and the tokens
         if self.causal:
@@ -121,17 +141,17 @@ class Forward:
             p = f"layer{i}."
 
             def heads(name: str, dims: int) -> np.ndarray:
-                y = self.project(take_columns(x, index[p + f"attn.{name}.in"]), p + f"attn.{name}", result)
+                y = self.project(self.take(x, p + f"attn.{name}.in"), p + f"attn.{name}", result)
                 return (y + w[p + f"attn.{name}.b"]).reshape(batch, width, self.num_heads, dims)
 
             if len(index[p + "attn.out"]):
                 k = heads("key", len(index[p + "attn.qk.dims"]))
                 v = heads("value", len(index[p + "attn.v.dims"]))
-                logits = self.scores(p + "attn", take_columns(x, index[p + "attn.query.in"]), k, result)
+                logits = self.scores(p + "attn", self.take(x, p + "attn.query.in"), k, result)
                 weights = softmax(np.where(mask, logits / np.float32(np.sqrt(self.key_size)), np.float32(-1e30)))
                 attended = np.einsum("bhtT,bThd->bthd", weights, v).reshape(batch, width, -1)
                 update = self.project(attended, p + "attn.linear", result) + w[p + "attn.linear.b"]
-                add_columns(x, index[p + "attn.out"], update)
+                self.add(x, p + "attn.out", update)
                 if internals:
                     result.attention.append(weights)
             elif internals:
@@ -139,25 +159,25 @@ class Forward:
                                                         (batch, self.num_heads, width, width)))
             keep()
             if len(index[p + "mlp.out"]):
-                hidden = np.maximum(0, self.project(take_columns(x, index[p + "mlp.in"]), p + "mlp.linear_1", result)
-                                    + w[p + "mlp.linear_1.b"])
-                add_columns(x, index[p + "mlp.out"], self.project(hidden, p + "mlp.linear_2", result)
-                            + w[p + "mlp.linear_2.b"])
+                hidden = self.project(self.take(x, p + "mlp.in"), p + "mlp.linear_1", result) + w[p + "mlp.linear_1.b"]
+                np.maximum(hidden, 0, out=hidden)  # ReLU
+                self.add(x, p + "mlp.out", self.project(hidden, p + "mlp.linear_2", result) + w[p + "mlp.linear_2.b"])
             keep()
-        result.outputs = self.project(take_columns(x, index["unembed.rows"]), "unembed", result)
+        result.outputs = self.project(self.take(x, "unembed.rows"), "unembed", result)
         return result
 
     def project(self, x: np.ndarray, name: str, result: Pass) -> np.ndarray:
         """`x @ w`: a gather for a selection matrix, or for rows of zeros and ones (sparse paths)."""
         if name + ".pick" in self.index:
-            picked, has = take_columns(x, self.index[name + ".pick"]), self.index[name + ".has"]
+            picked, has = self.take(x, name + ".pick"), self.index[name + ".has"]
             return picked if np.all(has == 1) else picked * has
         matrix = self.weights[name + ".w"]
-        if matrix.shape[0] < SPARSE_ROWS or not binary(x):
+        found = ones(x) if matrix.shape[0] >= SPARSE_ROWS else None
+        if found is None:
             # as one 2-D product: NumPy's stacked matmul skips BLAS for a non-contiguous `x`
             return (x.reshape(-1, x.shape[-1]) @ matrix).reshape(*x.shape[:-1], matrix.shape[-1])
         result.gathered.append(name)
-        return sum(matrix[column] * present[..., None] for column, present in ones(x))
+        return sum(matrix[column] * present[..., None] for column, present in found)
 
     def scores(self, layer: str, x_query: np.ndarray, k: np.ndarray, result: Pass) -> np.ndarray:
         """The attention logits `[B, H, T, T]` before scaling: q . k. Sparse: for each of the
@@ -165,14 +185,17 @@ class Forward:
         bias), without forming q."""
         b, t, h, dims = k.shape
         name = layer + ".query"
-        if name + ".pick" in self.index or dims < SPARSE_ROWS or not (binary(x_query) and binary(k)):
+        sparse = name + ".pick" not in self.index and dims >= SPARSE_ROWS
+        query_ones = ones(x_query) if sparse else None  # [B, T] each
+        key_ones = ones(k) if query_ones is not None else None  # [B, T, H] each
+        if key_ones is None:
             q = self.project(x_query, name, result) + self.weights[name + ".b"]
             return np.einsum("bthd,bThd->bhtT", q.reshape(b, t, h, dims), k)
         result.gathered.append(layer)
         matrix, bias = self.weights[name + ".w"].reshape(-1, h, dims), self.weights[name + ".b"].reshape(h, dims)
         head = np.arange(h)[None, :, None, None]
-        total, query_ones = 0, ones(x_query)  # [B, T] each
-        for key_column, key_present in ones(k):  # [B, T, H] each
+        total = 0
+        for key_column, key_present in key_ones:
             column = key_column.transpose(0, 2, 1)[:, :, None, :]  # [B, H, 1, T]
             q = 0
             for row, present in query_ones:

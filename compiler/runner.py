@@ -23,7 +23,8 @@ from rasp.language.sops import Encoding
 
 MAX_BATCH_ROWS = 256  # inputs in a batch, at most
 MAX_ATTENTION_CELLS = 2**26  # batch * heads * width^2 attention weights computed at once
-MAX_ACTIVATION_CELLS = 2**26  # batch * width * the widest layer (residual, heads, MLP) at once
+MAX_ACTIVATION_CELLS = 2**20  # batch * width * the widest layer (residual, heads, MLP) at once: 4 MiB arrays
+# (under glibc's mmap threshold, so a batch reuses the last one's memory instead of faulting in fresh pages)
 
 
 def _used(matrix: np.ndarray, axis: int, bias: np.ndarray | None = None) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,7 @@ class Verification:
     structured: int = 0  # of the inputs, how many were structured cases (not exhaustive)
     space: int = 0  # how many inputs there are up to the maximum length
     domain: str | None = None  # where the inputs came from, when the caller gave them
+    seconds: float = 0.0  # the check's own time (the interpreter, the model, the comparison)
 
     def describe(self) -> str:
         """One line for people: what was compared, never just "verified"."""
@@ -83,7 +85,7 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
            samples: int = 256, seed: int = 0, distinct: bool = False,
            domain: Domain | None = None) -> Verification:
     """The model against the interpreter; on `domain`'s inputs only, when given."""
-    causal = model.causal
+    start, causal = time.perf_counter(), model.causal
     if domain is None:
         sampled, shaped, space = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
     else:
@@ -112,7 +114,8 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
     lengths = sorted({len(t) for t in inputs})
     exhaustive = domain is None and space <= cases.EXHAUSTIVE_LIMIT
     return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]), exhaustive,
-                        0 if exhaustive else shaped, space, domain.name if domain else None)
+                        0 if exhaustive else shaped, space, domain.name if domain else None,
+                        time.perf_counter() - start)
 
 
 def _check_single_selection(program: Program, aggregates: list[sops.Aggregate], inputs, causal) -> None:

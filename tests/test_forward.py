@@ -55,8 +55,8 @@ def test_a_path_that_meets_other_values_becomes_a_product(monkeypatch):
     batch = [[rng.choice("01") for _ in range(rng.randint(1, 6))] for _ in range(20)]
     ids, lengths = runner.encode(batch)
     seen: list[bool] = []
-    real = forward.binary
-    monkeypatch.setattr(forward, "binary", lambda x: seen.append(real(x)) or seen[-1])
+    real = forward.ones
+    monkeypatch.setattr(forward, "ones", lambda x: seen.append(real(x) is not None) or real(x))
     got = runner.forward(ids, lengths)
     assert got.gathered and not all(seen), "no path gathered, or none fell back: the test would see nothing"
     assert np.array_equal(got.outputs, all_products(runner, ids, lengths))
@@ -77,3 +77,18 @@ def test_batches_are_exact_and_fit_the_caps(sort_runner, monkeypatch):
     for group in batches:
         assert len({len(inputs[i]) for i in group}) == 1
         assert len(group) * (len(inputs[group[0]]) + 1) * widest <= 2**19 or len(group) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([0.0, 0.0, 0.0, 1.0, 0.5, 2.0, -1.0, 1e-9]), min_size=5, max_size=5),
+                min_size=1, max_size=6))
+def test_ones_finds_exactly_the_rows_of_zeros_and_at_most_two_ones(rows):
+    x = np.array(rows, dtype=np.float32)
+    binary = bool(np.all((x == 0) | (x == 1)) and np.all((x == 1).sum(axis=-1) <= 2))
+    found = forward.ones(x)
+    assert (found is not None) == binary
+    if found is not None:  # the rows again, from the columns found
+        rebuilt = np.zeros_like(x)
+        for column, present in found:
+            rebuilt[np.arange(len(x))[present], column[present]] = 1
+        assert np.array_equal(rebuilt, x)
