@@ -112,16 +112,17 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     say(f"building blocks and weights (estimated {plural(size.parameters, 'parameter')}, {plural(size.layers, 'layer')})")
     try:
         with _deep_recursion():
-            built = assemble.assemble(extracted, lowered, target)
+            built = assemble.assemble(extracted, lowered, target, say)
     except (ValueError, AssertionError, NotImplementedError, KeyError, TypeError, IndexError) as e:
         # a failure inside tracr's own passes: say so plainly instead of a traceback
         raise CompileError(f"tracr could not assemble this model ({type(e).__name__}: {e}); try another "
                            "maximum length, and please report it", program.output.span) from e
     source = ProgramSource(program.path, program.output_name, program.digest)
+    say("collecting the arrays")
     model = assemble.to_model(built, extracted, lowered, target, source)
     checked = None
     if verify:
         say("checking the model against the interpreter")
         checked = verifying.verify(program, model, lowered.categorical_aggregates(), samples, seed,
-                                   distinct=program.tree.distinct, domain=domain)
+                                   distinct=program.tree.distinct, domain=domain, progress=progress)
     return CompileResult(model, checked, time.perf_counter() - start, size)

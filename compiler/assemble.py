@@ -11,7 +11,7 @@ records where every s-op of the program lives (layer, sublayer, residual dimensi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
@@ -77,15 +77,18 @@ def extract(lowered: Lowered) -> Extracted:
     return Extracted(graph, list(extracted.sources), extracted.sink)
 
 
-def assemble(extracted: Extracted, lowered: Lowered, target: Target) -> Assembled:
-    """The tracr model, from blocks allocated to layers."""
+def assemble(extracted: Extracted, lowered: Lowered, target: Target,
+             progress: Callable[[str], None] = lambda text: None) -> Assembled:
+    """The tracr model, from blocks allocated to layers; `progress` hears each step."""
     graph, sources = extracted.graph, extracted.sources
     bos, pad = special_tokens(target.vocab)
     with array_helpers():
         add_blocks(graph, lowered.info, bos, target.causal, target.max_len)
+        progress("placing the blocks in layers")
         with tracr_graph.linear_depth():
             allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
             craft_model = craft_graph_to_model.craft_graph_to_model(graph, sources)
+        progress("filling the weight matrices")
         model = weights(craft_model, graph, extracted.sink, target.max_len, bos, pad, target.causal)
     key_size = model.model_config.key_size
     for name, params in model.params.items():  # undo the 1/sqrt(key size) of the logits

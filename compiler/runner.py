@@ -10,7 +10,7 @@ outputs it gives alone.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -171,14 +171,19 @@ class Runner:
             groups += [numbers[k:k + rows] for k in range(0, len(numbers), rows)]
         return groups
 
-    def run(self, inputs: list[list[Any]]) -> list[list[Any]]:
-        """The model's output at every position of every input."""
+    def run(self, inputs: list[list[Any]], progress: Callable[[int, int], None] | None = None) -> list[list[Any]]:
+        """The model's output at every position of every input; `progress(done, total)` after each
+        batch, when given."""
         self.check(inputs)
         results: list[list[Any]] = [[] for _ in inputs]
+        done = 0
         for group in self.batches(inputs):
             out = self.raw([inputs[i] for i in group])
             for row, i in zip(out, group):
                 results[i] = self.decode(row[1:len(inputs[i]) + 1])
+            done += len(group)
+            if progress:
+                progress(done, len(inputs))
         return results
 
     def decode(self, values: np.ndarray) -> list[Any]:

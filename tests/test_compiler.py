@@ -130,7 +130,7 @@ def test_verification_names_the_input_position_and_values(monkeypatch):
     program = load_program("reverse")
     result = compile_program(program, list("ab"), 4, verify=False)
     original = Runner.run
-    monkeypatch.setattr(Runner, "run", lambda self, xs: [["a"] * len(x) for x in original(self, xs)])
+    monkeypatch.setattr(Runner, "run", lambda self, xs, progress=None: [["a"] * len(x) for x in original(self, xs)])
     with pytest.raises(CompileError) as info:
         verify.verify(program, result.model, [], samples=16)
     assert "verification failed: on input" in info.value.message and "position" in info.value.message
@@ -348,3 +348,16 @@ def test_max_over_many_values_at_length_forty_picks_the_largest():
     compiled = compile_program(words, letters, 24, samples=100)
     batch = [[rng.choice(letters) for _ in range(rng.randint(1, 24))] for _ in range(60)]
     assert Runner(compiled.model).run(batch) == words.run(batch)
+
+
+def test_verification_reports_progress_while_the_model_runs(monkeypatch):
+    """A long verification says how far the model has got (here: every batch, the clock's
+    interval set to zero), and the counts rise to the number of inputs checked."""
+    from compiler import verify as verifying
+
+    monkeypatch.setattr(verifying, "PROGRESS_SECONDS", 0.0)
+    heard: list[str] = []
+    result = compile_program(load_program("hist"), list("abcdef"), 12, progress=heard.append)
+    counts = [int(t.split("run ")[1].split(" of")[0].replace(",", "")) for t in heard if "the model has run" in t]
+    assert len(counts) > 1 and counts == sorted(counts)
+    assert counts[-1] == result.verification.inputs
