@@ -157,7 +157,7 @@ def test_saved_models_are_compressed_atomic_and_count_their_non_zeros(tmp_path):
 def test_a_compile_says_each_pass_as_it_starts():
     said: list[str] = []
     compile_program(load_program("hist"), list("abc"), 4, samples=8, progress=said.append)
-    assert [text.split(" ")[0] for text in said] == ["lowering", "building", "checking"]
+    assert [text.split(" ")[0] for text in said] == ["lowering", "building", "placing", "filling", "collecting", "checking"]
     assert "estimated" in said[1] and "parameters" in said[1]
 
 
