@@ -1,7 +1,7 @@
 """Before building any weight: how large will the model be? Refuse what will not fit.
 
-The estimate reads only value sets and the graph's depth (both known after lowering, in
-milliseconds); building the weights of a too-large model would take minutes and then fail.
+The estimate reads only value sets and the graph (its layers counted as tracr allocates them;
+both known after lowering, in milliseconds); building the weights of a too-large model would take minutes and then fail.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from tracr.rasp import rasp as tr
 
 from compiler.errors import CompileError
 from compiler.lowered import Helper, Info
+from compiler.tracr_graph import computational_depth
 from rasp.language.machine import usable_memory
 from rasp.language import sops
 from rasp.language.sops import Encoding
@@ -76,12 +77,39 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
         if size > largest_size:
             largest, largest_size = entry, size
     depth = nx.dag_longest_path_length(graph) + 1 if graph.number_of_nodes() else 1
-    layers = max(1, (depth + 1) // 2)
+    layers = layer_count(graph)
     heads = max(1, sum(1 for n in graph.nodes.values()
                        if isinstance(n[nodes.EXPR], (tr.Aggregate, tr.SelectorWidth))))
     heads = min(heads, max(1, depth))
     parameters = layers * (4 * width * key_size * heads + 2 * width * mlp_hidden) + width * (vocab_size + max_len + 3)
     return Estimate(width, layers, key_size, mlp_hidden, parameters, largest, score_bytes)
+
+
+def layer_count(graph: nx.DiGraph) -> int:
+    """The layers tracr will allocate (`craft_graph_to_model._allocate_modules_to_layers`, from
+    the expressions instead of the blocks): each map is an MLP, each aggregate a head, each
+    selector width both; a block's depth is the most blocks on a path to it, a level of heads
+    followed by a level of MLPs is condensed into one, and each depth is a layer."""
+    kinds = {label: "mlp" if isinstance(expr, (tr.Map, tr.SequenceMap)) else
+             "attn" if isinstance(expr, tr.Aggregate) else "both"
+             for label, expr in ((label, node[nodes.EXPR]) for label, node in graph.nodes.items())
+             if isinstance(expr, (tr.Map, tr.SequenceMap, tr.Aggregate, tr.SelectorWidth))}
+    if not kinds:
+        return 1
+    depth = computational_depth(graph, [label for label in graph.nodes if graph.in_degree(label) == 0])
+    levels: dict[int, list[str]] = {}
+    for label in kinds:
+        levels.setdefault(depth[label], []).append(label)
+    level, top = min(levels), max(levels)
+    while level < top:  # tracr's condensing, as it does it (an empty level is both kinds)
+        if all(kinds[n] == "attn" for n in levels.get(level, [])) and \
+                all(kinds[n] == "mlp" for n in levels.get(level + 1, [])):
+            for above in range(level + 1, top + 1):
+                levels.setdefault(above - 1, []).extend(levels.pop(above, []))
+            top -= 1
+        level += 1
+    # the blocks at depth d go to layer d - 1 (its attention, its MLP, or both)
+    return max(k for k, v in levels.items() if v)
 
 
 def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:

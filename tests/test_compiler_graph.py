@@ -9,6 +9,8 @@ import random
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tracr.compiler import craft_graph_to_model, craft_model_to_transformer, nodes, rasp_to_graph
 from tracr.rasp import rasp as tr
 
@@ -188,6 +190,26 @@ def test_array_helpers_equal_tracrs_own():
     assert after == before  # the originals are back
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.sets(st.fractions(-3, 3, max_denominator=12), min_size=1, max_size=30), st.sampled_from([10.0, 100.0, 1e4]))
+def test_the_array_discretising_layer_equals_tracrs(values, large):
+    """The discretising MLP's first layer (numerical to categorical, numerical to numerical) as
+    arrays gives tracr's hidden space, output values and weights, number for number."""
+    from tracr.craft import bases
+    from tracr.craft.chamber import numerical_mlp
+
+    from compiler import tracr_arrays
+
+    values = {float(v) for v in values}
+    one, x = bases.BasisDirection("one"), bases.BasisDirection("x")
+    f = lambda v: v > 0.5
+    ours = tracr_arrays.discretising_layer(values, f, "h", one, large)
+    theirs = numerical_mlp._get_discretising_layer(values, f, "h", one, large)
+    assert ours.hidden_space == theirs.hidden_space and ours.output_values == theirs.output_values
+    for direction in (one, x):
+        assert np.array_equal(ours.action(direction).magnitudes, theirs.action(direction).magnitudes)
+
+
 @pytest.mark.parametrize("text", [
     'earlier = select(tokens, tokens, <) or (select(tokens, tokens, ==) and select(indices, indices, <));\n'
     'out = selector_width(earlier);',
@@ -266,3 +288,12 @@ def test_a_vocabulary_of_mixed_types_is_a_positioned_refusal():
         compile_program(load_program("sort"), [1, "a"], 3)
     assert "cannot compare" in info.value.message and "one type" in info.value.message
     assert info.value.span is not None and info.value.span.line == 4
+
+
+@pytest.mark.parametrize("name, vocab, max_len", [
+    ("sort", "abc", 6), ("reverse", "abc", 8), ("hist", "abc", 8), ("dyck1", "()", 12), ("majority", "01", 8),
+    ("frac_prevs", "xa", 6), ("mode", "abc", 6), ("count", "0123", 6), ("parity", "01", 8)])
+def test_the_estimate_counts_the_layers_tracr_allocates(name, vocab, max_len):
+    """The size estimate, made before any block is built, counts the layers of the model built."""
+    result = compile_program(load_program(name), list(vocab), max_len, verify=False)
+    assert result.estimate.layers == result.model.num_layers
