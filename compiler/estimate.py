@@ -52,10 +52,13 @@ def memory_budget() -> int:
 def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len: int) -> Estimate:
     width = vocab_size + 2 + max_len + 1
     key_size = 1
-    mlp_hidden = 1
     largest: Info | None = None
     largest_size = 0
     score_bytes = 0
+    layer_of = allocate(graph)
+    layers = max(layer_of.values(), default=0) + 1
+    hidden_in = [0] * layers  # tracr sets a layer's MLPs side by side: their hidden sizes add up
+    heads_in = [0] * layers
     for label, entry in info.items():
         if label not in graph.nodes or label in ("tokens", "indices"):
             continue
@@ -66,8 +69,10 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
         if isinstance(expr, tr.Map) and info[expr.inner.label].encoding is Encoding.NUMERICAL:
             hidden = 2 * len(info[expr.inner.label].values)
         if isinstance(expr, tr.SelectorWidth):
-            hidden = max_len + 1
-        mlp_hidden = max(mlp_hidden, hidden)
+            hidden = 2 * (max_len + 1)  # tracr's selector-width MLP: two per possible width
+        if label in layer_of:
+            hidden_in[layer_of[label]] += hidden
+            heads_in[layer_of[label]] += isinstance(expr, (tr.Aggregate, tr.SelectorWidth))
         if isinstance(expr, (tr.Aggregate, tr.SelectorWidth)):
             select = expr.selector
             sizes = [len(info[part.label].values) for part in (select.keys, select.queries)]
@@ -76,26 +81,23 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
         size = max(dims, hidden)
         if size > largest_size:
             largest, largest_size = entry, size
-    depth = nx.dag_longest_path_length(graph) + 1 if graph.number_of_nodes() else 1
-    layers = layer_count(graph)
-    heads = max(1, sum(1 for n in graph.nodes.values()
-                       if isinstance(n[nodes.EXPR], (tr.Aggregate, tr.SelectorWidth))))
-    heads = min(heads, max(1, depth))
+    mlp_hidden, heads = max(hidden_in + [1]), max(heads_in + [1])
     parameters = layers * (4 * width * key_size * heads + 2 * width * mlp_hidden) + width * (vocab_size + max_len + 3)
     return Estimate(width, layers, key_size, mlp_hidden, parameters, largest, score_bytes)
 
 
-def layer_count(graph: nx.DiGraph) -> int:
-    """The layers tracr will allocate (`craft_graph_to_model._allocate_modules_to_layers`, from
-    the expressions instead of the blocks): each map is an MLP, each aggregate a head, each
+def allocate(graph: nx.DiGraph) -> dict[str, int]:
+    """The layer tracr will put each block in (`craft_graph_to_model._allocate_modules_to_layers`,
+    from the expressions instead of the blocks): each map is an MLP, each aggregate a head, each
     selector width both; a block's depth is the most blocks on a path to it, a level of heads
-    followed by a level of MLPs is condensed into one, and each depth is a layer."""
+    followed by a level of MLPs is condensed into one, and the blocks at depth d go to layer
+    d - 1 (its attention, its MLP, or both)."""
     kinds = {label: "mlp" if isinstance(expr, (tr.Map, tr.SequenceMap)) else
              "attn" if isinstance(expr, tr.Aggregate) else "both"
              for label, expr in ((label, node[nodes.EXPR]) for label, node in graph.nodes.items())
              if isinstance(expr, (tr.Map, tr.SequenceMap, tr.Aggregate, tr.SelectorWidth))}
     if not kinds:
-        return 1
+        return {}
     depth = computational_depth(graph, [label for label in graph.nodes if graph.in_degree(label) == 0])
     levels: dict[int, list[str]] = {}
     for label in kinds:
@@ -108,8 +110,7 @@ def layer_count(graph: nx.DiGraph) -> int:
                 levels.setdefault(above - 1, []).extend(levels.pop(above, []))
             top -= 1
         level += 1
-    # the blocks at depth d go to layer d - 1 (its attention, its MLP, or both)
-    return max(k for k, v in levels.items() if v)
+    return {label: d - 1 for d, labels in levels.items() for label in labels}
 
 
 def refuse_if_too_large(est: Estimate, vocab_size: int, max_len: int) -> None:
