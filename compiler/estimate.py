@@ -55,7 +55,7 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
     largest: Info | None = None
     largest_size = 0
     score_bytes = 0
-    layer_of = allocate(graph)
+    layer_of = allocate(graph, info)
     layers = max(layer_of.values(), default=0) + 1
     hidden_in = [0] * layers  # tracr sets a layer's MLPs side by side: their hidden sizes add up
     heads_in = [0] * layers
@@ -86,15 +86,20 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
     return Estimate(width, layers, key_size, mlp_hidden, parameters, largest, score_bytes)
 
 
-def allocate(graph: nx.DiGraph) -> dict[str, int]:
+def allocate(graph: nx.DiGraph, info: dict[str, Info]) -> dict[str, int]:
     """The layer tracr will put each block in (`craft_graph_to_model._allocate_modules_to_layers`,
     from the expressions instead of the blocks): each map is an MLP, each aggregate a head, each
-    selector width both; a block's depth is the most blocks on a path to it, a level of heads
-    followed by a level of MLPs is condensed into one, and the blocks at depth d go to layer
-    d - 1 (its attention, its MLP, or both)."""
-    kinds = {label: "mlp" if isinstance(expr, (tr.Map, tr.SequenceMap)) else
-             "attn" if isinstance(expr, tr.Aggregate) else "both"
-             for label, expr in ((label, node[nodes.EXPR]) for label, node in graph.nodes.items())
+    selector width both, as is a categorical aggregate with a default (its head, then an MLP that
+    writes the default where it selects nothing: `blocks.bos_cleanup`); a block's depth is the
+    most blocks on a path to it, a level of heads followed by a level of MLPs is condensed into
+    one, and the blocks at depth d go to layer d - 1 (its attention, its MLP, or both)."""
+    def kind(label: str, expr: tr.RASPExpr) -> str:
+        if isinstance(expr, (tr.Map, tr.SequenceMap)):
+            return "mlp"
+        cleaned = tr.is_categorical(expr) and label in info and info[label].default is not None
+        return "attn" if isinstance(expr, tr.Aggregate) and not cleaned else "both"
+
+    kinds = {label: kind(label, expr) for label, expr in ((label, node[nodes.EXPR]) for label, node in graph.nodes.items())
              if isinstance(expr, (tr.Map, tr.SequenceMap, tr.Aggregate, tr.SelectorWidth))}
     if not kinds:
         return {}

@@ -292,7 +292,8 @@ def test_a_vocabulary_of_mixed_types_is_a_positioned_refusal():
 
 @pytest.mark.parametrize("name, vocab, max_len", [
     ("sort", "abc", 6), ("reverse", "abc", 8), ("hist", "abc", 8), ("dyck1", "()", 12), ("majority", "01", 8),
-    ("frac_prevs", "xa", 6), ("mode", "abc", 6), ("count", "0123", 6), ("parity", "01", 8)])
+    ("frac_prevs", "xa", 6), ("mode", "abc", 6), ("count", "0123", 6), ("parity", "01", 8), ("dyck2", "(){}", 4),
+    ("sort_ar", "01234567", 8)])
 def test_the_estimate_counts_the_layers_tracr_allocates(name, vocab, max_len):
     """The size estimate, made before any block is built, counts the layers of the model built."""
     result = compile_program(load_program(name), list(vocab), max_len, verify=False)
