@@ -1,7 +1,8 @@
 """Before building any weight: how large will the model be? Refuse what will not fit.
 
-The estimate reads only value sets and the graph (its layers counted as tracr allocates them;
-both known after lowering, in milliseconds); building the weights of a too-large model would take minutes and then fail.
+The estimate reads only value sets and the graph, its blocks placed in layers as tracr will place
+them (both known after lowering, in milliseconds); building the weights of a too-large model would
+take minutes and then fail.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ and writes). Padding positions are masked out as keys.
 
 **Why NumPy.** A jitted JAX pass is compiled by XLA once per batch shape, about a second each for
 these models: more than running them. Verifying sort with ties at 64 x 16 (1,424 inputs) took 3.8 s
-jitted, 2.5 s of it compiling four batch widths, and takes 0.8 s here; without a compile per
+jitted, 2.5 s of it compiling four batch widths, and takes about 0.6 s here; without a compile per
 shape, a batch is also exactly as wide as its longest input (docs/compiler.md, the batched runner).
 
 **Sparse paths.** A block that reads a categorical s-op sees rows of zeros and ones: one 1 for
@@ -30,8 +30,10 @@ import numpy as np
 SPARSE_ROWS = 256  # products over fewer dimensions than this stay products (cheap enough)
 MAX_SLICE_RUNS = 8  # columns in at most this many runs are read and written as slices
 
+Runs = list[tuple[int, int, int]]  # column indices as runs: (first column, end, offset in the list)
 
-def _runs(columns: np.ndarray) -> list[tuple[int, int, int]]:
+
+def _runs(columns: np.ndarray) -> Runs:
     """Column indices as runs of consecutive ones: (first column, end, offset in the list)."""
     if len(columns) == 0:
         return []
@@ -39,9 +41,6 @@ def _runs(columns: np.ndarray) -> list[tuple[int, int, int]]:
     starts = np.concatenate([[0], breaks]).astype(int)
     ends = np.concatenate([breaks, [len(columns)]]).astype(int)
     return [(int(columns[a]), int(columns[b - 1]) + 1, int(a)) for a, b in zip(starts, ends)]
-
-
-Runs = list[tuple[int, int, int]]  # columns as `_runs` gives them
 
 
 def take_columns(x: np.ndarray, columns: np.ndarray, runs: Runs) -> np.ndarray:

@@ -102,11 +102,12 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
         raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} inputs tried "
                            "(does the program need a particular kind of input? see docs/compiler.md)")
     _check_single_selection(program, categorical_aggregates, inputs, causal)
-    shown = [time.perf_counter()]
+    shown = time.perf_counter()
 
     def ran(done: int, total: int) -> None:
-        if progress and time.perf_counter() - shown[0] >= PROGRESS_SECONDS:
-            shown[0] = time.perf_counter()
+        nonlocal shown
+        if progress and time.perf_counter() - shown >= PROGRESS_SECONDS:
+            shown = time.perf_counter()
             progress(f"the model has run {done:,} of {total:,} inputs")
 
     actual = Runner(model).run(inputs, ran)

@@ -70,10 +70,7 @@ def weights(craft: transformers.SeriesWithResiduals, graph: nx.DiGraph, sink: no
     params = _zeros(config, residual.num_dims)
     params.update(_embeddings(residual, tokens_space, indices_space))
 
-    # tracr multiplies by the projection between the residual stream and a block's space (a 1
-    # where two basis directions are the same); that product only places rows (or columns) of
-    # the block's matrix at the residual dimensions of its space's directions, so place them
-    where = {direction: i for i, direction in enumerate(residual.basis)}
+    where = {direction: i for i, direction in enumerate(residual.basis)}  # residual dimension of each direction
 
     def dims(space: bases.VectorSpaceWithBasis) -> tuple[np.ndarray, np.ndarray]:
         """The residual dimensions of `space`'s directions, and which of them the stream has."""
