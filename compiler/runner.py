@@ -15,16 +15,13 @@ from typing import Any, Callable
 import numpy as np
 
 from compiler.forward import Forward
+from compiler.interned import Batch, Interned, TooLarge
 from compiler.internals import Head, Internals, Stage, dim_owners, head_sops, stage_names
 from compiler.model import CompiledModel
 from grammar.errors import RaspError
 from rasp.language.inputs import token_key
 from rasp.language.sops import Encoding
 
-MAX_BATCH_ROWS = 256  # inputs in a batch, at most
-MAX_ATTENTION_CELLS = 2**26  # batch * heads * width^2 attention weights computed at once
-MAX_ACTIVATION_CELLS = 2**20  # batch * width * the widest layer (residual, heads, MLP) at once: 4 MiB arrays
-# (under glibc's mmap threshold, so a batch reuses the last one's memory instead of faulting in fresh pages)
 
 
 def _used(matrix: np.ndarray, axis: int, bias: np.ndarray | None = None) -> np.ndarray:
@@ -111,12 +108,14 @@ class Runner:
         weights = {k: np.asarray(v, dtype=np.float32) for k, v in slimmed.items() if k not in index}
         self.forward = Forward(meta.layout.num_layers, meta.layout.num_heads, meta.layout.key_size, model.causal,
                                weights, index)
+        self.interned = Interned(self.forward)
         # tokens are told apart as everywhere else (`token_key`): 1 and 1.0 are one token, "1" another
         self.token_ids = {token_key(t): i for i, t in enumerate(meta.tokens)}
         self.bos_id = self.token_ids[token_key(meta.bos)]
         self.pad_id = self.token_ids[token_key(meta.pad)]
         self.categorical = meta.output.encoding is Encoding.CATEGORICAL
         self.output_values = meta.output.values or []
+        self._seen: dict[tuple[type, Any], int | None] = {}
 
     def check(self, inputs: list[list[Any]]) -> None:
         """Inputs the model cannot take give a clear error naming the input."""
@@ -125,9 +124,22 @@ class Runner:
                 raise RaspError(f"input {number} has {len(tokens)} tokens; this model was compiled "
                                 f"for at most {self.model.max_len}")
             for position, token in enumerate(tokens):
-                if token_key(token) not in self.token_ids or token in (self.model.meta.bos, self.model.meta.pad):
+                if self.token_id(token) is None:
                     raise RaspError(f"input {number}: token {token!r} at position {position} is not in the "
                                     f"model's vocabulary {self.model.vocab}")
+
+    def token_id(self, token: Any) -> int | None:
+        """The token's id, None for a token outside the vocabulary (BOS and padding included);
+        remembered by type and value, the long verification batches repeat a few tokens."""
+        try:
+            return self._seen[type(token), token]
+        except KeyError:
+            meta = self.model.meta
+            found = None if token in (meta.bos, meta.pad) else self.token_ids.get(token_key(token))
+            self._seen[type(token), token] = found
+            return found
+        except TypeError:  # unhashable: never a token
+            return None
 
     def encode(self, inputs: list[list[Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids `[inputs, longest + 1]` (BOS first, then padding) and lengths."""
@@ -136,13 +148,13 @@ class Runner:
         ids[:, 0] = self.bos_id
         lengths = np.zeros(len(inputs), dtype=np.int32)
         for i, tokens in enumerate(inputs):
-            ids[i, 1:len(tokens) + 1] = [self.token_ids[token_key(t)] for t in tokens]
+            ids[i, 1:len(tokens) + 1] = [self.token_id(t) for t in tokens]
             lengths[i] = len(tokens)
         return ids, lengths
 
     def raw(self, inputs: list[list[Any]]) -> np.ndarray:
-        """The unembedded outputs, `(len(inputs), width, outputs)`, BOS position included, for
-        inputs already `check`ed (one batch: the caller keeps it small enough)."""
+        """The unembedded outputs of the plain pass, `(len(inputs), width, outputs)`, BOS position
+        included, for inputs already `check`ed (one batch: the caller keeps it small enough)."""
         return self.forward(*self.encode(inputs)).outputs
 
     @functools.cached_property
@@ -151,40 +163,48 @@ class Runner:
         owners = head_sops(self.model)
         return [Head(layer, head, owners[layer, head]) for layer, head in sorted(owners)]
 
-    def batch_rows(self, width: int) -> int:
-        """Rows in a batch of this width: as many as keep its attention weights and widest
-        activations under the caps."""
-        layout = self.model.meta.layout
-        heads = max(1, layout.num_heads)
-        widest = max(layout.residual_width, heads * layout.key_size, layout.mlp_hidden_size, 1)
-        return max(1, min(MAX_ATTENTION_CELLS // (heads * width * width), MAX_ACTIVATION_CELLS // (width * widest),
-                          MAX_BATCH_ROWS))
+    def run(self, inputs: list[list[Any]], progress: Callable[[int, int], None] | None = None) -> list[list[Any]]:
+        """The model's output at every position of every input; `progress(done, total)` (in
+        inputs, a layer's share counted as done) after every layer, when given.
 
-    def batches(self, inputs: list[list[Any]]) -> list[list[int]]:
-        """Input numbers grouped by length into batches that fit in memory."""
+        All inputs go through the interned pass at once (`compiler.interned`), in batches of one
+        length; when a table would be too large, the inputs are split in two and run in turn,
+        down to a single input, which takes the plain pass."""
+        self.check(inputs)
+        results: list[list[Any]] = [[] for _ in inputs]
         by_length: dict[int, list[int]] = {}
         for i in sorted(range(len(inputs)), key=lambda i: len(inputs[i])):
             by_length.setdefault(len(inputs[i]), []).append(i)
-        groups = []
-        for length, numbers in by_length.items():
-            rows = self.batch_rows(length + 1)
-            groups += [numbers[k:k + rows] for k in range(0, len(numbers), rows)]
-        return groups
-
-    def run(self, inputs: list[list[Any]], progress: Callable[[int, int], None] | None = None) -> list[list[Any]]:
-        """The model's output at every position of every input; `progress(done, total)` after each
-        batch, when given."""
-        self.check(inputs)
-        results: list[list[Any]] = [[] for _ in inputs]
-        done = 0
-        for group in self.batches(inputs):
-            out = self.raw([inputs[i] for i in group])
-            for row, i in zip(out, group):
-                results[i] = self.decode(row[1:len(inputs[i]) + 1])
-            done += len(group)
+        pending, done = [list(by_length.values())], 0
+        while pending:
+            groups = pending.pop()
+            count = sum(map(len, groups))
+            tell = (lambda layer: progress(done + count * (layer + 1) // self.model.num_layers, len(inputs))) \
+                if progress else (lambda layer: None)
+            try:
+                outputs = self.interned(self.batches([[inputs[i] for i in g] for g in groups]), tell)
+            except TooLarge:
+                if count == 1:
+                    outputs = [self.raw([inputs[groups[0][0]]])]
+                else:
+                    pending += _halves(groups)[::-1]
+                    continue
+            for group, out in zip(groups, outputs):
+                for row, i in zip(out, group):
+                    results[i] = self.decode(row[1:len(inputs[i]) + 1])
+            done += count
             if progress:
                 progress(done, len(inputs))
         return results
+
+    def batches(self, groups: list[list[list[Any]]]) -> list[Batch]:
+        """Each group of inputs as one `Batch` (BOS first, padded to its longest), laid end to end."""
+        out, start = [], 0
+        for group in groups:
+            ids, lengths = self.encode(group)
+            out.append(Batch(ids, lengths, start))
+            start += ids.size
+        return out
 
     def decode(self, values: np.ndarray) -> list[Any]:
         """The outputs of unembedded positions `[positions, outputs]`."""
@@ -206,3 +226,11 @@ class Runner:
                                                                        result.residuals)],
             residual_labels=list(meta.residual_labels), dim_sops=dim_owners(model),
             outputs=self.decode(result.outputs[0, 1:n]))
+
+
+def _halves(groups: list[list[int]]) -> list[list[list[int]]]:
+    """Groups of input numbers split in two: between groups, or within the only one."""
+    if len(groups) > 1:
+        return [groups[:len(groups) // 2], groups[len(groups) // 2:]]
+    group = groups[0]
+    return [[group[:len(group) // 2]], [group[len(group) // 2:]]]

@@ -1,6 +1,5 @@
-"""The compiled model's forward pass: its sparse paths give the products' results bit for bit, a
-batch whose rows are not zeros and ones takes the product, and batches are exactly as wide as
-their inputs and fit the caps."""
+"""The compiled model's plain forward pass: its sparse paths give the products' results bit for
+bit, and a batch whose rows are not zeros and ones takes the product."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler import compile_program, forward
-from compiler import runner as runner_module
 from compiler.runner import Runner
 from compiler.verify import NUMERICAL_TOLERANCE
 from rasp.language.program import load_program
@@ -62,21 +60,6 @@ def test_a_path_that_meets_other_values_becomes_a_product(monkeypatch):
     assert np.array_equal(got.outputs, all_products(runner, ids, lengths))
     for want, out in zip(program.run(batch), runner.run(batch)):
         assert out == pytest.approx(want, abs=NUMERICAL_TOLERANCE)
-
-
-def test_batches_are_exact_and_fit_the_caps(sort_runner, monkeypatch):
-    """Nothing is compiled per shape: each batch holds inputs of one length, no padding, and
-    stays under the activation cap (made small here so that lengths need several batches)."""
-    monkeypatch.setattr(runner_module, "MAX_ACTIVATION_CELLS", 2**19)
-    rng = random.Random(1)
-    inputs = [[rng.choice(VOCAB) for _ in range(n)] for n in range(1, MAX_LEN + 1) for _ in range(300)]
-    batches = sort_runner.batches(inputs)
-    assert sorted(i for group in batches for i in group) == list(range(len(inputs)))
-    widest = max(sort_runner.model.meta.layout.residual_width, sort_runner.model.meta.layout.mlp_hidden_size)
-    assert len(batches) > MAX_LEN
-    for group in batches:
-        assert len({len(inputs[i]) for i in group}) == 1
-        assert len(group) * (len(inputs[group[0]]) + 1) * widest <= 2**19 or len(group) == 1
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,0 +1,258 @@
+"""The runner's pass over many inputs at once, each position-wise computation done once per
+distinct row (`runner.Runner.run`; `forward.Forward` is the plain pass it must equal).
+
+**Why.** Most of a compiled model's work is position-wise (embeddings, MLPs, the query, key and
+value projections), and its rows repeat: tracr's s-ops are one-hot or few-valued, so across a
+verification's inputs the rows a block reads take few distinct values. Sort with ties at 128 x
+32 computes a 4,096-valued key from (token, position): 4,128 distinct rows among 283,615
+positions. The plain pass fills a 4,096-wide MLP layer and a 4,421-wide residual stream for
+every position; this one fills them once per distinct row.
+
+**How.** The residual stream over all positions is a set of segments: a segment is some
+residual dimensions, a table of distinct rows over them, and each position's row number (its
+code). The embeddings make the first segments; a block reads its input dimensions as one table
+(positions renumbered by the tuple of codes they combine), computes its output on the table's
+rows, and adds it as a new segment (merged with any segment it adds to, as the plain pass adds
+to the stream). Attention is the only place positions meet: its logits are read from a table
+of query rows x key rows (or, when that table would be too large, computed per batch from the
+rows), then softmax and the weighted values per batch of equal-width inputs, as in the plain
+pass. Every row is computed with the plain pass's own operations (`Forward.project`), so the
+outputs are the plain pass's, to float rounding.
+
+A table that would exceed `MAX_TABLE_CELLS` raises `TooLarge`; the runner then splits its
+inputs (down to one batch, which takes the plain pass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from compiler.forward import SPARSE_ROWS, Forward, Pass, ones, softmax
+
+MAX_TABLE_CELLS = 2**25  # floats in one table of distinct rows (128 MiB)
+MAX_CHUNK_CELLS = 2**22  # floats in one array computed at once (a chunk of rows, a batch's attention)
+
+
+class TooLarge(Exception):
+    """A table of distinct rows would exceed `MAX_TABLE_CELLS`: run fewer inputs at once."""
+
+
+@dataclass
+class Segment:
+    """Residual dimensions `columns` (sorted); position i holds `table[codes[i]]` there."""
+
+    columns: np.ndarray
+    table: np.ndarray  # [rows, len(columns)], distinct rows (float32)
+    codes: np.ndarray  # [positions] int64
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Inputs of one width, padded: `ids` `[B, T]` (BOS first), `lengths` `[B]`; their positions
+    are `start` .. `start + B * T` of the pass, row by row."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    start: int
+
+    @property
+    def positions(self) -> slice:
+        return slice(self.start, self.start + self.ids.size)
+
+
+def number(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions numbered by distinct `key`: (each position's number 0..U-1, one position per number)."""
+    top = int(key.max(initial=-1)) + 1
+    if top <= 4 * len(key) + 4096:  # a lookup array: no sort
+        seen = np.zeros(top, bool)
+        seen[key] = True
+        numbers = np.cumsum(seen) - 1
+        codes, count = numbers[key], int(seen.sum())
+    else:
+        distinct, codes = np.unique(key, return_inverse=True)
+        codes, count = codes.reshape(-1), len(distinct)
+    first = np.empty(count, np.int64)
+    first[codes] = np.arange(len(key))  # any position of a number will do: their rows are equal
+    return codes.astype(np.int64), first
+
+
+def combine(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Positions numbered by their tuple of codes (`number`'s result)."""
+    key = codes[0]
+    for more in codes[1:]:
+        size = int(more.max(initial=0)) + 1
+        if (int(key.max(initial=0)) + 1) * size >= 2**62:
+            key = number(key)[0]
+        key = key * size + more
+    return number(key)
+
+
+def distinct_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows, each row's number among them)."""
+    if len(table) <= 1 or table.shape[1] == 0:
+        return table[:1], np.zeros(len(table), np.int64)
+    found = ones(table)
+    if found is not None:  # zeros and at most two ones: the columns name the row
+        (first, has_first), (last, has_last) = found
+        width = table.shape[1] + 1
+        numbers, pick = number(np.where(has_first, first + 1, 0) * width + np.where(has_last, last + 1, 0))
+    else:
+        rows = np.ascontiguousarray(table)
+        _, pick, numbers = np.unique(rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel(),
+                                     return_index=True, return_inverse=True)
+        numbers = numbers.reshape(-1)
+    return table[pick], numbers.astype(np.int64)
+
+
+def _check(rows: int, width: int) -> None:
+    if rows * width > MAX_TABLE_CELLS:
+        raise TooLarge(f"{rows:,} distinct rows of {width:,}")
+
+
+class Stream:
+    """The residual stream over `positions` positions, as segments (`Segment`)."""
+
+    def __init__(self, width: int, positions: int):
+        self.owner = np.full(width, -1)  # each residual dimension's segment (-1: still zero)
+        self.segments: dict[int, Segment] = {}
+        self.positions = positions
+
+    def read(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stream at `columns`: (a table of rows, each position's row)."""
+        owners = self.owner[columns]
+        parts = sorted(set(owners.tolist()) - {-1})
+        if not parts:
+            return np.zeros((1, len(columns)), np.float32), np.zeros(self.positions, np.int64)
+        if len(parts) == 1:
+            s = self.segments[parts[0]]
+            if np.all(owners == parts[0]):
+                if len(columns) == len(s.columns):
+                    return s.table, s.codes
+                table, renumber = distinct_rows(s.table[:, np.searchsorted(s.columns, columns)])
+                return table, renumber[s.codes]
+        codes, first = combine([self.segments[p].codes for p in parts])
+        _check(len(first), len(columns))
+        table = np.zeros((len(first), len(columns)), np.float32)
+        for p in parts:
+            s, mine = self.segments[p], np.flatnonzero(owners == p)
+            table[:, mine] = s.table[np.ix_(s.codes[first], np.searchsorted(s.columns, columns[mine]))]
+        return table, codes
+
+    def add(self, columns: np.ndarray, table: np.ndarray, codes: np.ndarray) -> None:
+        """Adds position i's `table[codes[i]]` to the stream at `columns`."""
+        parts = sorted(set(self.owner[columns].tolist()) - {-1})
+        if parts:  # merged with the segments it adds to, added in the plain pass's order (old + new)
+            olds = [self.segments.pop(p) for p in parts]
+            merged, first = combine([s.codes for s in olds] + [codes])
+            union = np.union1d(columns, np.concatenate([s.columns for s in olds]))
+            _check(len(first), len(union))
+            total = np.zeros((len(first), len(union)), np.float32)
+            for s in olds:
+                total[:, np.searchsorted(union, s.columns)] = s.table[s.codes[first]]
+            total[:, np.searchsorted(union, columns)] += table[codes[first]]
+            columns, table, codes = union, total, merged
+        table, renumber = distinct_rows(table)
+        key = max(self.segments, default=-1) + 1
+        self.segments[key] = Segment(columns, table, renumber[codes])
+        self.owner[columns] = key
+
+
+def in_chunks(compute: Callable[[np.ndarray], np.ndarray], table: np.ndarray, width: int) -> np.ndarray:
+    """`compute` over the rows of `table`, in chunks whose widest array (`width`) stays small."""
+    rows = max(1, MAX_CHUNK_CELLS // max(width, 1))
+    if len(table) <= rows:
+        return compute(table)
+    return np.concatenate([compute(table[k:k + rows]) for k in range(0, len(table), rows)])
+
+
+class Interned:
+    """The pass over batches of inputs (`Batch`) of one plain pass's weights (`forward`)."""
+
+    def __init__(self, forward: Forward):
+        self.f = forward
+
+    def __call__(self, batches: list[Batch], layer_done: Callable[[int], None] = lambda layer: None) -> list[np.ndarray]:
+        """The unembedded outputs `[B, T, outputs]` of each batch; `layer_done(i)` after layer i."""
+        f, w, index = self.f, self.f.weights, self.f.index
+        total = sum(b.ids.size for b in batches)
+        stream = Stream(w["token_embed"].shape[1], total)
+        ids = np.concatenate([b.ids.reshape(-1) for b in batches]).astype(np.int64)
+        where = np.concatenate([np.tile(np.arange(b.ids.shape[1]), b.ids.shape[0]) for b in batches])
+        for name, codes in (("token_embed", ids), ("pos_embed", where)):
+            stream.add(f.embedded[name], f.embeddings[name], codes)
+        scratch = Pass(np.zeros(0))
+        for i in range(f.num_layers):
+            p = f"layer{i}."
+            if len(index[p + "attn.out"]):
+                self.attention(p, stream, batches, scratch)
+            if len(index[p + "mlp.out"]):
+                table, codes = stream.read(index[p + "mlp.in"])
+
+                def mlp(rows: np.ndarray) -> np.ndarray:
+                    hidden = f.project(rows, p + "mlp.linear_1", scratch) + w[p + "mlp.linear_1.b"]
+                    np.maximum(hidden, 0, out=hidden)
+                    return f.project(hidden, p + "mlp.linear_2", scratch) + w[p + "mlp.linear_2.b"]
+
+                hidden_width = w[p + "mlp.linear_1.b"].shape[0]
+                stream.add(index[p + "mlp.out"], in_chunks(mlp, table, hidden_width), codes)
+            layer_done(i)
+        table, codes = stream.read(index["unembed.rows"])
+        outputs = f.project(table, "unembed", scratch)
+        return [outputs[codes[b.positions]].reshape(*b.ids.shape, -1) for b in batches]
+
+    def attention(self, p: str, stream: Stream, batches: list[Batch], scratch: Pass) -> None:
+        """One layer's heads: each position's update, added to the stream."""
+        f, w, index, heads = self.f, self.f.weights, self.f.index, self.f.num_heads
+
+        def rows(name: str) -> tuple[np.ndarray, np.ndarray]:
+            table, codes = stream.read(index[p + f"attn.{name}.in"])
+            dims = w[p + f"attn.{name}.b"].shape[0]
+            _check(len(table), dims)
+            out = in_chunks(lambda r: f.project(r, p + f"attn.{name}", scratch) + w[p + f"attn.{name}.b"], table, dims)
+            return out.reshape(len(table), heads, -1), codes
+
+        (q, q_codes), (k, k_codes), (v, v_codes) = rows("query"), rows("key"), rows("value")
+        # a table of every (query row, key row) score when it is smaller than the batches' logits
+        per_batch = sum(b.ids.shape[0] * b.ids.shape[1] ** 2 for b in batches)
+        pairs = self.pair_scores(q, k) if len(q) * len(k) * heads <= min(MAX_TABLE_CELLS, per_batch * heads) else None
+        out_columns = index[p + "attn.out"]
+        _check(stream.positions, len(out_columns))
+        update = np.empty((stream.positions, len(out_columns)), np.float32)
+        scale = np.float32(np.sqrt(f.key_size))
+        for batch in batches:
+            size, width = batch.ids.shape
+            step = max(1, MAX_CHUNK_CELLS // (heads * width * max(width, q.shape[-1], v.shape[-1], len(out_columns))))
+            for first in range(0, size, step):
+                part = slice(batch.start + first * width, batch.start + min(size, first + step) * width)
+                qc, kc, vc = (c[part].reshape(-1, width) for c in (q_codes, k_codes, v_codes))
+                if pairs is not None:
+                    logits = pairs[np.arange(heads)[None, :, None, None], qc[:, None, :, None], kc[:, None, None, :]]
+                else:
+                    logits = q[qc].transpose(0, 2, 1, 3) @ k[kc].transpose(0, 2, 3, 1)
+                mask = np.arange(width)[None, None, :] <= batch.lengths[first:first + len(qc), None, None]
+                if f.causal:
+                    mask = mask & (np.arange(width)[None, None, :] <= np.arange(width)[None, :, None])
+                weights = softmax(np.where(mask[:, None], logits / scale, np.float32(-1e30)))
+                attended = (weights @ v[vc].transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(len(qc), width, -1)
+                update[part] = (f.project(attended, p + "attn.linear", scratch)
+                                + w[p + "attn.linear.b"]).reshape(-1, len(out_columns))
+        stream.add(out_columns, *distinct_rows(update))
+
+    @staticmethod
+    def pair_scores(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """`[heads, query rows, key rows]`: q . k for every pair of rows; for one-hot key rows
+        (tracr's categorical selects) the query's entries at the keys' ones, gathered."""
+        heads = np.arange(q.shape[1])[:, None, None]
+        found = ones(k) if k.shape[-1] >= SPARSE_ROWS else None
+        if found is None:
+            return q.transpose(1, 0, 2) @ k.transpose(1, 2, 0)
+        rows = np.arange(len(q))[None, :, None]
+        total: np.ndarray | float = 0.0
+        for column, present in found:  # [key rows, heads] each
+            if present.any():
+                picked = q[rows, heads, column.T[:, None, :]]
+                total = total + (picked if present.all() else picked * present.T[:, None, :])
+        return np.asarray(total, np.float32)

@@ -1,0 +1,119 @@
+"""The runner's interned pass (`compiler.interned`): equal to the plain pass input by input on
+every compilable library program (padded batches and causal models included), split down to the
+plain pass when its tables would be too large, and its numbering of rows exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_compiler import COMPILABLE
+
+from compiler import compile_program, interned
+from compiler.interned import Stream, combine, distinct_rows, number
+from compiler.runner import Runner
+from rasp.language.program import load_program
+
+_runners: dict[str, Runner] = {}
+
+
+def runner_of(name: str) -> Runner:
+    if name not in _runners:
+        vocab, max_len = COMPILABLE[name]
+        _runners[name] = Runner(compile_program(load_program(name), vocab, max_len, verify=False).model)
+    return _runners[name]
+
+
+def draw_inputs(data, name: str, count: int) -> list[list]:
+    vocab, max_len = COMPILABLE[name]
+    distinct = load_program(name).tree.distinct
+    top = min(max_len, len(vocab)) if distinct else max_len
+    out = []
+    for _ in range(count):
+        n = data.draw(st.integers(1, top))
+        out.append(data.draw(st.permutations(vocab))[:n] if distinct else
+                   data.draw(st.lists(st.sampled_from(vocab), min_size=n, max_size=n)))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(COMPILABLE))
+@settings(max_examples=3, deadline=None)
+@given(data=st.data())
+def test_the_interned_pass_equals_the_plain_pass(name, data):
+    runner = runner_of(name)
+    inputs = draw_inputs(data, name, data.draw(st.integers(1, 12)))
+    by_length: dict[int, list] = {}
+    for tokens in inputs:
+        by_length.setdefault(len(tokens), []).append(tokens)
+    groups = list(by_length.values()) + [inputs]  # one batch per length, then all of them padded together
+    outputs = runner.interned(runner.batches(groups))
+    for group, out in zip(groups, outputs):
+        for tokens, row in zip(group, out):
+            plain = runner.raw([tokens])[0]
+            n = len(tokens) + 1
+            np.testing.assert_allclose(row[:n], plain[:n], rtol=1e-5, atol=1e-5)
+            assert runner.decode(row[1:n]) == runner.decode(plain[1:n])
+    assert any(runner_of(n).model.causal for n in COMPILABLE), "no causal model among those compared"
+
+
+@pytest.mark.parametrize("cells", [1, 3_000])
+def test_tables_too_large_split_the_inputs_down_to_the_plain_pass(monkeypatch, cells):
+    """With tables capped, the inputs are halved until they fit; a single input that still does
+    not fit takes the plain pass. The answers stay the interpreter's, progress reaches the end."""
+    monkeypatch.setattr(interned, "MAX_TABLE_CELLS", cells)
+    runner, program = runner_of("sort"), load_program("sort")
+    rng = np.random.default_rng(cells)
+    inputs = [[str(t) for t in rng.choice(list("abc"), size=int(n))] for n in rng.integers(1, 7, size=40)]
+    plain, real = [], runner.raw
+    monkeypatch.setattr(runner, "raw", lambda batch: plain.append(len(batch)) or real(batch))
+    heard: list[tuple[int, int]] = []
+    assert runner.run(inputs, lambda done, total: heard.append((done, total))) == program.run(inputs)
+    assert plain == ([1] * len(inputs) if cells == 1 else []) or (cells > 1 and 0 < len(plain) < len(inputs))
+    assert [d for d, _ in heard] == sorted(d for d, _ in heard) and heard[-1] == (len(inputs), len(inputs))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**40), min_size=1, max_size=30), st.booleans())
+def test_numbering_tells_keys_apart_exactly(values, small):
+    key = np.array([v % 7 for v in values] if small else values, np.int64)  # lookup array, or a sort
+    codes, first = number(key)
+    assert np.array_equal(key[first[codes]], key)
+    assert len(first) == len(set(key.tolist())) and sorted(set(codes.tolist())) == list(range(len(first)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2**35), st.integers(0, 5)), min_size=1, max_size=30))
+def test_combined_codes_tell_tuples_apart_exactly(rows):
+    columns = [np.array(c, np.int64) for c in zip(*rows)]
+    codes, first = combine(columns)
+    for i in range(len(rows)):
+        assert rows[first[codes[i]]] == rows[i]
+    assert len(first) == len(set(rows))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([0.0, 1.0, 1.0, 0.5, -2.0]), min_size=4, max_size=4), min_size=1, max_size=12))
+def test_distinct_rows_rebuild_the_table(rows):
+    table = np.array(rows, np.float32)
+    distinct, numbers = distinct_rows(table)
+    assert np.array_equal(distinct[numbers], table)
+    assert len(distinct) == len({tuple(r) for r in rows})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sets(st.integers(0, 9), min_size=1, max_size=4), st.integers(0, 2**16)),
+                min_size=1, max_size=6))
+def test_a_stream_of_segments_adds_like_a_dense_one(writes):
+    """Blocks writing overlapping dimensions: the segments hold what a dense stream holds, bit for bit."""
+    positions, width = 12, 10
+    stream, dense = Stream(width, positions), np.zeros((positions, width), np.float32)
+    for columns, seed in writes:
+        rng = np.random.default_rng(seed)
+        columns = np.array(sorted(columns))
+        table = rng.choice([0.0, 1.0, 0.25, -3.0], size=(3, len(columns))).astype(np.float32)
+        codes = rng.integers(0, 3, size=positions)
+        stream.add(columns, table, codes)
+        dense[:, columns] += table[codes]
+        rows, at = stream.read(np.arange(width))
+        assert np.array_equal(rows[at], dense)
