@@ -7,7 +7,8 @@ Passes, each output named: `lower` (our graph to tracr RASP, value sets, encodin
 selectors: `Lowered`), `assemble.extract` (tracr's graph with our value sets: `Extracted`),
 `assemble.assemble` (blocks, layers, weights: `Assembled`), `assemble.to_model` (our arrays and
 `ModelMeta`: `CompiledModel`), `verify` (against the interpreter: `Verification`). `estimate`
-refuses models that would not fit before any weight is built.
+refuses models that would not fit before any weight is built. `progress` hears each pass as it
+starts and, inside a long one, how far it has got at least once a second (`ticks`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from compiler.verify import Domain
     from compiler.estimate import Estimate
     from compiler.model import CompiledModel
+    from compiler.ticks import Ticker
     from compiler.verify import Verification
     from rasp.language.program import Program
 
@@ -76,25 +78,34 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
                     domain: Domain | None = None, progress: Callable[[str], None] | None = None) -> CompileResult:
     """Compile `program`'s output s-op. Raises `CompileError` (a RaspError) with a position.
     `domain` (`compiler.verify.Domain`) replaces the verification's own inputs: for programs meant for
-    inputs of one form (`a+b`), whatever they do elsewhere. `progress` is told each pass as it starts."""
-    from compiler import assemble, estimate, lower
-    from compiler import verify as verifying
-    from compiler.meta import ProgramSource
+    inputs of one form (`a+b`), whatever they do elsewhere. `progress` is told each pass as it starts,
+    and inside one how far it has got, at least once a second (`compiler.ticks`)."""
+    from compiler.ticks import Ticker
     from rasp.language.inputs import MAX_INPUT_LENGTH
-    from rasp.language.semantics import ExecError
     from rasp.language.program import Program
 
     assert isinstance(program, Program)
     _quiet_tracr()
-    start = time.perf_counter()
     if not vocab:
         raise CompileError("the vocabulary is empty")
     if not 1 <= max_len <= MAX_INPUT_LENGTH:
         raise CompileError(f"the maximum length must be from 1 to {MAX_INPUT_LENGTH:,} (the longest input), "
                            f"not {max_len:,}")
-    say = progress or (lambda text: None)
+    with Ticker(progress) as ticker:
+        return _compile(program, vocab, max_len, causal, verify, samples, seed, domain, ticker)
+
+
+def _compile(program: Program, vocab: list[Any], max_len: int, causal: bool | None, verify: bool, samples: int,
+             seed: int, domain: Domain | None, ticker: Ticker) -> CompileResult:
+    start = time.perf_counter()
+    say = ticker.step
+    say("lowering to tracr RASP and computing value sets")  # (the first compile also imports tracr here)
+    from compiler import assemble, estimate, lower
+    from compiler import verify as verifying
+    from compiler.meta import ProgramSource
+    from rasp.language.semantics import ExecError
+
     target = assemble.Target(list(vocab), max_len, program.causal if causal is None else causal)
-    say("lowering to tracr RASP and computing value sets")
     try:
         lowered = lower.lower(program.output, target.vocab, max_len)
     except ExecError as e:  # the language refuses these values (a vocabulary of mixed types compared)
@@ -112,7 +123,7 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     say(f"building blocks and weights (estimated {plural(size.parameters, 'parameter')}, {plural(size.layers, 'layer')})")
     try:
         with _deep_recursion():
-            built = assemble.assemble(extracted, lowered, target, say)
+            built = assemble.assemble(extracted, lowered, target, ticker)
     except (ValueError, AssertionError, NotImplementedError, KeyError, TypeError, IndexError) as e:
         # a failure inside tracr's own passes: say so plainly instead of a traceback
         raise CompileError(f"tracr could not assemble this model ({type(e).__name__}: {e}); try another "
@@ -124,5 +135,5 @@ def compile_program(program: Program, vocab: list[Any], max_len: int, causal: bo
     if verify:
         say("checking the model against the interpreter")
         checked = verifying.verify(program, model, lowered.categorical_aggregates(), samples, seed,
-                                   distinct=program.tree.distinct, domain=domain, progress=progress)
+                                   distinct=program.tree.distinct, domain=domain, progress=ticker.tick)
     return CompileResult(model, checked, time.perf_counter() - start, size)

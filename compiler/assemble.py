@@ -11,7 +11,7 @@ records where every s-op of the program lives (layer, sublayer, residual dimensi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -25,6 +25,7 @@ from compiler.errors import CompileError
 from compiler.lowered import Helper, Lowered
 from compiler.meta import Layout, ModelMeta, OutputSpec, ProgramSource, SOpPlacement
 from compiler.model import CompiledModel
+from compiler.ticks import Ticker
 from compiler.tracr_arrays import array_helpers
 from compiler.weights import Weights, weights
 from rasp.language import sops
@@ -77,24 +78,20 @@ def extract(lowered: Lowered) -> Extracted:
     return Extracted(graph, list(extracted.sources), extracted.sink)
 
 
-def assemble(extracted: Extracted, lowered: Lowered, target: Target,
-             progress: Callable[[str], None] = lambda text: None) -> Assembled:
-    """The tracr model, from blocks allocated to layers; `progress` hears each step."""
+def assemble(extracted: Extracted, lowered: Lowered, target: Target, ticker: Ticker | None = None) -> Assembled:
+    """The tracr model, from blocks allocated to layers; `ticker` hears each step, and inside
+    one how far it has got."""
     graph, sources = extracted.graph, extracted.sources
     bos, pad = special_tokens(target.vocab)
-    with array_helpers():
-        add_blocks(graph, lowered.info, bos, target.causal, target.max_len)
-        progress("placing the blocks in layers")
+    ticker = ticker or Ticker(lambda text: None)
+    with array_helpers(ticker.tick):
+        add_blocks(graph, lowered.info, bos, target.causal, target.max_len, ticker.tick)
+        ticker.step("placing the blocks in layers")
         with tracr_graph.linear_depth():
             allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
             craft_model = craft_graph_to_model.craft_graph_to_model(graph, sources)
-        progress("filling the weight matrices")
-        model = weights(craft_model, graph, extracted.sink, target.max_len, bos, pad, target.causal)
-    key_size = model.model_config.key_size
-    for name, params in model.params.items():  # undo the 1/sqrt(key size) of the logits
-        if name.endswith("/attn/query"):
-            params["w"] = params["w"] * np.sqrt(key_size)
-            params["b"] = params["b"] * np.sqrt(key_size)
+        ticker.step("filling the weight matrices")
+        model = weights(craft_model, graph, extracted.sink, target.max_len, bos, pad, target.causal, ticker.tick)
     return Assembled(model, craft_model, allocation)
 
 

@@ -175,14 +175,17 @@ def bos_cleanup(output_space, bos_dir, one_dir, label: str) -> transformers.MLP:
                             vectorspace_fns.Linear(hidden, output_space, second))
 
 
-def add_blocks(graph: nx.DiGraph, info: dict[str, Info], bos: str, causal: bool, max_len: int) -> None:
+def add_blocks(graph: nx.DiGraph, info: dict[str, Info], bos: str, causal: bool, max_len: int,
+               tick: Callable[[str], None] = lambda text: None) -> None:
+    """Every s-op node's block (`nodes.MODEL_BLOCK`); `tick` hears which node is being built."""
     bos_dir = bases.BasisDirection(tr.tokens.label, bos)
     one_dir = bases.BasisDirection("one")
     one_space = bases.VectorSpaceWithBasis([one_dir])
-    for node_id, node in graph.nodes.items():
+    for number, (node_id, node) in enumerate(graph.nodes.items(), start=1):
         expr = node[nodes.EXPR]
         if not isinstance(expr, tr.SOp) or isinstance(expr, (tr.TokensType, tr.IndicesType)):
             continue
+        tick(f"building blocks: {expr.label} (node {number} of {len(graph)})")
         out_space = _space(node)
         label = expr.label
         if isinstance(expr, tr.Map):

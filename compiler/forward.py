@@ -33,7 +33,7 @@ MAX_SLICE_RUNS = 8  # columns in at most this many runs are read and written as 
 Runs = list[tuple[int, int, int]]  # column indices as runs: (first column, end, offset in the list)
 
 
-def _runs(columns: np.ndarray) -> Runs:
+def column_runs(columns: np.ndarray) -> Runs:
     """Column indices as runs of consecutive ones: (first column, end, offset in the list)."""
     if len(columns) == 0:
         return []
@@ -46,7 +46,7 @@ def _runs(columns: np.ndarray) -> Runs:
 def take_columns(x: np.ndarray, columns: np.ndarray, runs: Runs) -> np.ndarray:
     """`x[..., columns]`, as slices when the columns are a few runs (a view, or one copy)."""
     if len(runs) > MAX_SLICE_RUNS:
-        return x[..., columns]
+        return np.take(x, columns, axis=-1)  # C-ordered (`x[:, columns]` is not, and slow to read by rows)
     parts = [x[..., first:end] for first, end, _ in runs]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
@@ -111,7 +111,7 @@ class Forward:
         self.weights, self.index = weights, index
         # the embeddings' columns that hold non-zeros (tokens, indices, `one`), and every column list as runs
         self.embedded = {name: np.flatnonzero(np.any(weights[name] != 0, axis=0)) for name in ("token_embed", "pos_embed")}
-        self.runs = {name: _runs(columns) for name, columns in [*index.items(), *self.embedded.items()]
+        self.runs = {name: column_runs(columns) for name, columns in [*index.items(), *self.embedded.items()]
                      if not name.endswith(".has")}
         self.embeddings = {name: weights[name][:, columns] for name, columns in self.embedded.items()}
 

@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from compiler.forward import SPARSE_ROWS, Forward, Pass, ones, softmax
+from compiler.forward import SPARSE_ROWS, Forward, Pass, add_columns, column_runs, ones, softmax, take_columns
 
 MAX_TABLE_CELLS = 2**25  # floats in one table of distinct rows (128 MiB)
 MAX_CHUNK_CELLS = 2**22  # floats in one array computed at once (a chunk of rows, a batch's attention)
@@ -121,24 +121,26 @@ class Stream:
         self.positions = positions
 
     def read(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The stream at `columns`: (a table of rows, each position's row)."""
+        """The stream at `columns`: (a table of distinct rows, each position's row)."""
         owners = self.owner[columns]
-        parts = sorted(set(owners.tolist()) - {-1})
+        parts = []  # per segment read: the columns it gives, its distinct rows there, each position's row
+        for key in sorted(set(owners.tolist()) - {-1}):
+            s, mine = self.segments[key], np.flatnonzero(owners == key)
+            if len(mine) == len(s.columns):
+                parts.append((mine, s.table, s.codes))
+            else:  # fewer columns than the segment holds: fewer distinct rows
+                at = np.searchsorted(s.columns, columns[mine])
+                table, renumber = distinct_rows(take_columns(s.table, at, column_runs(at)))
+                parts.append((mine, table, renumber[s.codes]))
         if not parts:
             return np.zeros((1, len(columns)), np.float32), np.zeros(self.positions, np.int64)
-        if len(parts) == 1:
-            s = self.segments[parts[0]]
-            if np.all(owners == parts[0]):
-                if len(columns) == len(s.columns):
-                    return s.table, s.codes
-                table, renumber = distinct_rows(s.table[:, np.searchsorted(s.columns, columns)])
-                return table, renumber[s.codes]
-        codes, first = combine([self.segments[p].codes for p in parts])
+        if len(parts) == 1 and len(parts[0][0]) == len(columns):
+            return parts[0][1], parts[0][2]
+        codes, first = combine([c for _, _, c in parts])
         _check(len(first), len(columns))
         table = np.zeros((len(first), len(columns)), np.float32)
-        for p in parts:
-            s, mine = self.segments[p], np.flatnonzero(owners == p)
-            table[:, mine] = s.table[np.ix_(s.codes[first], np.searchsorted(s.columns, columns[mine]))]
+        for mine, rows, at in parts:  # column runs as slices: a scatter by index is slow on wide tables
+            add_columns(table, mine, column_runs(mine), rows[at[first]])
         return table, codes
 
     def add(self, columns: np.ndarray, table: np.ndarray, codes: np.ndarray) -> None:
@@ -174,8 +176,9 @@ class Interned:
     def __init__(self, forward: Forward):
         self.f = forward
 
-    def __call__(self, batches: list[Batch], layer_done: Callable[[int], None] = lambda layer: None) -> list[np.ndarray]:
-        """The unembedded outputs `[B, T, outputs]` of each batch; `layer_done(i)` after layer i."""
+    def __call__(self, batches: list[Batch], done: Callable[[float], None] = lambda share: None) -> list[np.ndarray]:
+        """The unembedded outputs `[B, T, outputs]` of each batch; `done(share)` after every layer
+        and every batch of a layer's attention, with the share of the pass done (0 to 1)."""
         f, w, index = self.f, self.f.weights, self.f.index
         total = sum(b.ids.size for b in batches)
         stream = Stream(w["token_embed"].shape[1], total)
@@ -187,7 +190,7 @@ class Interned:
         for i in range(f.num_layers):
             p = f"layer{i}."
             if len(index[p + "attn.out"]):
-                self.attention(p, stream, batches, scratch)
+                self.attention(p, stream, batches, scratch, lambda share: done((i + share) / f.num_layers))
             if len(index[p + "mlp.out"]):
                 table, codes = stream.read(index[p + "mlp.in"])
 
@@ -198,13 +201,15 @@ class Interned:
 
                 hidden_width = w[p + "mlp.linear_1.b"].shape[0]
                 stream.add(index[p + "mlp.out"], in_chunks(mlp, table, hidden_width), codes)
-            layer_done(i)
+            done((i + 1) / f.num_layers)
         table, codes = stream.read(index["unembed.rows"])
         outputs = f.project(table, "unembed", scratch)
         return [outputs[codes[b.positions]].reshape(*b.ids.shape, -1) for b in batches]
 
-    def attention(self, p: str, stream: Stream, batches: list[Batch], scratch: Pass) -> None:
-        """One layer's heads: each position's update, added to the stream."""
+    def attention(self, p: str, stream: Stream, batches: list[Batch], scratch: Pass,
+                  done: Callable[[float], None]) -> None:
+        """One layer's heads: each position's update, added to the stream; `done(share)` after
+        each batch."""
         f, w, index, heads = self.f, self.f.weights, self.f.index, self.f.num_heads
 
         def rows(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -239,6 +244,7 @@ class Interned:
                 attended = (weights @ v[vc].transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(len(qc), width, -1)
                 update[part] = (f.project(attended, p + "attn.linear", scratch)
                                 + w[p + "attn.linear.b"]).reshape(-1, len(out_columns))
+            done(batch.positions.stop / stream.positions)
         stream.add(out_columns, *distinct_rows(update))
 
     @staticmethod

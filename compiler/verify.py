@@ -25,7 +25,6 @@ from rasp.language.values import plural
 # How far a compiled model's number may be from the interpreter's (relative to it, absolute below
 # 1). The one home of this rule: whoever compares a compiled model's outputs uses it.
 NUMERICAL_TOLERANCE = 1e-3
-PROGRESS_SECONDS = 1.0  # at most this long between progress lines while the model runs
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,8 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
            samples: int = 256, seed: int = 0, distinct: bool = False,
            domain: Domain | None = None, progress: Callable[[str], None] | None = None) -> Verification:
     """The model against the interpreter; on `domain`'s inputs only, when given. `progress` hears
-    how many inputs the model has run, about once a second."""
+    how far the model has got, after every layer and batch of attention (the caller thins them:
+    `ticks.Ticker.tick`)."""
     start, causal = time.perf_counter(), model.causal
     if domain is None:
         sampled, shaped, space = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
@@ -102,15 +102,10 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
         raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} inputs tried "
                            "(does the program need a particular kind of input? see docs/compiler.md)")
     _check_single_selection(program, categorical_aggregates, inputs, causal)
-    shown = time.perf_counter()
-
-    def ran(done: int, total: int) -> None:
-        nonlocal shown
-        if progress and time.perf_counter() - shown >= PROGRESS_SECONDS:
-            shown = time.perf_counter()
-            progress(f"the model has run {done:,} of {total:,} inputs")
-
-    actual = Runner(model).run(inputs, ran)
+    say = progress or (lambda text: None)
+    say(f"preparing the model to run {len(inputs):,} inputs")
+    runner = Runner(model)
+    actual = runner.run(inputs, lambda done, total: say(f"the model has run {done:,} of {total:,} inputs"))
     numerical = model.meta.output.encoding is Encoding.NUMERICAL
     for tokens, want, got in zip(inputs, expected, actual):
         for position, (w, g) in enumerate(zip(want, got)):

@@ -17,7 +17,7 @@ benchmarks that compare with its `apply`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
@@ -54,8 +54,10 @@ class Weights:
 
 
 def weights(craft: transformers.SeriesWithResiduals, graph: nx.DiGraph, sink: nodes.Node, max_len: int,
-            bos: str, pad: str, causal: bool) -> Weights:
-    """The arrays tracr's `craft_model_to_transformer` would assemble for these blocks."""
+            bos: str, pad: str, causal: bool, tick: Callable[[str], None] = lambda text: None) -> Weights:
+    """The arrays tracr's `craft_model_to_transformer` would assemble for these blocks, the query
+    matrices times sqrt(key size) (undoing the 1/sqrt(key size) of the logits). `tick` hears which
+    block is being written."""
     tokens_space = bases.VectorSpaceWithBasis.from_values(
         tr.tokens.label, graph.nodes[tr.tokens.label][nodes.VALUE_SET].union({bos, pad}))
     indices_space = bases.VectorSpaceWithBasis.from_values(tr.indices.label, range(max_len))
@@ -86,7 +88,9 @@ def weights(craft: transformers.SeriesWithResiduals, graph: nx.DiGraph, sink: no
         else:
             target[rows, :matrix.shape[1]] = matrix[columns]
 
-    for name, block in zip(module_names, craft.blocks):
+    scale = np.sqrt(config.key_size)  # in float64, then rounded once to float32, as tracr's arrays are
+    for number, (name, block) in enumerate(zip(module_names, craft.blocks), start=1):
+        tick(f"filling the weight matrices: block {number} of {len(craft.blocks)}")
         if isinstance(block, transformers.MLP):
             hidden = block.fst.output_space.num_dims
             place(params[f"{name}/linear_1"]["w"], block.fst.input_space, block.fst.matrix)
@@ -94,7 +98,7 @@ def weights(craft: transformers.SeriesWithResiduals, graph: nx.DiGraph, sink: no
             continue
         for h, head in enumerate(block.as_multi().heads()):
             cols = slice(h * config.key_size, (h + 1) * config.key_size)
-            place(params[f"{name}/query"]["w"][:, cols], head.w_qk.left_space, head.w_qk.matrix)
+            place(params[f"{name}/query"]["w"][:, cols], head.w_qk.left_space, head.w_qk.matrix * scale)
             place(params[f"{name}/key"]["w"][:, cols], head.w_qk.right_space, None)
             place(params[f"{name}/value"]["w"][:, cols], head.w_ov.input_space, head.w_ov.matrix)
             place(params[f"{name}/linear"]["w"][cols, :].T, head.w_ov.output_space, None)
@@ -105,17 +109,21 @@ def weights(craft: transformers.SeriesWithResiduals, graph: nx.DiGraph, sink: no
 
 
 def _zeros(config: Any, width: int) -> Params:
-    """Every transformer parameter, zero, in the shapes of tracr's haiku model."""
+    """Every transformer parameter, zero, in the shapes of tracr's haiku model, and float32 as the
+    model stores them (each number is written once, by assignment, so rounded once)."""
     heads = config.num_heads * config.key_size
     params: Params = {}
+
+    def zeros(*shape: int) -> np.ndarray:
+        return np.zeros(shape, np.float32)
+
     for layer in range(config.num_layers):
         attn, mlp = f"transformer/layer_{layer}/attn", f"transformer/layer_{layer}/mlp"
         for part in ("query", "key", "value"):
-            params[f"{attn}/{part}"] = {"w": np.zeros((width, heads)), "b": np.zeros(heads)}
-        params[f"{attn}/linear"] = {"w": np.zeros((heads, width)), "b": np.zeros(width)}
-        params[f"{mlp}/linear_1"] = {"w": np.zeros((width, config.mlp_hidden_size)),
-                                     "b": np.zeros(config.mlp_hidden_size)}
-        params[f"{mlp}/linear_2"] = {"w": np.zeros((config.mlp_hidden_size, width)), "b": np.zeros(width)}
+            params[f"{attn}/{part}"] = {"w": zeros(width, heads), "b": zeros(heads)}
+        params[f"{attn}/linear"] = {"w": zeros(heads, width), "b": zeros(width)}
+        params[f"{mlp}/linear_1"] = {"w": zeros(width, config.mlp_hidden_size), "b": zeros(config.mlp_hidden_size)}
+        params[f"{mlp}/linear_2"] = {"w": zeros(config.mlp_hidden_size, width), "b": zeros(width)}
     return params
 
 

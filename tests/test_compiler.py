@@ -351,11 +351,11 @@ def test_max_over_many_values_at_length_forty_picks_the_largest():
 
 
 def test_verification_reports_progress_while_the_model_runs(monkeypatch):
-    """A long verification says how far the model has got (here: every batch, the clock's
+    """A long verification says how far the model has got (here: every time it can, the clock's
     interval set to zero), and the counts rise to the number of inputs checked."""
-    from compiler import verify as verifying
+    from compiler import ticks
 
-    monkeypatch.setattr(verifying, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(ticks, "TICK_SECONDS", 0.0)
     heard: list[str] = []
     result = compile_program(load_program("hist"), list("abcdef"), 12, progress=heard.append)
     counts = [int(t.split("run ")[1].split(" of")[0].replace(",", "")) for t in heard if "the model has run" in t]

@@ -182,12 +182,62 @@ def test_array_helpers_equal_tracrs_own():
     theirs = vectorspace_fns.Linear.combine_in_parallel(fns)
     assert ours.input_space == theirs.input_space and ours.output_space == theirs.output_space
     assert np.allclose(ours.matrix, theirs.matrix)
-    before = (vectorspace_fns.Linear.__dict__["combine_in_parallel"], bases.VectorSpaceWithBasis.vector_from_basis_direction)
-    with tracr_arrays.array_helpers():
+    def helpers() -> tuple:
+        return (vectorspace_fns.Linear.__dict__["combine_in_parallel"],
+                bases.VectorSpaceWithBasis.vector_from_basis_direction, bases.join_vector_spaces)
+
+    before, heard, joined = helpers(), [], bases.join_vector_spaces(*spaces)
+    with tracr_arrays.array_helpers(heard.append):
         assert bases.VectorSpaceWithBasis.vector_from_basis_direction is tracr_arrays.vector_from_basis_direction
         assert np.allclose(vectorspace_fns.Linear.combine_in_parallel(fns).matrix, theirs.matrix)
-    after = (vectorspace_fns.Linear.__dict__["combine_in_parallel"], bases.VectorSpaceWithBasis.vector_from_basis_direction)
-    assert after == before  # the originals are back
+        assert bases.join_vector_spaces(*spaces).basis == joined.basis
+    assert heard and heard[0].startswith("combining 4 blocks")
+    assert helpers() == before  # the originals are back
+
+
+_values = st.one_of(st.none(), st.integers(-3, 3), st.sampled_from(["a", "b"]), st.tuples(st.integers(0, 2), st.integers(0, 1)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(["h", "one", "x:start"]), _values), max_size=8), min_size=1, max_size=4))
+def test_the_keyed_join_of_vector_spaces_equals_tracrs(spaces):
+    """Directions of one name with values of several types (which `BasisDirection.__lt__`
+    orders by their strings) included: the same directions in the same order as tracr's join."""
+    from tracr.craft import bases
+
+    from compiler import tracr_arrays
+
+    spaces = [bases.VectorSpaceWithBasis([bases.BasisDirection(n, v) for n, v in dict.fromkeys(space)])
+              for space in spaces]
+    assert tracr_arrays.join_vector_spaces(*spaces).basis == bases.join_vector_spaces(*spaces).basis
+    for space in spaces:  # a space's own sort, as `VectorSpaceWithBasis.__post_init__` does it
+        shuffled = bases.VectorSpaceWithBasis(space.basis[::-1])
+        tracr_arrays.sort_basis(shuffled)
+        assert shuffled.basis == bases.VectorSpaceWithBasis(space.basis[::-1]).basis
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sets(st.fractions(-3, 3, max_denominator=12), min_size=1, max_size=30), st.sampled_from([10.0, 100.0]),
+       st.sampled_from([lambda v: v > 0.5, lambda v: round(v), lambda v: "neg" if v < 0 else "pos"]))
+def test_the_array_numerical_to_categorical_mlp_equals_tracrs(values, large, f):
+    """Both layers, number for number, and the spaces, in the same order."""
+    from tracr.craft import bases
+    from tracr.craft.chamber import numerical_mlp
+
+    from compiler import tracr_arrays
+
+    values = {float(v) for v in values}
+    outputs = sorted({f(v) for v in values}, key=repr)
+    spaces = dict(input_space=bases.VectorSpaceWithBasis([bases.BasisDirection("x")]),
+                  output_space=bases.VectorSpaceWithBasis.from_values("y", outputs),
+                  one_space=bases.VectorSpaceWithBasis([bases.BasisDirection("one")]))
+    ours = tracr_arrays.numerical_to_categorical_mlp(f, input_value_set=values, large_number=large, hidden_name="h",
+                                                     **spaces)
+    theirs = numerical_mlp.map_numerical_to_categorical_mlp(f, input_value_set=values, large_number=large,
+                                                            hidden_name="h", **spaces)
+    for a, b in ((ours.fst, theirs.fst), (ours.snd, theirs.snd)):
+        assert a.input_space == b.input_space and a.output_space == b.output_space
+        assert np.array_equal(a.matrix, b.matrix)
 
 
 @settings(max_examples=25, deadline=None)
