@@ -30,6 +30,8 @@ def _used(matrix: np.ndarray, axis: int, bias: np.ndarray | None = None, among: 
     slices for runs of indices): these matrices span the residual stream, 18M numbers at sort 128 x 32."""
     if among is None:
         used = matrix.any(axis=axis)
+    elif matrix.size < 2**20:  # small: one copy costs less than finding runs
+        used = np.take(matrix, among, axis=axis).any(axis=axis)
     else:
         runs = column_runs(among)
         part = (lambda a, b: matrix[:, a:b]) if axis == 1 else (lambda a, b: matrix[a:b])
@@ -107,6 +109,8 @@ def _as_gathers(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             del out[name]
     return out
 
+BUCKET_CELLS = 2**18  # inputs x width^2 of a batch that merges several lengths
+
 
 class Runner:
     """Runs a compiled model on plain token sequences (no BOS), in batches."""
@@ -180,14 +184,11 @@ class Runner:
         attention layer, when given.
 
         All inputs go through the interned pass at once (`compiler.interned`), in batches of one
-        length; when a table would be too large, the inputs are split in two and run in turn,
+        length or a few neighbouring ones (`buckets`); when a table would be too large, the inputs are split in two and run in turn,
         down to a single input, which takes the plain pass."""
         self.check(inputs)
         results: list[list[Any]] = [[] for _ in inputs]
-        by_length: dict[int, list[int]] = {}
-        for i in sorted(range(len(inputs)), key=lambda i: len(inputs[i])):
-            by_length.setdefault(len(inputs[i]), []).append(i)
-        pending, done = [list(by_length.values())], 0
+        pending, done = [self.buckets(inputs)], 0
         while pending:
             groups = pending.pop()
             count = sum(map(len, groups))
@@ -207,6 +208,22 @@ class Runner:
             if progress:
                 progress(done, len(inputs))
         return results
+
+    @staticmethod
+    def buckets(inputs: list[list[Any]]) -> list[list[int]]:
+        """Input numbers grouped by length, neighbouring lengths together (padded to the longest)
+        while a group's attention stays under `BUCKET_CELLS` weights per head: short inputs in a
+        few batches, not one per length (Python's cost per batch is most of a small model's)."""
+        by_length: dict[int, list[int]] = {}
+        for i in sorted(range(len(inputs)), key=lambda i: len(inputs[i])):
+            by_length.setdefault(len(inputs[i]), []).append(i)
+        groups: list[list[int]] = []
+        for length, numbers in by_length.items():  # shortest first: a merged group's width is the new length's
+            if groups and (len(groups[-1]) + len(numbers)) * (length + 1) ** 2 <= BUCKET_CELLS:
+                groups[-1] = groups[-1] + numbers
+            else:
+                groups.append(list(numbers))
+        return groups
 
     def batches(self, groups: list[list[list[Any]]]) -> list[Batch]:
         """Each group of inputs as one `Batch` (BOS first, padded to its longest), laid end to end."""

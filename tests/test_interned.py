@@ -12,6 +12,7 @@ from test_compiler import COMPILABLE
 
 from compiler import compile_program, interned
 from compiler.interned import Stream, combine, distinct_rows, number
+from compiler import runner as runner_module
 from compiler.runner import Runner
 from rasp.language.program import load_program
 
@@ -117,3 +118,17 @@ def test_a_stream_of_segments_adds_like_a_dense_one(writes):
         dense[:, columns] += table[codes]
         rows, at = stream.read(np.arange(width))
         assert np.array_equal(rows[at], dense)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=400))
+def test_buckets_hold_every_input_once_and_merge_lengths_only_under_the_cap(lengths):
+    inputs = [["a"] * n for n in lengths]
+    groups = Runner.buckets(inputs)
+    assert sorted(i for g in groups for i in g) == list(range(len(inputs)))
+    longest = [max(lengths[i] for i in g) for g in groups]
+    assert longest == sorted(longest) and len(set(longest)) == len(longest)  # by length, shortest first
+    for group, top in zip(groups, longest):
+        assert len({lengths[i] for i in group}) == 1 or len(group) * (top + 1) ** 2 <= runner_module.BUCKET_CELLS
+    assert len(groups) < len(set(lengths)) or all(  # a merge was possible only where it would pass the cap
+        (len(a) + len(b)) * (lengths[b[0]] + 1) ** 2 > runner_module.BUCKET_CELLS for a, b in zip(groups, groups[1:]))
