@@ -223,24 +223,31 @@ class Interned:
         # a table of every (query row, key row) score when it is smaller than the batches' logits
         per_batch = sum(b.ids.shape[0] * b.ids.shape[1] ** 2 for b in batches)
         pairs = self.pair_scores(q, k) if len(q) * len(k) * heads <= min(MAX_TABLE_CELLS, per_batch * heads) else None
+        scale = np.float32(np.sqrt(f.key_size))
+        if pairs is not None:
+            pairs /= scale  # once here, not in every batch
         out_columns = index[p + "attn.out"]
         _check(stream.positions, len(out_columns))
         update = np.empty((stream.positions, len(out_columns)), np.float32)
-        scale = np.float32(np.sqrt(f.key_size))
         for batch in batches:
             size, width = batch.ids.shape
             step = max(1, MAX_CHUNK_CELLS // (heads * width * max(width, q.shape[-1], v.shape[-1], len(out_columns))))
             for first in range(0, size, step):
                 part = slice(batch.start + first * width, batch.start + min(size, first + step) * width)
                 qc, kc, vc = (c[part].reshape(-1, width) for c in (q_codes, k_codes, v_codes))
-                if pairs is not None:
-                    logits = pairs[np.arange(heads)[None, :, None, None], qc[:, None, :, None], kc[:, None, None, :]]
+                if pairs is not None:  # a flat index into each head's table: faster than four index arrays
+                    at = qc[:, :, None] * pairs.shape[2] + kc[:, None, :]
+                    logits = np.stack([np.take(table, at) for table in pairs.reshape(heads, -1)], axis=1)
                 else:
                     logits = q[qc].transpose(0, 2, 1, 3) @ k[kc].transpose(0, 2, 3, 1)
-                mask = np.arange(width)[None, None, :] <= batch.lengths[first:first + len(qc), None, None]
-                if f.causal:
-                    mask = mask & (np.arange(width)[None, None, :] <= np.arange(width)[None, :, None])
-                weights = softmax(np.where(mask[:, None], logits / scale, np.float32(-1e30)))
+                    logits /= scale
+                lengths = batch.lengths[first:first + len(qc)]
+                if f.causal or np.any(lengths < width - 1):  # else every key is allowed
+                    mask = np.arange(width)[None, None, :] <= lengths[:, None, None]
+                    if f.causal:
+                        mask = mask & (np.arange(width)[None, None, :] <= np.arange(width)[None, :, None])
+                    logits = np.where(mask[:, None], logits, np.float32(-1e30))
+                weights = softmax(logits)
                 attended = (weights @ v[vc].transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(len(qc), width, -1)
                 update[part] = (f.project(attended, p + "attn.linear", scratch)
                                 + w[p + "attn.linear.b"]).reshape(-1, len(out_columns))
@@ -251,14 +258,12 @@ class Interned:
     def pair_scores(q: np.ndarray, k: np.ndarray) -> np.ndarray:
         """`[heads, query rows, key rows]`: q . k for every pair of rows; for one-hot key rows
         (tracr's categorical selects) the query's entries at the keys' ones, gathered."""
-        heads = np.arange(q.shape[1])[:, None, None]
         found = ones(k) if k.shape[-1] >= SPARSE_ROWS else None
         if found is None:
             return q.transpose(1, 0, 2) @ k.transpose(1, 2, 0)
-        rows = np.arange(len(q))[None, :, None]
         total: np.ndarray | float = 0.0
         for column, present in found:  # [key rows, heads] each
-            if present.any():
-                picked = q[rows, heads, column.T[:, None, :]]
+            if present.any():  # per head, the query rows' entries at the keys' columns
+                picked = np.stack([np.take(q[:, h], column[:, h], axis=1) for h in range(q.shape[1])])
                 total = total + (picked if present.all() else picked * present.T[:, None, :])
         return np.asarray(total, np.float32)

@@ -132,3 +132,23 @@ def test_buckets_hold_every_input_once_and_merge_lengths_only_under_the_cap(leng
         assert len({lengths[i] for i in group}) == 1 or len(group) * (top + 1) ** 2 <= runner_module.BUCKET_CELLS
     assert len(groups) < len(set(lengths)) or all(  # a merge was possible only where it would pass the cap
         (len(a) + len(b)) * (lengths[b[0]] + 1) ** 2 > runner_module.BUCKET_CELLS for a, b in zip(groups, groups[1:]))
+
+
+def test_the_sparse_pair_table_equals_the_plain_pass(monkeypatch):
+    """Sort over 8 tokens at 32 pairs its keys into 256 values: a one-hot key wide enough for the
+    gathered table of query x key scores (`Interned.pair_scores`), checked against the plain pass."""
+    runner = Runner(compile_program(load_program("sort"), list(range(8)), 32, verify=False).model)
+    widths, real = [], interned.Interned.pair_scores
+    monkeypatch.setattr(interned.Interned, "pair_scores",
+                        staticmethod(lambda q, k: widths.append(k.shape[-1]) or real(q, k)))
+    rng = np.random.default_rng(3)
+    inputs = [[int(t) for t in rng.integers(0, 8, size=int(n))] for n in rng.integers(1, 33, size=400)]
+    by_length: dict[int, list] = {}
+    for tokens in inputs:
+        by_length.setdefault(len(tokens), []).append(tokens)
+    groups = list(by_length.values())
+    for group, out in zip(groups, runner.interned(runner.batches(groups))):
+        for tokens, row in zip(group, out):
+            np.testing.assert_allclose(row, runner.raw([tokens])[0], rtol=1e-5, atol=1e-5)
+    assert max(widths) >= interned.SPARSE_ROWS, "the gathered table was not built"
+    assert runner.run(inputs) == load_program("sort").run(inputs)
