@@ -135,16 +135,20 @@ class Runner:
         self.output_values = meta.output.values or []
         self._seen: dict[tuple[type, Any], int | None] = {}
 
-    def check(self, inputs: list[list[Any]]) -> None:
-        """Inputs the model cannot take give a clear error naming the input."""
+    def check(self, inputs: list[list[Any]]) -> list[list[int]]:
+        """Each input's token ids; an input the model cannot take gives a clear error naming it."""
+        out = []
         for number, tokens in enumerate(inputs, start=1):
             if len(tokens) > self.model.max_len:
                 raise RaspError(f"input {number} has {len(tokens)} tokens; this model was compiled "
                                 f"for at most {self.model.max_len}")
-            for position, token in enumerate(tokens):
-                if self.token_id(token) is None:
-                    raise RaspError(f"input {number}: token {token!r} at position {position} is not in the "
-                                    f"model's vocabulary {self.model.vocab}")
+            ids = [self.token_id(token) for token in tokens]
+            if None in ids:
+                position = ids.index(None)
+                raise RaspError(f"input {number}: token {tokens[position]!r} at position {position} is not in "
+                                f"the model's vocabulary {self.model.vocab}")
+            out.append(ids)
+        return out
 
     def token_id(self, token: Any) -> int | None:
         """The token's id, None for a token outside the vocabulary (BOS and padding included);
@@ -159,14 +163,15 @@ class Runner:
         except TypeError:  # unhashable: never a token
             return None
 
-    def encode(self, inputs: list[list[Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids `[inputs, longest + 1]` (BOS first, then padding) and lengths."""
+    def encode(self, inputs: list[list[Any]], known: list[list[int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids `[inputs, longest + 1]` (BOS first, then padding) and lengths; `known`: the
+        inputs' ids from `check`, when the caller has them."""
         width = max((len(t) for t in inputs), default=0) + 1
         ids = np.full((len(inputs), width), self.pad_id, dtype=np.int32)
         ids[:, 0] = self.bos_id
         lengths = np.zeros(len(inputs), dtype=np.int32)
         for i, tokens in enumerate(inputs):
-            ids[i, 1:len(tokens) + 1] = [self.token_id(t) for t in tokens]
+            ids[i, 1:len(tokens) + 1] = known[i] if known is not None else [self.token_id(t) for t in tokens]
             lengths[i] = len(tokens)
         return ids, lengths
 
@@ -189,7 +194,7 @@ class Runner:
         All inputs go through the interned pass at once (`compiler.interned`), in batches of one
         length or a few neighbouring ones (`buckets`); when a table would be too large, the inputs are split in two and run in turn,
         down to a single input, which takes the plain pass."""
-        self.check(inputs)
+        known = self.check(inputs)
         results: list[list[Any]] = [[] for _ in inputs]
         pending, done = [self.buckets(inputs)], 0
         while pending:
@@ -197,7 +202,8 @@ class Runner:
             count = sum(map(len, groups))
             tell = (lambda share: progress(done + int(count * share), len(inputs))) if progress else (lambda share: None)
             try:
-                outputs = self.interned(self.batches([[inputs[i] for i in g] for g in groups]), tell)
+                outputs = self.interned(self.batches([[inputs[i] for i in g] for g in groups],
+                                                     [[known[i] for i in g] for g in groups]), tell)
             except TooLarge:
                 if count == 1:
                     outputs = [self.raw([inputs[groups[0][0]]])]
@@ -228,11 +234,12 @@ class Runner:
                 groups.append(list(numbers))
         return groups
 
-    def batches(self, groups: list[list[list[Any]]]) -> list[Batch]:
-        """Each group of inputs as one `Batch` (BOS first, padded to its longest), laid end to end."""
+    def batches(self, groups: list[list[list[Any]]], known: list[list[list[int]]] | None = None) -> list[Batch]:
+        """Each group of inputs as one `Batch` (BOS first, padded to its longest), laid end to end;
+        `known`: their token ids, when the caller has them (`check`)."""
         out, start = [], 0
-        for group in groups:
-            ids, lengths = self.encode(group)
+        for k, group in enumerate(groups):
+            ids, lengths = self.encode(group, known[k] if known is not None else None)
             out.append(Batch(ids, lengths, start))
             start += ids.size
         return out

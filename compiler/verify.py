@@ -16,6 +16,7 @@ import numpy as np
 from compiler.errors import CompileError
 from compiler.model import CompiledModel
 from compiler.runner import Runner
+from grammar.errors import RaspError
 from rasp.language import cases, sops
 from rasp.language.inputs import sample_inputs
 from rasp.language.program import Program
@@ -97,11 +98,11 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
             raise CompileError(f"{domain.name} gives no inputs to check" if not sampled else
                                f"{domain.name} gives an input of length {len(too_long)} ({too_long!r}); the "
                                f"maximum length is {model.max_len}")
-    inputs, expected = program.run_accepted(sampled, causal)
+    inputs, expected, selections = _interpret(program, sampled, categorical_aggregates, causal)
     if not inputs:
         raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} inputs tried "
                            "(does the program need a particular kind of input? see docs/compiler.md)")
-    _check_single_selection(program, categorical_aggregates, inputs, causal)
+    _check_single_selection(categorical_aggregates, inputs, selections)
     say = progress or (lambda text: None)
     say(f"preparing the model to run {len(inputs):,} inputs")
     runner = Runner(model)
@@ -123,11 +124,22 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
                         time.perf_counter() - start)
 
 
-def _check_single_selection(program: Program, aggregates: list[sops.Aggregate], inputs, causal) -> None:
+def _interpret(program: Program, sampled: list[list[Any]], aggregates: list[sops.Aggregate], causal: bool
+               ) -> tuple[list[list[Any]], list[list[Any]], list[list[np.ndarray]]]:
+    """The inputs the interpreter accepts, its outputs on them, and each aggregate's selector
+    matrices on them: one run of the program where every input is accepted."""
+    selectors = [a.selector for a in aggregates]
+    try:
+        arrays = program.run_arrays(sampled, [program.output, *selectors], causal)
+        return sampled, [row.tolist() for row in arrays[0]], arrays[1:]
+    except RaspError:  # some inputs are outside the program's domain: keep the others
+        inputs, expected = program.run_accepted(sampled, causal)
+        return inputs, expected, program.run_arrays(inputs, selectors, causal) if selectors and inputs else []
+
+
+def _check_single_selection(aggregates: list[sops.Aggregate], inputs: list[list[Any]],
+                            rows: list[list[np.ndarray]]) -> None:
     """A categorical aggregate must select at most one key (tracr's silent failure otherwise)."""
-    if not aggregates:
-        return
-    rows = program.run_arrays(inputs, [a.selector for a in aggregates], causal)
     for aggregate, selections in zip(aggregates, rows):
         for tokens, matrix in zip(inputs, selections):
             widths = np.count_nonzero(matrix, axis=-1)
