@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from compiler.forward import SPARSE_ROWS, Forward, Pass, add_columns, column_runs, ones, softmax, take_columns
+from compiler.forward import SPARSE_ROWS, Forward, Pass, add_columns, column_runs, ones, take_columns
 
 MAX_TABLE_CELLS = 2**25  # floats in one table of distinct rows (128 MiB)
 MAX_CHUNK_CELLS = 2**22  # floats in one array computed at once (a chunk of rows, a batch's attention)
@@ -162,6 +162,14 @@ class Stream:
         self.owner[columns] = key
 
 
+def softmax_in_place(logits: np.ndarray) -> np.ndarray:
+    """`forward.softmax` over the last axis, written over `logits` (no fresh arrays to fault in)."""
+    logits -= logits.max(axis=-1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=-1, keepdims=True)
+    return logits
+
+
 def in_chunks(compute: Callable[[np.ndarray], np.ndarray], table: np.ndarray, width: int) -> np.ndarray:
     """`compute` over the rows of `table`, in chunks whose widest array (`width`) stays small."""
     rows = max(1, MAX_CHUNK_CELLS // max(width, 1))
@@ -246,8 +254,8 @@ class Interned:
                     mask = np.arange(width)[None, None, :] <= lengths[:, None, None]
                     if f.causal:
                         mask = mask & (np.arange(width)[None, None, :] <= np.arange(width)[None, :, None])
-                    logits = np.where(mask[:, None], logits, np.float32(-1e30))
-                weights = softmax(logits)
+                    np.copyto(logits, np.float32(-1e30), where=~mask[:, None])
+                weights = softmax_in_place(logits)
                 attended = (weights @ v[vc].transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(len(qc), width, -1)
                 update[part] = (f.project(attended, p + "attn.linear", scratch)
                                 + w[p + "attn.linear.b"]).reshape(-1, len(out_columns))
