@@ -20,7 +20,7 @@ pass. Every row is computed with the plain pass's own operations (`Forward.proje
 outputs are the plain pass's, to float rounding.
 
 A table that would exceed `MAX_TABLE_CELLS` raises `TooLarge`; the runner then splits its
-inputs (down to one batch, which takes the plain pass).
+inputs in two, down to a single input, which takes the plain pass.
 """
 
 from __future__ import annotations

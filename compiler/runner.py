@@ -1,5 +1,6 @@
-"""The batched runner: the forward pass (`compiler.forward`, NumPy) over batches of inputs of
-mixed lengths, each batch as wide as its longest input.
+"""The batched runner: a compiled model on many inputs at once, in NumPy: the interned pass
+(`compiler.interned`, each position-wise block once per distinct row) over batches of inputs of
+one or a few neighbouring lengths; the plain pass (`compiler.forward`) for one input's internals.
 
 The computation is tracr's (no layer norm, ReLU MLPs, attention logits scaled by 1/sqrt(key
 size)); the beginning-of-sequence token is added here and its position dropped from the
