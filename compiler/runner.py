@@ -11,6 +11,7 @@ outputs it gives alone.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -134,10 +135,28 @@ class Runner:
         self.pad_id = self.token_ids[token_key(meta.pad)]
         self.categorical = meta.output.encoding is Encoding.CATEGORICAL
         self.output_values = meta.output.values or []
+        self.output_table = np.empty(len(self.output_values), dtype=object)  # the values themselves, by index
+        for j, value in enumerate(self.output_values):
+            self.output_table[j] = value
         self._seen: dict[tuple[type, Any], int | None] = {}
 
     def check(self, inputs: list[list[Any]]) -> list[list[int]]:
         """Each input's token ids; an input the model cannot take gives a clear error naming it."""
+        for number, tokens in enumerate(inputs, start=1):
+            if len(tokens) > self.model.max_len:
+                raise RaspError(f"input {number} has {len(tokens)} tokens; this model was compiled "
+                                f"for at most {self.model.max_len}")
+        flat = list(itertools.chain.from_iterable(inputs))
+        try:
+            kinds, distinct = set(map(type, flat)), set(flat)
+        except TypeError:  # an unhashable token: the slow path names it
+            kinds, distinct = {bool}, set()
+        if not any(issubclass(kind, (bool, np.bool_)) for kind in kinds):  # by value: True would pass as 1
+            ids = {token: self.token_id(token) for token in distinct}
+            if None not in ids.values():  # every token known: looked up in C, a dictionary per value
+                found = list(map(ids.__getitem__, flat))
+                ends = list(itertools.accumulate(map(len, inputs)))
+                return [found[end - len(tokens):end] for tokens, end in zip(inputs, ends)]
         out = []
         for number, tokens in enumerate(inputs, start=1):
             if len(tokens) > self.model.max_len:
@@ -212,8 +231,9 @@ class Runner:
                     pending += _halves(groups)[::-1]
                     continue
             for group, out in zip(groups, outputs):
-                for row, i in zip(out, group):
-                    results[i] = self.decode(row[1:len(inputs[i]) + 1])
+                decoded = self.decode(out)  # a whole batch at once, then each input's positions
+                for row, i in zip(decoded, group):
+                    results[i] = row[1:len(inputs[i]) + 1]
             done += count
             if progress:
                 progress(done, len(inputs))
@@ -246,10 +266,10 @@ class Runner:
         return out
 
     def decode(self, values: np.ndarray) -> list[Any]:
-        """The outputs of unembedded positions `[positions, outputs]`."""
+        """The outputs of unembedded positions `[..., positions, outputs]` (nested lists as deep)."""
         if self.categorical:
-            return [self.output_values[j] for j in values.argmax(axis=-1).tolist()]
-        return values[:, 0].astype(float).tolist()
+            return self.output_table[values.argmax(axis=-1)].tolist()
+        return values[..., 0].astype(float).tolist()
 
     def internals(self, tokens: list[Any]) -> Internals:
         """Every head's attention and the residual stream after every sublayer, on one input

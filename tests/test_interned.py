@@ -14,6 +14,7 @@ from compiler import compile_program, interned
 from compiler.interned import Stream, combine, distinct_rows, number
 from compiler import runner as runner_module
 from compiler.runner import Runner
+from grammar.errors import RaspError
 from rasp.language.program import load_program
 
 _runners: dict[str, Runner] = {}
@@ -152,3 +153,18 @@ def test_the_sparse_pair_table_equals_the_plain_pass(monkeypatch):
             np.testing.assert_allclose(row, runner.raw([tokens])[0], rtol=1e-5, atol=1e-5)
     assert max(widths) >= interned.SPARSE_ROWS, "the gathered table was not built"
     assert runner.run(inputs) == load_program("sort").run(inputs)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([1, 2, 1.0, 2.0, True, "1", 3, np.int64(2)]), max_size=5), min_size=1, max_size=6))
+def test_token_ids_are_the_ones_token_by_token(inputs):
+    """`Runner.check` looks tokens up by value where it can: the ids, and the error naming the
+    first input and position outside the vocabulary, are those of the token-by-token lookup."""
+    runner = runner_of("sort_unique")  # vocabulary [1, 2, 3, 4, 5]
+    slow = [[runner.token_id(t) for t in tokens] for tokens in inputs]
+    bad = next(((n, p) for n, row in enumerate(slow, start=1) for p, i in enumerate(row) if i is None), None)
+    if bad is None:
+        assert runner.check(inputs) == slow
+    else:
+        with pytest.raises(RaspError, match=f"input {bad[0]}: token .* at position {bad[1]} "):
+            runner.check(inputs)
