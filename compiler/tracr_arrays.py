@@ -37,12 +37,14 @@ def vector_from_basis_direction(space: bases.VectorSpaceWithBasis,
 def join_vector_spaces(*spaces: bases.VectorSpaceWithBasis) -> bases.VectorSpaceWithBasis:
     """tracr's `join_vector_spaces` (the union of the directions, sorted), sorted by the (name,
     value) pairs its `BasisDirection.__lt__` compares, in C rather than one Python call per
-    comparison; where two pairs do not compare (tracr then compares the strings), tracr's own."""
-    directions = list(set().union(*[set(space.basis) for space in spaces]))
-    try:
-        directions.sort(key=lambda d: (d.name, d.value))
+    comparison, and from the spaces' own sorted lists (a set's order would cost a full sort: 0.6 s
+    for 271,000 directions, with Python's interpreter lock held); where two pairs do not compare
+    (tracr then compares the strings), tracr's own."""
+    try:  # each space is sorted already: sorting their concatenation merges runs, then drop repeats
+        directions = list(dict.fromkeys(sorted([d for space in spaces for d in space.basis],
+                                               key=lambda d: (d.name, d.value))))
     except TypeError:
-        directions.sort()
+        directions = sorted(set().union(*[set(space.basis) for space in spaces]))
     return bases.VectorSpaceWithBasis(directions)
 
 
