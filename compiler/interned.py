@@ -99,10 +99,10 @@ def distinct_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         (first, has_first), (last, has_last) = found
         width = table.shape[1] + 1
         numbers, pick = number(np.where(has_first, first + 1, 0) * width + np.where(has_last, last + 1, 0))
-    else:
+    else:  # one column: its numbers; more: each row's bytes
         rows = np.ascontiguousarray(table)
-        _, pick, numbers = np.unique(rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel(),
-                                     return_index=True, return_inverse=True)
+        keys = rows[:, 0] if rows.shape[1] == 1 else rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
+        _, pick, numbers = np.unique(keys, return_index=True, return_inverse=True)
         numbers = numbers.reshape(-1)
     return table[pick], numbers.astype(np.int64)
 
@@ -244,7 +244,7 @@ class Interned:
                 part = slice(batch.start + first * width, batch.start + min(size, first + step) * width)
                 qc, kc, vc = (c[part].reshape(-1, width) for c in (q_codes, k_codes, v_codes))
                 if pairs is not None:  # a flat index into each head's table: faster than four index arrays
-                    at = qc[:, :, None] * pairs.shape[2] + kc[:, None, :]
+                    at = qc[:, :, None].astype(np.int32) * pairs.shape[2] + kc[:, None, :].astype(np.int32)  # < 2^25
                     logits = np.stack([np.take(table, at) for table in pairs.reshape(heads, -1)], axis=1)
                 else:
                     logits = q[qc].transpose(0, 2, 1, 3) @ k[kc].transpose(0, 2, 3, 1)

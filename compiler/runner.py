@@ -114,7 +114,7 @@ def _as_gathers(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             del out[name]
     return out
 
-BUCKET_CELLS = 2**18  # inputs x width^2 of a batch that merges several lengths
+BUCKET_CELLS = 2**17  # inputs x width^2 of a batch that merges several lengths
 
 
 class Runner:

@@ -109,6 +109,8 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
     actual = runner.run(inputs, lambda done, total: say(f"the model has run {done:,} of {total:,} inputs"))
     numerical = model.meta.output.encoding is Encoding.NUMERICAL
     for tokens, want, got in zip(inputs, expected, actual):
+        if not numerical and want == got:  # the lists compared in C; position by position only to report
+            continue
         for position, (w, g) in enumerate(zip(want, got)):
             same = (abs(float(w) - float(g)) <= NUMERICAL_TOLERANCE * max(1.0, abs(float(w))))\
                 if numerical and isinstance(w, (int, float)) else w == g
