@@ -25,6 +25,8 @@ from tracr.craft import bases, transformers, vectorspace_fns
 from tracr.craft.chamber import numerical_mlp
 from tracr.utils import errors
 
+from rasp.language.values import plural
+
 
 def vector_from_basis_direction(space: bases.VectorSpaceWithBasis,
                                 direction: bases.BasisDirection) -> bases.VectorInBasis:
@@ -147,7 +149,7 @@ def array_helpers(tick: Callable[[str], None] = lambda text: None) -> Iterator[N
                  numerical_mlp.map_numerical_to_categorical_mlp, space.__post_init__)
 
     def combine(cls: type, fns: Sequence[vectorspace_fns.Linear]) -> vectorspace_fns.Linear:
-        tick(f"combining {len(fns)} blocks of one layer")
+        tick(f"combining {plural(len(fns), 'block')} of one layer")
         return combine_in_parallel(fns)
 
     space.vector_from_basis_direction = vector_from_basis_direction
