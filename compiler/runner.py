@@ -216,6 +216,8 @@ class Runner:
         down to a single input, which takes the plain pass."""
         known = self.check(inputs)
         results: list[list[Any]] = [[] for _ in inputs]
+        if not inputs:
+            return results
         pending, done = [self.buckets(inputs)], 0
         while pending:
             groups = pending.pop()

@@ -168,3 +168,10 @@ def test_token_ids_are_the_ones_token_by_token(inputs):
     else:
         with pytest.raises(RaspError, match=f"input {bad[0]}: token .* at position {bad[1]} "):
             runner.check(inputs)
+
+
+def test_no_inputs_and_empty_inputs():
+    runner, program = runner_of("sort"), load_program("sort")
+    assert runner.run([]) == []
+    inputs = [[], ["a"], [], ["c", "a"]]
+    assert runner.run(inputs) == program.run(inputs)
