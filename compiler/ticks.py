@@ -50,7 +50,10 @@ class Ticker:
             with self.lock:
                 if time.perf_counter() - self.last >= TICK_SECONDS and self.current:
                     spent = time.perf_counter() - self.started
-                    self._show(f"{self.news or self.current} ({spent:.0f} s into this step)")
+                    try:
+                        self._show(f"{self.news or self.current} ({spent:.0f} s into this step)")
+                    except Exception:  # the listener is gone (a closed pipe): stop talking, not the compile
+                        return
 
     def __enter__(self) -> Ticker:
         if self.say is not None:

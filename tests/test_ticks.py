@@ -36,3 +36,19 @@ def test_news_is_shown_at_once_when_the_interval_has_passed(monkeypatch):
     ticker.tick("ran 10 of 20")
     assert heard == ["checking", "ran 10 of 20"]
     Ticker(None).tick("nobody listens")  # no callback: nothing to call
+
+
+def test_a_listener_that_fails_silences_the_thread_not_the_compile(monkeypatch, capsys):
+    monkeypatch.setattr(ticks, "TICK_SECONDS", 0.05)
+    calls: list[str] = []
+
+    def broken(text: str) -> None:
+        calls.append(text)
+        if len(calls) > 1:
+            raise BrokenPipeError
+
+    with Ticker(broken) as ticker:
+        ticker.step("building")
+        time.sleep(0.3)
+    assert len(calls) == 2  # the step, then one beat that failed; nothing after
+    assert "Traceback" not in capsys.readouterr().err
