@@ -83,7 +83,7 @@ def assemble(extracted: Extracted, lowered: Lowered, target: Target, ticker: Tic
     one how far it has got."""
     graph, sources = extracted.graph, extracted.sources
     bos, pad = special_tokens(target.vocab)
-    ticker = ticker or Ticker(lambda text: None)
+    ticker = ticker or Ticker(None)
     with array_helpers(ticker.tick):
         add_blocks(graph, lowered.info, bos, target.causal, target.max_len, ticker.tick)
         ticker.step("placing the blocks in layers")

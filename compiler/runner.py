@@ -24,6 +24,7 @@ from grammar.errors import RaspError
 from rasp.language.inputs import token_key
 from rasp.language.sops import Encoding
 
+BUCKET_CELLS = 2**17  # inputs x width^2 of a batch that merges several lengths
 
 
 def _used(matrix: np.ndarray, axis: int, bias: np.ndarray | None = None, among: np.ndarray | None = None) -> np.ndarray:
@@ -32,16 +33,12 @@ def _used(matrix: np.ndarray, axis: int, bias: np.ndarray | None = None, among: 
     slices for runs of indices): these matrices span the residual stream, 18M numbers at sort 128 x 32."""
     if among is None:
         used = matrix.any(axis=axis)
-    elif matrix.size < 2**20:  # small: one copy costs less than finding runs
+    elif matrix.size < 2**20 or len(runs := column_runs(among)) > MAX_SLICE_RUNS:  # one copy of the part
         used = np.take(matrix, among, axis=axis).any(axis=axis)
-    else:
-        runs = column_runs(among)
-        part = (lambda a, b: matrix[:, a:b]) if axis == 1 else (lambda a, b: matrix[a:b])
+    else:  # a few runs of indices: read as slices, in place
         used = np.zeros(matrix.shape[1 - axis], bool)
-        if len(runs) > MAX_SLICE_RUNS:
-            used = np.take(matrix, among, axis=axis).any(axis=axis)
-        for first, end, _ in runs if len(runs) <= MAX_SLICE_RUNS else []:
-            used |= part(first, end).any(axis=axis)
+        for first, end, _ in runs:
+            used |= (matrix[:, first:end] if axis == 1 else matrix[first:end]).any(axis=axis)
     if bias is not None:
         used = used | (bias != 0)
     return np.flatnonzero(used)
@@ -113,8 +110,6 @@ def _as_gathers(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             out[name[:-2] + ".pick"], out[name[:-2] + ".has"] = pick, (count > 0).astype(np.float32)
             del out[name]
     return out
-
-BUCKET_CELLS = 2**17  # inputs x width^2 of a batch that merges several lengths
 
 
 class Runner:

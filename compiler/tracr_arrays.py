@@ -36,6 +36,11 @@ def vector_from_basis_direction(space: bases.VectorSpaceWithBasis,
     return space.make_vector(magnitudes)
 
 
+def _name_and_value(direction: bases.BasisDirection) -> tuple[Any, Any]:
+    """What `BasisDirection.__lt__` compares first, as a sort key."""
+    return direction.name, direction.value
+
+
 def join_vector_spaces(*spaces: bases.VectorSpaceWithBasis) -> bases.VectorSpaceWithBasis:
     """tracr's `join_vector_spaces` (the union of the directions, sorted), sorted by the (name,
     value) pairs its `BasisDirection.__lt__` compares, in C rather than one Python call per
@@ -43,8 +48,7 @@ def join_vector_spaces(*spaces: bases.VectorSpaceWithBasis) -> bases.VectorSpace
     for 271,000 directions, with Python's interpreter lock held); where two pairs do not compare
     (tracr then compares the strings), tracr's own."""
     try:  # each space is sorted already: sorting their concatenation merges runs, then drop repeats
-        directions = list(dict.fromkeys(sorted([d for space in spaces for d in space.basis],
-                                               key=lambda d: (d.name, d.value))))
+        directions = list(dict.fromkeys(sorted([d for space in spaces for d in space.basis], key=_name_and_value)))
     except TypeError:
         directions = sorted(set().union(*[set(space.basis) for space in spaces]))
     return bases.VectorSpaceWithBasis(directions)
@@ -132,7 +136,7 @@ def sort_basis(space: bases.VectorSpaceWithBasis) -> None:
     """`VectorSpaceWithBasis.__post_init__`: its directions sorted, by (name, value) in C where
     they compare, else by tracr's `BasisDirection.__lt__` (as `join_vector_spaces` above)."""
     try:
-        space.basis = sorted(space.basis, key=lambda d: (d.name, d.value))
+        space.basis = sorted(space.basis, key=_name_and_value)
     except TypeError:
         space.basis = sorted(space.basis)
 
