@@ -140,6 +140,15 @@ def _arrays(built: Assembled, extracted: Extracted) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _support(built: Assembled) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Where each weight matrix may be non-zero (`weights.Support`), under our names."""
+    out = {}
+    for name, where in built.model.support.items():  # "transformer/layer_0/attn/query" -> "layer0.attn.query.w"
+        _, layer, sublayer, part = name.split("/")
+        out[f"layer{layer.removeprefix('layer_')}.{sublayer}.{part}.w"] = where
+    return out
+
+
 def _layout(built: Assembled, names: dict[int, str]) -> Layout:
     config = built.model.model_config
     heads_per_layer = [0] * config.num_layers
@@ -202,4 +211,4 @@ def to_model(built: Assembled, extracted: Extracted, lowered: Lowered, target: T
         output=OutputSpec(source.output, sink_info.encoding, values),
         residual_labels=list(built.model.residual_labels), layout=_layout(built, names),
         sops=_placements(built, extracted, lowered, names), program=source, version=__version__)
-    return CompiledModel(_arrays(built, extracted), meta, tracr=built.model.tracr)
+    return CompiledModel(_arrays(built, extracted), meta, tracr=built.model.tracr, support=_support(built))

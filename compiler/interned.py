@@ -119,23 +119,44 @@ class Stream:
         self.owner = np.full(width, -1)  # each residual dimension's segment (-1: still zero)
         self.segments: dict[int, Segment] = {}
         self.positions = positions
+        self.last: tuple[bytes, tuple[np.ndarray, np.ndarray]] | None = None  # the last read (a query's
+        # columns are often its key's), until the next `add`
 
     def read(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The stream at `columns`: (a table of distinct rows, each position's row)."""
+        """The stream at `columns`: (a table of rows, each position's row). The rows need not be
+        distinct: they are, except where a read of part of a segment keeps its rows as they are."""
+        key = columns.tobytes()
+        if self.last is None or self.last[0] != key:
+            self.last = key, self._read(columns)
+        return self.last[1]
+
+    def _read(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         owners = self.owner[columns]
-        parts = []  # per segment read: the columns it gives, its distinct rows there, each position's row
+        parts = []  # per segment read: the columns it gives, its rows there, each position's row
         for key in sorted(set(owners.tolist()) - {-1}):
             s, mine = self.segments[key], np.flatnonzero(owners == key)
             if len(mine) == len(s.columns):
                 parts.append((mine, s.table, s.codes))
-            else:  # fewer columns than the segment holds: fewer distinct rows
-                at = np.searchsorted(s.columns, columns[mine])
-                table, renumber = distinct_rows(take_columns(s.table, at, column_runs(at)))
+                continue
+            at = np.searchsorted(s.columns, columns[mine])
+            table = take_columns(s.table, at, column_runs(at))
+            if 2 * len(mine) >= len(s.columns):  # most of its columns: its rows as they are
+                parts.append((mine, table, s.codes))
+            else:  # a few columns: fewer distinct rows
+                table, renumber = distinct_rows(table)
                 parts.append((mine, table, renumber[s.codes]))
         if not parts:
             return np.zeros((1, len(columns)), np.float32), np.zeros(self.positions, np.int64)
         if len(parts) == 1 and len(parts[0][0]) == len(columns):
-            return parts[0][1], parts[0][2]
+            return np.ascontiguousarray(parts[0][1]), parts[0][2]
+        varying = [p for p in parts if len(p[1]) > 1]
+        if len(varying) <= 1:  # the others constant ("one"): numbered as the varying part, no renumbering
+            codes = varying[0][2] if varying else np.zeros(self.positions, np.int64)
+            rows = len(varying[0][1]) if varying else 1
+            table = np.zeros((rows, len(columns)), np.float32)
+            for mine, part, _ in parts:
+                add_columns(table, mine, column_runs(mine), part if len(part) == rows else np.broadcast_to(part, (rows, len(mine))))
+            return table, codes
         codes, first = combine([c for _, _, c in parts])
         _check(len(first), len(columns))
         table = np.zeros((len(first), len(columns)), np.float32)
@@ -145,6 +166,7 @@ class Stream:
 
     def add(self, columns: np.ndarray, table: np.ndarray, codes: np.ndarray) -> None:
         """Adds position i's `table[codes[i]]` to the stream at `columns`."""
+        self.last = None
         parts = sorted(set(self.owner[columns].tolist()) - {-1})
         if parts:  # merged with the segments it adds to, added in the plain pass's order (old + new)
             olds = [self.segments.pop(p) for p in parts]
@@ -175,7 +197,12 @@ def in_chunks(compute: Callable[[np.ndarray], np.ndarray], table: np.ndarray, wi
     rows = max(1, MAX_CHUNK_CELLS // max(width, 1))
     if len(table) <= rows:
         return compute(table)
-    return np.concatenate([compute(table[k:k + rows]) for k in range(0, len(table), rows)])
+    first = compute(table[:rows])
+    out = np.empty((len(table), *first.shape[1:]), first.dtype)
+    out[:rows] = first
+    for k in range(rows, len(table), rows):
+        out[k:k + rows] = compute(table[k:k + rows])
+    return out
 
 
 class Interned:
@@ -224,7 +251,9 @@ class Interned:
             table, codes = stream.read(index[p + f"attn.{name}.in"])
             dims = w[p + f"attn.{name}.b"].shape[0]
             _check(len(table), dims)
-            out = in_chunks(lambda r: f.project(r, p + f"attn.{name}", scratch) + w[p + f"attn.{name}.b"], table, dims)
+            out = f.project(table, p + f"attn.{name}", scratch)  # no hidden layer: no temporary larger than `out`
+            bias = w[p + f"attn.{name}.b"]
+            out = np.add(out, bias, out=out) if out.flags.owndata else out + bias  # (a view of the table: a copy)
             return out.reshape(len(table), heads, -1), codes
 
         (q, q_codes), (k, k_codes), (v, v_codes) = rows("query"), rows("key"), rows("value")
@@ -237,29 +266,41 @@ class Interned:
         out_columns = index[p + "attn.out"]
         _check(stream.positions, len(out_columns))
         update = np.empty((stream.positions, len(out_columns)), np.float32)
+
+        def chunk(batch: Batch, first: int, step: int) -> int:
+            """`step` inputs of `batch` from `first` on: their updates written to `update`."""
+            size, width = batch.ids.shape
+            part = slice(batch.start + first * width, batch.start + min(size, first + step) * width)
+            qc, kc, vc = (c[part].reshape(-1, width) for c in (q_codes, k_codes, v_codes))
+            if pairs is not None:  # a flat index into each head's table: faster than four index arrays
+                at = qc[:, :, None].astype(np.int32) * pairs.shape[2] + kc[:, None, :].astype(np.int32)  # < 2^25
+                tables = pairs.reshape(heads, -1)
+                logits = np.take(tables[0], at)[:, None] if heads == 1 else \
+                    np.stack([np.take(table, at) for table in tables], axis=1)
+            else:
+                logits = q[qc].transpose(0, 2, 1, 3) @ k[kc].transpose(0, 2, 3, 1)
+                logits /= scale
+            lengths = batch.lengths[first:first + len(qc)]
+            if f.causal or np.any(lengths < width - 1):  # else every key is allowed
+                mask = np.arange(width)[None, None, :] <= lengths[:, None, None]
+                if f.causal:
+                    mask = mask & (np.arange(width)[None, None, :] <= np.arange(width)[None, :, None])
+                np.copyto(logits, np.float32(-1e30), where=~mask[:, None])
+            weights = softmax_in_place(logits)
+            attended = (weights @ v[vc].transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(len(qc), width, -1)
+            update[part] = (f.project(attended, p + "attn.linear", scratch)
+                            + w[p + "attn.linear.b"]).reshape(-1, len(out_columns))
+            return part.stop - part.start
+
+        tasks = []
         for batch in batches:
             size, width = batch.ids.shape
             step = max(1, MAX_CHUNK_CELLS // (heads * width * max(width, q.shape[-1], v.shape[-1], len(out_columns))))
-            for first in range(0, size, step):
-                part = slice(batch.start + first * width, batch.start + min(size, first + step) * width)
-                qc, kc, vc = (c[part].reshape(-1, width) for c in (q_codes, k_codes, v_codes))
-                if pairs is not None:  # a flat index into each head's table: faster than four index arrays
-                    at = qc[:, :, None].astype(np.int32) * pairs.shape[2] + kc[:, None, :].astype(np.int32)  # < 2^25
-                    logits = np.stack([np.take(table, at) for table in pairs.reshape(heads, -1)], axis=1)
-                else:
-                    logits = q[qc].transpose(0, 2, 1, 3) @ k[kc].transpose(0, 2, 3, 1)
-                    logits /= scale
-                lengths = batch.lengths[first:first + len(qc)]
-                if f.causal or np.any(lengths < width - 1):  # else every key is allowed
-                    mask = np.arange(width)[None, None, :] <= lengths[:, None, None]
-                    if f.causal:
-                        mask = mask & (np.arange(width)[None, None, :] <= np.arange(width)[None, :, None])
-                    np.copyto(logits, np.float32(-1e30), where=~mask[:, None])
-                weights = softmax_in_place(logits)
-                attended = (weights @ v[vc].transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(len(qc), width, -1)
-                update[part] = (f.project(attended, p + "attn.linear", scratch)
-                                + w[p + "attn.linear.b"]).reshape(-1, len(out_columns))
-            done(batch.positions.stop / stream.positions)
+            tasks += [(batch, first, step) for first in range(0, size, step)]
+        finished = 0
+        for task in tasks:
+            finished += chunk(*task)
+            done(finished / stream.positions)
         stream.add(out_columns, *distinct_rows(update))
 
     @staticmethod
@@ -269,9 +310,12 @@ class Interned:
         found = ones(k) if k.shape[-1] >= SPARSE_ROWS else None
         if found is None:
             return q.transpose(1, 0, 2) @ k.transpose(1, 2, 0)
-        total: np.ndarray | float = 0.0
+        total = np.zeros((q.shape[1], len(q), len(k)), np.float32)
         for column, present in found:  # [key rows, heads] each
             if present.any():  # per head, the query rows' entries at the keys' columns
-                picked = np.stack([np.take(q[:, h], column[:, h], axis=1) for h in range(q.shape[1])])
-                total = total + (picked if present.all() else picked * present.T[:, None, :])
-        return np.asarray(total, np.float32)
+                for h in range(q.shape[1]):
+                    picked = np.take(q[:, h], column[:, h], axis=1)
+                    if not present[:, h].all():
+                        picked *= present[None, :, h]
+                    total[h] += picked
+        return total

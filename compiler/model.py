@@ -39,6 +39,10 @@ class CompiledModel:
     meta: ModelMeta
     tracr: Any = field(default=None, repr=False, compare=False)  # builds tracr's own model of the
     # same blocks (a function of no arguments), for benchmarks that compare with its `apply`; never saved
+    support: dict[str, tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False, compare=False)
+    # where each weight matrix ("layer0.mlp.linear_1.w", ...) may be non-zero, (rows, columns), zero
+    # elsewhere: known when compiled here (so the runner reads a few rows of a 4,421-wide matrix
+    # instead of all of it, pages never written included); None for a model loaded from a file
 
     @property
     def vocab(self) -> list[Any]:
@@ -62,7 +66,12 @@ class CompiledModel:
 
     def nonzero_parameters(self) -> int:
         """The stored numbers that are not zero: what the model really uses."""
-        return int(sum(np.count_nonzero(a) for a in self.arrays.values()))
+        if self.support is None:
+            return int(sum(np.count_nonzero(a) for a in self.arrays.values()))
+        matrices = [name for name in self.arrays if name.startswith("layer") and name.endswith(".w")]
+        return int(sum(np.count_nonzero(a) for name, a in self.arrays.items() if name not in matrices)
+                   + sum(np.count_nonzero(self.arrays[name][np.ix_(*self.support[name])])
+                         for name in matrices if name in self.support))
 
 
 MAX_METADATA_BYTES = 16 * 2**20  # a model's metadata is this small or it is not ours

@@ -5,6 +5,7 @@ wrong fails here."""
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import time
@@ -87,7 +88,19 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
            domain: Domain | None = None, progress: Callable[[str], None] | None = None) -> Verification:
     """The model against the interpreter; on `domain`'s inputs only, when given. `progress` hears
     how far the model has got, after every layer and batch of attention (the caller thins them:
-    `ticks.Ticker.tick`)."""
+    `ticks.Ticker.tick`). Python's cycle collector is paused meanwhile: the check makes
+    thousands of lists and no cycles, and each collection walks the compile's whole graph."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _verify(program, model, categorical_aggregates, samples, seed, distinct, domain, progress)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _verify(program: Program, model: CompiledModel, categorical_aggregates: list[sops.Aggregate], samples: int,
+            seed: int, distinct: bool, domain: Domain | None, progress: Callable[[str], None] | None) -> Verification:
     start, causal = time.perf_counter(), model.causal
     if domain is None:
         sampled, shaped, space = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
@@ -128,27 +141,29 @@ def verify(program: Program, model: CompiledModel, categorical_aggregates: list[
 
 def _interpret(program: Program, sampled: list[list[Any]], aggregates: list[sops.Aggregate], causal: bool
                ) -> tuple[list[list[Any]], list[list[Any]], list[list[np.ndarray]]]:
-    """The inputs the interpreter accepts, its outputs on them, and each aggregate's selector
-    matrices on them: one run of the program where every input is accepted."""
-    selectors = [a.selector for a in aggregates]
+    """The inputs the interpreter accepts, its outputs on them, and how many keys each
+    aggregate's selector selects at each of their positions: one run of the program where every
+    input is accepted."""
+    widths = [sops.SelectorWidth(selector=a.selector) for a in aggregates]
     try:
-        arrays = program.run_arrays(sampled, [program.output, *selectors], causal)
+        arrays = program.run_arrays(sampled, [program.output, *widths], causal)
         return sampled, [row.tolist() for row in arrays[0]], arrays[1:]
     except RaspError:  # some inputs are outside the program's domain: keep the others
         inputs, expected = program.run_accepted(sampled, causal)
-        return inputs, expected, program.run_arrays(inputs, selectors, causal) if selectors and inputs else []
+        return inputs, expected, program.run_arrays(inputs, widths, causal) if widths and inputs else []
 
 
 def _check_single_selection(aggregates: list[sops.Aggregate], inputs: list[list[Any]],
-                            rows: list[list[np.ndarray]]) -> None:
-    """A categorical aggregate must select at most one key (tracr's silent failure otherwise)."""
-    for aggregate, selections in zip(aggregates, rows):
-        for tokens, matrix in zip(inputs, selections):
-            widths = np.count_nonzero(matrix, axis=-1)
-            if widths.max(initial=0) > 1:
-                position = int(np.argmax(widths > 1))
-                raise CompileError(
-                    f"this aggregate selects {int(widths[position])} positions on input {tokens!r} at "
-                    f"position {position}; compiled as a categorical aggregate it would return a blend "
-                    "of them, silently wrong. Make the selector pick at most one position, or "
-                    "average 0/1 values (numerical)", aggregate.span)
+                            widths: list[list[np.ndarray]]) -> None:
+    """A categorical aggregate must select at most one key (tracr's silent failure otherwise);
+    `widths`: per aggregate, per input, how many keys it selects at each position."""
+    for aggregate, per_input in zip(aggregates, widths):
+        if not per_input or np.concatenate(per_input).max(initial=0) <= 1:  # all inputs at once
+            continue
+        number = next(i for i, row in enumerate(per_input) if row.max(initial=0) > 1)
+        position = int(np.argmax(per_input[number] > 1))
+        raise CompileError(
+            f"this aggregate selects {int(per_input[number][position])} positions on input {inputs[number]!r} at "
+            f"position {position}; compiled as a categorical aggregate it would return a blend "
+            "of them, silently wrong. Make the selector pick at most one position, or "
+            "average 0/1 values (numerical)", aggregate.span)

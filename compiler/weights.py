@@ -28,6 +28,8 @@ from tracr.rasp import rasp as tr
 from tracr.transformer import encoder
 
 Params = dict[str, dict[str, np.ndarray]]  # tracr's names: "transformer/layer_0/attn/query" -> {"w", "b"}
+# Where a weight matrix may be non-zero: (rows, columns), sorted, by tracr's name; zero elsewhere
+Support = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Weights:
     """What tracr's assembled model holds that our model needs, and how to build tracr's."""
 
     params: Params
+    support: Support  # the rows and columns `weights` wrote in each matrix (`Params` "w")
     model_config: Any  # tracr.transformer.model.TransformerConfig
     residual_labels: list[str]
     input_encoder: encoder.CategoricalEncoder
@@ -80,31 +83,46 @@ def weights(craft: transformers.SeriesWithResiduals, graph: nx.DiGraph, sink: no
         rows, columns = zip(*found) if found else ((), ())
         return np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64)
 
-    def place(target: np.ndarray, space: bases.VectorSpaceWithBasis, matrix: np.ndarray | None) -> None:
-        """`target[:, :k] = project(space) @ matrix` (`matrix` None: the identity)."""
+    written: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+
+    def place(name: str, space: bases.VectorSpaceWithBasis, matrix: np.ndarray | None, offset: int = 0,
+              transposed: bool = False) -> None:
+        """`target[:, :k] = project(space) @ matrix` (`matrix` None: the identity), where target is
+        `name`'s matrix (`transposed`: its transpose) from column `offset` on; the rows and
+        columns written are recorded in `written`."""
+        w = params[name]["w"]
+        target = (w.T if transposed else w)[:, offset:]
         rows, columns = dims(space)
         if matrix is None:
             target[rows, columns] = 1.0
         else:
             target[rows, :matrix.shape[1]] = matrix[columns]
+            columns = np.arange(matrix.shape[1])
+        columns = columns + offset
+        if transposed:
+            rows, columns = columns, rows
+        seen = written.setdefault(name, ([], []))
+        seen[0].append(rows)
+        seen[1].append(columns)
 
     scale = np.sqrt(config.key_size)  # in float64, then rounded once to float32, as tracr's arrays are
     for number, (name, block) in enumerate(zip(module_names, craft.blocks), start=1):
         tick(f"filling the weight matrices: block {number} of {len(craft.blocks)}")
         if isinstance(block, transformers.MLP):
-            hidden = block.fst.output_space.num_dims
-            place(params[f"{name}/linear_1"]["w"], block.fst.input_space, block.fst.matrix)
-            place(params[f"{name}/linear_2"]["w"][:hidden, :].T, block.snd.output_space, block.snd.matrix.T)
+            place(f"{name}/linear_1", block.fst.input_space, block.fst.matrix)
+            place(f"{name}/linear_2", block.snd.output_space, block.snd.matrix.T, transposed=True)
             continue
         for h, head in enumerate(block.as_multi().heads()):
-            cols = slice(h * config.key_size, (h + 1) * config.key_size)
-            place(params[f"{name}/query"]["w"][:, cols], head.w_qk.left_space, head.w_qk.matrix * scale)
-            place(params[f"{name}/key"]["w"][:, cols], head.w_qk.right_space, None)
-            place(params[f"{name}/value"]["w"][:, cols], head.w_ov.input_space, head.w_ov.matrix)
-            place(params[f"{name}/linear"]["w"][cols, :].T, head.w_ov.output_space, None)
+            offset = h * config.key_size
+            place(f"{name}/query", head.w_qk.left_space, head.w_qk.matrix * scale, offset)
+            place(f"{name}/key", head.w_qk.right_space, None, offset)
+            place(f"{name}/value", head.w_ov.input_space, head.w_ov.matrix, offset)
+            place(f"{name}/linear", head.w_ov.output_space, None, offset, transposed=True)
     encoding = encoder.CategoricalEncoder(basis=tokens_space.basis, enforce_bos=True, bos_token=bos,
                                           pad_token=pad, max_seq_len=max_len + 1)
-    return Weights(params, config, [str(d) for d in residual.basis], encoding, craft, graph, sink, max_len,
+    support = {name: (np.unique(np.concatenate(rows)), np.unique(np.concatenate(columns)))
+               for name, (rows, columns) in written.items()}
+    return Weights(params, support, config, [str(d) for d in residual.basis], encoding, craft, graph, sink, max_len,
                    bos, pad, causal)
 
 

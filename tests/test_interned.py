@@ -113,12 +113,18 @@ def test_a_stream_of_segments_adds_like_a_dense_one(writes):
     for columns, seed in writes:
         rng = np.random.default_rng(seed)
         columns = np.array(sorted(columns))
-        table = rng.choice([0.0, 1.0, 0.25, -3.0], size=(3, len(columns))).astype(np.float32)
-        codes = rng.integers(0, 3, size=positions)
+        distinct = int(rng.integers(1, 4))  # a constant block (one row) included
+        table = rng.choice([0.0, 1.0, 0.25, -3.0], size=(distinct, len(columns))).astype(np.float32)
+        codes = rng.integers(0, distinct, size=positions)
         stream.add(columns, table, codes)
         dense[:, columns] += table[codes]
         rows, at = stream.read(np.arange(width))
         assert np.array_equal(rows[at], dense)
+        for _ in range(3):  # parts of segments (most or few of their columns), the same part twice
+            part = np.flatnonzero(rng.random(width) < rng.random())
+            for _ in range(2):
+                rows, at = stream.read(part)
+                assert np.array_equal(rows[at], dense[:, part])
 
 
 @settings(max_examples=100, deadline=None)
@@ -175,3 +181,54 @@ def test_no_inputs_and_empty_inputs():
     assert runner.run([]) == []
     inputs = [[], ["a"], [], ["c", "a"]]
     assert runner.run(inputs) == program.run(inputs)
+
+
+@pytest.mark.parametrize("name", sorted(COMPILABLE))
+def test_the_compile_says_where_every_non_zero_weight_is(name):
+    """`CompiledModel.support`: outside its rows x columns every matrix is zero, so the runner
+    may read that part only; slimmed with it, the weights equal those slimmed by reading every
+    matrix (a model loaded from a file has no support)."""
+    model = runner_of(name).model
+    assert model.support, "the compile recorded no support"
+    for matrix_name, matrix in model.arrays.items():
+        if matrix_name not in model.support:
+            assert not (matrix_name.startswith("layer") and matrix_name.endswith(".w") and matrix.any()), matrix_name
+            continue
+        rows, columns = model.support[matrix_name]
+        outside = matrix.copy()
+        outside[np.ix_(rows, columns)] = 0
+        assert not outside.any(), f"{matrix_name}: non-zeros outside the support"
+    with_support = runner_module.slim(model)
+    model.support, kept = None, model.support
+    try:
+        without = runner_module.slim(model)
+    finally:
+        model.support = kept
+    assert with_support.keys() == without.keys()
+    for key in without:
+        np.testing.assert_array_equal(with_support[key], without[key], err_msg=key)
+    assert model.nonzero_parameters() == sum(int(np.count_nonzero(a)) for a in model.arrays.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.data())
+def test_a_part_of_a_matrix_reads_as_the_matrix(height, width, data):
+    """`runner.Part` (a view of a matrix's non-zero block) answers as the whole matrix does."""
+    matrix = np.zeros((height, width), np.float32)
+    rows = sorted(data.draw(st.sets(st.integers(0, height - 1), max_size=height)))
+    columns = sorted(data.draw(st.sets(st.integers(0, width - 1), max_size=width)))
+    for r in rows:
+        for c in columns:
+            matrix[r, c] = data.draw(st.sampled_from([0.0, 1.0, -2.5]))
+    support = (np.array(rows, np.int64), np.array(columns, np.int64))
+    part, whole = runner_module.Part.of(matrix, support), runner_module.Part.of(matrix, None)
+    pick = lambda n: np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=n))), np.int64)
+    among_rows, among_columns = pick(height), pick(width)
+    bias = np.array([data.draw(st.sampled_from([0.0, 1.0])) for _ in range(width)], np.float32)
+    for axis in (0, 1):
+        np.testing.assert_array_equal(part.any(axis), matrix.any(axis=axis))
+        among = among_rows if axis == 0 else among_columns
+        assert part.used(axis, among=among).tolist() == whole.used(axis, among=among).tolist() == \
+            runner_module._used(matrix, axis, among=among).tolist()
+    assert part.used(0, bias).tolist() == runner_module._used(matrix, 0, bias).tolist()
+    np.testing.assert_array_equal(part.take(among_rows, among_columns), matrix[np.ix_(among_rows, among_columns)])
