@@ -68,8 +68,10 @@ def sample_for_verification(vocab: list[Any], max_len: int, count: int, distinct
                             seed: int) -> list[list[Any]]:
     """`count` inputs or more, the same number at every length from 1 to `max_len`."""
     top = min(max_len, len(vocab)) if distinct else max_len
-    return sample_inputs(vocab, range(1, top + 1), max(1, math.ceil(count / top)), distinct,
-                         random.Random(seed))
+    rng, per_length = random.Random(seed), max(1, math.ceil(count / top))
+    if distinct:
+        return sample_inputs(vocab, range(1, top + 1), per_length, distinct, rng)
+    return [rng.choices(vocab, k=n) for n in range(1, top + 1) for _ in range(per_length)]  # (one call per input)
 
 
 def verification_inputs(vocab: list[Any], max_len: int, samples: int, distinct: bool,

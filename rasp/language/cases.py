@@ -52,7 +52,7 @@ def structured(vocab: list[Any], min_len: int, max_len: int, distinct: bool, rng
     cases: list[list[Any]] = []
 
     def draw(n: int) -> list[Any]:
-        return rng.sample(vocab, n) if distinct else [rng.choice(vocab) for _ in range(n)]
+        return rng.sample(vocab, n) if distinct else rng.choices(vocab, k=n)
 
     for n in range(min_len, top + 1):
         if not distinct or n == 1:
