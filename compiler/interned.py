@@ -154,8 +154,8 @@ class Stream:
             codes = varying[0][2] if varying else np.zeros(self.positions, np.int64)
             rows = len(varying[0][1]) if varying else 1
             table = np.zeros((rows, len(columns)), np.float32)
-            for mine, part, _ in parts:
-                add_columns(table, mine, column_runs(mine), part if len(part) == rows else np.broadcast_to(part, (rows, len(mine))))
+            for mine, part, _ in parts:  # (a constant part's one row, on every row)
+                add_columns(table, mine, column_runs(mine), np.broadcast_to(part, (rows, len(mine))))
             return table, codes
         codes, first = combine([c for _, _, c in parts])
         _check(len(first), len(columns))
@@ -197,12 +197,7 @@ def in_chunks(compute: Callable[[np.ndarray], np.ndarray], table: np.ndarray, wi
     rows = max(1, MAX_CHUNK_CELLS // max(width, 1))
     if len(table) <= rows:
         return compute(table)
-    first = compute(table[:rows])
-    out = np.empty((len(table), *first.shape[1:]), first.dtype)
-    out[:rows] = first
-    for k in range(rows, len(table), rows):
-        out[k:k + rows] = compute(table[k:k + rows])
-    return out
+    return np.concatenate([compute(table[k:k + rows]) for k in range(0, len(table), rows)])
 
 
 class Interned:
@@ -266,41 +261,31 @@ class Interned:
         out_columns = index[p + "attn.out"]
         _check(stream.positions, len(out_columns))
         update = np.empty((stream.positions, len(out_columns)), np.float32)
-
-        def chunk(batch: Batch, first: int, step: int) -> int:
-            """`step` inputs of `batch` from `first` on: their updates written to `update`."""
-            size, width = batch.ids.shape
-            part = slice(batch.start + first * width, batch.start + min(size, first + step) * width)
-            qc, kc, vc = (c[part].reshape(-1, width) for c in (q_codes, k_codes, v_codes))
-            if pairs is not None:  # a flat index into each head's table: faster than four index arrays
-                at = qc[:, :, None].astype(np.int32) * pairs.shape[2] + kc[:, None, :].astype(np.int32)  # < 2^25
-                tables = pairs.reshape(heads, -1)
-                logits = np.take(tables[0], at)[:, None] if heads == 1 else \
-                    np.stack([np.take(table, at) for table in tables], axis=1)
-            else:
-                logits = q[qc].transpose(0, 2, 1, 3) @ k[kc].transpose(0, 2, 3, 1)
-                logits /= scale
-            lengths = batch.lengths[first:first + len(qc)]
-            if f.causal or np.any(lengths < width - 1):  # else every key is allowed
-                mask = np.arange(width)[None, None, :] <= lengths[:, None, None]
-                if f.causal:
-                    mask = mask & (np.arange(width)[None, None, :] <= np.arange(width)[None, :, None])
-                np.copyto(logits, np.float32(-1e30), where=~mask[:, None])
-            weights = softmax_in_place(logits)
-            attended = (weights @ v[vc].transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(len(qc), width, -1)
-            update[part] = (f.project(attended, p + "attn.linear", scratch)
-                            + w[p + "attn.linear.b"]).reshape(-1, len(out_columns))
-            return part.stop - part.start
-
-        tasks = []
         for batch in batches:
             size, width = batch.ids.shape
             step = max(1, MAX_CHUNK_CELLS // (heads * width * max(width, q.shape[-1], v.shape[-1], len(out_columns))))
-            tasks += [(batch, first, step) for first in range(0, size, step)]
-        finished = 0
-        for task in tasks:
-            finished += chunk(*task)
-            done(finished / stream.positions)
+            for first in range(0, size, step):
+                part = slice(batch.start + first * width, batch.start + min(size, first + step) * width)
+                qc, kc, vc = (c[part].reshape(-1, width) for c in (q_codes, k_codes, v_codes))
+                if pairs is not None:  # a flat index into each head's table: faster than four index arrays
+                    at = qc[:, :, None].astype(np.int32) * pairs.shape[2] + kc[:, None, :].astype(np.int32)  # < 2^25
+                    tables = pairs.reshape(heads, -1)
+                    logits = np.take(tables[0], at)[:, None] if heads == 1 else \
+                        np.stack([np.take(table, at) for table in tables], axis=1)
+                else:
+                    logits = q[qc].transpose(0, 2, 1, 3) @ k[kc].transpose(0, 2, 3, 1)
+                    logits /= scale
+                lengths = batch.lengths[first:first + len(qc)]
+                if f.causal or np.any(lengths < width - 1):  # else every key is allowed
+                    mask = np.arange(width)[None, None, :] <= lengths[:, None, None]
+                    if f.causal:
+                        mask = mask & (np.arange(width)[None, None, :] <= np.arange(width)[None, :, None])
+                    np.copyto(logits, np.float32(-1e30), where=~mask[:, None])
+                weights = softmax_in_place(logits)
+                attended = (weights @ v[vc].transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(len(qc), width, -1)
+                update[part] = (f.project(attended, p + "attn.linear", scratch)
+                                + w[p + "attn.linear.b"]).reshape(-1, len(out_columns))
+            done(batch.positions.stop / stream.positions)
         stream.add(out_columns, *distinct_rows(update))
 
     @staticmethod
