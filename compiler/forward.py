@@ -2,7 +2,7 @@
 encodes and decodes around it).
 
 The computation is tracr's (no layer norm, ReLU MLPs, attention logits scaled by 1/sqrt(key
-size)) on the slimmed weights (`runner.slim`: each matrix cut to the residual dimensions it reads
+size)) on the slimmed weights (`slim.slim`: each matrix cut to the residual dimensions it reads
 and writes). Padding positions are masked out as keys.
 
 **Why NumPy.** A jitted JAX pass is compiled by XLA once per batch shape, about a second each for
@@ -116,7 +116,7 @@ class Pass:
 
 
 class Forward:
-    """The forward pass of one slimmed model (`runner.slim`): `weights` its matrices, `index` the
+    """The forward pass of one slimmed model (`slim.slim`): `weights` its matrices, `index` the
     residual dimensions each reads and writes (`.in`, `.out`, ...) and its selection matrices as
     gathers (`.pick`, `.has`)."""
 

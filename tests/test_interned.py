@@ -13,6 +13,7 @@ from test_compiler import COMPILABLE
 from compiler import compile_program, interned
 from compiler.interned import Stream, combine, distinct_rows, number
 from compiler import runner as runner_module
+from compiler import slim as slim_module
 from compiler.runner import Runner
 from grammar.errors import RaspError
 from rasp.language.program import load_program
@@ -198,10 +199,10 @@ def test_the_compile_says_where_every_non_zero_weight_is(name):
         outside = matrix.copy()
         outside[np.ix_(rows, columns)] = 0
         assert not outside.any(), f"{matrix_name}: non-zeros outside the support"
-    with_support = runner_module.slim(model)
+    with_support = slim_module.slim(model)
     model.support, kept = None, model.support
     try:
-        without = runner_module.slim(model)
+        without = slim_module.slim(model)
     finally:
         model.support = kept
     assert with_support.keys() == without.keys()
@@ -213,7 +214,7 @@ def test_the_compile_says_where_every_non_zero_weight_is(name):
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 9), st.integers(1, 9), st.data())
 def test_a_part_of_a_matrix_reads_as_the_matrix(height, width, data):
-    """`runner.Part` (a view of a matrix's non-zero block) answers as the whole matrix does."""
+    """`slim.Part` (a view of a matrix's non-zero block) answers as the whole matrix does."""
     matrix = np.zeros((height, width), np.float32)
     rows = sorted(data.draw(st.sets(st.integers(0, height - 1), max_size=height)))
     columns = sorted(data.draw(st.sets(st.integers(0, width - 1), max_size=width)))
@@ -221,7 +222,7 @@ def test_a_part_of_a_matrix_reads_as_the_matrix(height, width, data):
         for c in columns:
             matrix[r, c] = data.draw(st.sampled_from([0.0, 1.0, -2.5]))
     support = (np.array(rows, np.int64), np.array(columns, np.int64))
-    part, whole = runner_module.Part.of(matrix, support), runner_module.Part.of(matrix, None)
+    part, whole = slim_module.Part.of(matrix, support), slim_module.Part.of(matrix, None)
     pick = lambda n: np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=n))), np.int64)
     among_rows, among_columns = pick(height), pick(width)
     bias = np.array([data.draw(st.sampled_from([0.0, 1.0])) for _ in range(width)], np.float32)
@@ -229,6 +230,6 @@ def test_a_part_of_a_matrix_reads_as_the_matrix(height, width, data):
         np.testing.assert_array_equal(part.any(axis), matrix.any(axis=axis))
         among = among_rows if axis == 0 else among_columns
         assert part.used(axis, among=among).tolist() == whole.used(axis, among=among).tolist() == \
-            runner_module._used(matrix, axis, among=among).tolist()
-    assert part.used(0, bias).tolist() == runner_module._used(matrix, 0, bias).tolist()
+            slim_module.lines_used(matrix, axis, among=among).tolist()
+    assert part.used(0, bias).tolist() == slim_module.lines_used(matrix, 0, bias).tolist()
     np.testing.assert_array_equal(part.take(among_rows, among_columns), matrix[np.ix_(among_rows, among_columns)])
