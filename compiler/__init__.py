@@ -118,7 +118,7 @@ def _compile(program: Program, vocab: list[Any], max_len: int, causal: bool | No
         extracted = assemble.extract(lowered)
     except CompileError as e:  # about the whole program: shown at its output
         raise CompileError(e.message, e.span or program.output.span) from None
-    size = estimate.estimate(extracted.graph, lowered.info, len(vocab), max_len)
+    size = estimate.estimate(extracted.graph, lowered.info, len(vocab), max_len, lowered.sink.label)
     estimate.refuse_if_too_large(size, len(vocab), max_len)
     say(f"building blocks and weights (estimated {plural(size.parameters, 'parameter')}, {plural(size.layers, 'layer')})")
     try:

@@ -50,7 +50,9 @@ def memory_budget() -> int:
     return usable_memory()
 
 
-def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len: int) -> Estimate:
+def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len: int, output: str | None = None
+             ) -> Estimate:
+    """The model tracr would build for `graph` (`output`: the sink's label, for the unembedding)."""
     width = vocab_size + 2 + max_len + 1
     key_size = 1
     largest: Info | None = None
@@ -59,13 +61,14 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
     layer_of = allocate(graph, info)
     layers = max(layer_of.values(), default=0) + 1
     hidden_in = [0] * layers  # tracr sets a layer's MLPs side by side: their hidden sizes add up
+
     heads_in = [0] * layers
     for label, entry in info.items():
         if label not in graph.nodes or label in ("tokens", "indices"):
             continue
         dims = len(entry.values) if entry.encoding is Encoding.CATEGORICAL else 1
-        width += dims
         expr = graph.nodes[label][nodes.EXPR]
+        width += dims + isinstance(expr, tr.SelectorWidth)  # (a selector width's hidden dimension)
         hidden = len(entry.table) if entry.table else 0
         if isinstance(expr, tr.Map) and info[expr.inner.label].encoding is Encoding.NUMERICAL:
             hidden = 2 * len(info[expr.inner.label].values)
@@ -77,13 +80,18 @@ def estimate(graph: nx.DiGraph, info: dict[str, Info], vocab_size: int, max_len:
         if isinstance(expr, (tr.Aggregate, tr.SelectorWidth)):
             select = expr.selector
             sizes = [len(info[part.label].values) for part in (select.keys, select.queries)]
-            key_size = max(key_size, max(sizes) + 2)
+            value_output = dims if isinstance(expr, tr.Aggregate) else 1  # a head is as wide as this too
+            key_size = max(key_size, max(sizes) + 2, value_output)
             score_bytes += SCORE_BYTES * sizes[0] * sizes[1]
         size = max(dims, hidden)
         if size > largest_size:
             largest, largest_size = entry, size
     mlp_hidden, heads = max(hidden_in + [1]), max(heads_in + [1])
-    parameters = layers * (4 * width * key_size * heads + 2 * width * mlp_hidden) + width * (vocab_size + max_len + 3)
+    sink = info.get(output) if output is not None else None
+    outputs = len(sink.values) if sink is not None and sink.encoding is Encoding.CATEGORICAL else 1
+    parameters = (layers * (4 * width * key_size * heads + 2 * width * mlp_hidden  # matrices
+                            + 3 * key_size * heads + 2 * width + mlp_hidden)  # biases
+                  + width * (vocab_size + max_len + 3) + width * outputs)  # embeddings, unembedding
     return Estimate(width, layers, key_size, mlp_hidden, parameters, largest, score_bytes)
 
 
