@@ -232,4 +232,13 @@ def test_a_part_of_a_matrix_reads_as_the_matrix(height, width, data):
         assert part.used(axis, among=among).tolist() == whole.used(axis, among=among).tolist() == \
             slim_module.lines_used(matrix, axis, among=among).tolist()
     assert part.used(0, bias).tolist() == slim_module.lines_used(matrix, 0, bias).tolist()
-    np.testing.assert_array_equal(part.take(among_rows, among_columns), matrix[np.ix_(among_rows, among_columns)])
+    sub = matrix[np.ix_(among_rows, among_columns)]
+    np.testing.assert_array_equal(part.take(among_rows, among_columns), sub)
+    is_selection = bool(len(among_rows) and len(among_columns)) and np.all(np.isin(sub, (0.0, 1.0))) \
+        and (sub != 0).sum(axis=0).max() <= 1
+    for found in (part.selection(among_rows, among_columns), whole.selection(among_rows, among_columns)):
+        assert (found is not None) == is_selection
+        if found is not None:  # x @ sub as a copy of columns
+            pick, has = found
+            x = np.arange(1, 1 + 3 * len(among_rows), dtype=np.float32).reshape(3, -1)
+            np.testing.assert_array_equal(x[:, pick] * has, x @ sub)
