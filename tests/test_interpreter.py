@@ -2,9 +2,10 @@
 
 import pytest
 from helpers import run, run1, value
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grammar.errors import RaspError
 from rasp.language.program import from_text
 
 CLASSIC = """
@@ -294,3 +295,23 @@ def test_inputs_whose_live_values_would_not_fit_are_refused_before_running(monke
     assert "run inputs of at most about" in info.value.message
     short = int(info.value.message.split("at most about ")[1].split(" ")[0].replace(",", ""))
     assert 100 < short < 1024 and program.run([tokens[:short]])  # the advice works
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("ab"), min_size=1, max_size=6), max_size=40))
+def test_the_accepted_inputs_are_those_that_run_alone_in_order_with_a_few_runs_per_failure(inputs):
+    """`Program.run_accepted` keeps exactly the inputs that run alone without error, in order,
+    with their outputs, in at most three runs per failing input (plus one)."""
+    program = from_text('x = aggregate(select(tokens, "a", ==), tokens);\n')  # two a's: no mean of strings
+    alone = []
+    for tokens in inputs:
+        try:
+            alone.append((tokens, program.run([tokens])[0]))
+        except RaspError:
+            pass
+    runs, real = [], program.run
+    program.run = lambda batch, causal=None: runs.append(len(batch)) or real(batch, causal)
+    kept, outputs = program.run_accepted(inputs)
+    assert list(zip(kept, outputs)) == alone
+    failures = len(inputs) - len(alone)
+    assert len(runs) <= 3 * failures + 1

@@ -189,18 +189,27 @@ class Program:
     def run_accepted(self, inputs: list[list[Any]], causal: bool | None = None
                      ) -> tuple[list[list[Any]], list[list[Any]]]:
         """The inputs the program runs without error (those outside its domain left out), and
-        its outputs on them."""
-        try:
-            return inputs, self.run(inputs, causal)
-        except RaspError:
-            kept, outputs = [], []
-            for tokens in inputs:
-                try:
-                    outputs.append(self.run([tokens], causal)[0])
-                    kept.append(tokens)
-                except RaspError:
-                    pass
-            return kept, outputs
+        its outputs on them, in order. Where a run fails on an input, that input is left out, and
+        the inputs before it and the two halves of those after it are run apart (halves of all of
+        them when the failure names no input): a few runs per failing input, where a run per input
+        took 141 s for addition_hints over its 55,986 inputs up to length 6 (736 outside its domain)."""
+        kept: list[list[Any]] = []
+        outputs: list[list[Any]] = []
+        pending = [(0, len(inputs))]  # ranges of inputs still to run, the next one last
+        while pending:
+            start, end = pending.pop()
+            if start >= end:
+                continue
+            try:
+                outputs += self.run(inputs[start:end], causal)
+                kept += inputs[start:end]
+            except InputFailed as e:  # rows fail or pass alone as in a batch: this one is out,
+                failed, middle = start + e.number, (start + e.number + 1 + end) // 2  # the rest halved
+                pending += [(middle, end), (failed + 1, middle), (start, failed)]
+            except RaspError:
+                middle = (start + end) // 2
+                pending += [(middle, end), (start, middle)] if end - start > 1 else []
+        return kept, outputs
 
     def run_arrays(self, inputs: list[list[Any]], outputs: list[sops.Value],
                    causal: bool | None = None) -> list[list[np.ndarray]]:
@@ -238,7 +247,16 @@ class Program:
                 message = f"{e.message} ({where})"
             else:
                 message = e.message
-            raise RaspError(message, e.node.span) from None
+            raise (RaspError(message, e.node.span) if e.row is None else
+                   InputFailed(message, e.node.span, rows[e.row])) from None
+
+
+class InputFailed(RaspError):
+    """A run that failed on one of its inputs: `number`, its place among them (from 0)."""
+
+    def __init__(self, message: str, span: Any, number: int):
+        super().__init__(message, span)
+        self.number = number
 
 
 def source_digest(path: str) -> str:
