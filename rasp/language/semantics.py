@@ -23,11 +23,13 @@ from rasp.language.sops import Reduce, TokenView, Value
 
 class ExecError(Exception):
     """An operation that cannot be applied to these values; `row` and `position` locate the first
-    offending entry when it is known (None: the whole batch)."""
+    offending entry when it is known (None: the whole batch); `rows`, when known, every row
+    (input) that fails here (None: only `row` is known)."""
 
-    def __init__(self, node: Value, message: str, row: int | None = None, position: int | None = None):
+    def __init__(self, node: Value, message: str, row: int | None = None, position: int | None = None,
+                 rows: list[int] | None = None):
         super().__init__(message)
-        self.node, self.message, self.row, self.position = node, message, row, position
+        self.node, self.message, self.row, self.position, self.rows = node, message, row, position, rows
 
 
 # ---- kinds of arrays ------------------------------------------------------------------------
@@ -88,6 +90,12 @@ def _first(mask: np.ndarray) -> tuple[int, int]:
     """The (row, position) of the first true entry of a `(batch, n, ...)` mask."""
     row, pos = np.argwhere(mask)[0][:2]
     return int(row), int(pos)
+
+
+def _failure(node: Value, message: str, mask: np.ndarray) -> ExecError:
+    """The error at the first true entry of a `(batch, n, ...)` mask, naming every row with one."""
+    row, pos = _first(mask)
+    return ExecError(node, message, row, pos, np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1)).tolist())
 
 
 # ---- comparisons ----------------------------------------------------------------------------
@@ -185,9 +193,9 @@ def _checked(node: Value, op: str, out: np.ndarray, overflow: np.ndarray | None 
     """`out`, unless an entry overflowed (`overflow`, for integers) or is not a finite float."""
     bad = overflow if out.dtype.kind in "iu" else (~np.isfinite(out) if out.dtype.kind == "f" else None)
     if bad is not None and np.any(bad):
-        row, pos = _first(np.broadcast_to(bad, out.shape))
         kind = "64-bit integers" if out.dtype.kind in "iu" else "finite 64-bit floats"
-        raise ExecError(node, f"'{op}' gives a number too large or undefined (numbers are {kind})", row, pos)
+        raise _failure(node, f"'{op}' gives a number too large or undefined (numbers are {kind})",
+                       np.broadcast_to(bad, out.shape))
     return out
 
 
@@ -218,8 +226,7 @@ def _arith(node: Value, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if op in ("/", "%"):
         zero = np.broadcast_to(b == 0, np.broadcast_shapes(a.shape, b.shape))
         if zero.any():
-            row, pos = _first(zero)
-            raise ExecError(node, "division by zero" if op == "/" else "modulo by zero", row, pos)
+            raise _failure(node, "division by zero" if op == "/" else "modulo by zero", zero)
         with np.errstate(all="ignore"):
             out = a / b if op == "/" else np.mod(a, b)
         overflow = (a == INT_MIN) & (b == -1) if out.dtype.kind in "iu" else None
@@ -369,8 +376,8 @@ def aggregate(node: sops.Aggregate, selection: np.ndarray, values: np.ndarray) -
             several = width > 1
             if several.any():
                 row, pos = _first(several)
-                raise ExecError(node, f"aggregate selects {int(width[row, pos])} positions but "
-                                f"their values are {k}, which have no mean", row, pos)
+                raise _failure(node, f"aggregate selects {int(width[row, pos])} positions but "
+                               f"their values are {k}, which have no mean", several)
             chosen = np.argmax(selection, axis=-1)
             result = np.take_along_axis(values, chosen, axis=-1)
     else:
