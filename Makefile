@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_compiler.py
 	$(BIN)/python bench/bench_shared.py
 	$(BIN)/python bench/bench_sort.py
+	$(BIN)/python bench/verify_share.py
 	$(BIN)/python bench/fuzz_compiler.py
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_ray.py
