@@ -23,8 +23,7 @@ from rasp.language.sops import Reduce, TokenView, Value
 
 class ExecError(Exception):
     """An operation that cannot be applied to these values; `row` and `position` locate the first
-    offending entry when it is known (None: the whole batch); `rows`, when known, every row
-    (input) that fails here (None: only `row` is known)."""
+    offending entry when known (None: the whole batch); `rows`: every row that fails here, when known."""
 
     def __init__(self, node: Value, message: str, row: int | None = None, position: int | None = None,
                  rows: list[int] | None = None):
@@ -33,8 +32,6 @@ class ExecError(Exception):
 
 
 # ---- kinds of arrays ------------------------------------------------------------------------
-
-
 class ArrayKind(StrEnum):
     """What an array holds, as far as the operators care."""
 
@@ -94,8 +91,7 @@ def _first(mask: np.ndarray) -> tuple[int, int]:
 
 def _failure(node: Value, message: str, mask: np.ndarray) -> ExecError:
     """The error at the first true entry of a `(batch, n, ...)` mask, naming every row with one."""
-    row, pos = _first(mask)
-    return ExecError(node, message, row, pos, np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1)).tolist())
+    return ExecError(node, message, *_first(mask), np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1)).tolist())
 
 
 # ---- comparisons ----------------------------------------------------------------------------
@@ -247,8 +243,6 @@ def _arith(node: Value, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # ---- element-wise operations ----------------------------------------------------------------
-
-
 def apply_map(node: sops.Map, args: list[np.ndarray]) -> np.ndarray:
     """A `Map`'s operation on its arguments, one array per entry of `node.args` (plain values
     already broadcast with `as_array`)."""
@@ -360,8 +354,6 @@ def _token_bool(v: Any) -> bool:
 
 
 # ---- aggregation ----------------------------------------------------------------------------
-
-
 def aggregate(node: sops.Aggregate, selection: np.ndarray, values: np.ndarray) -> np.ndarray:
     """For each query, the mean (or max, min) of the selected values; the default where none is."""
     width = np.count_nonzero(selection, axis=-1)
@@ -375,9 +367,8 @@ def aggregate(node: sops.Aggregate, selection: np.ndarray, values: np.ndarray) -
         else:
             several = width > 1
             if several.any():
-                row, pos = _first(several)
-                raise _failure(node, f"aggregate selects {int(width[row, pos])} positions but "
-                               f"their values are {k}, which have no mean", several)
+                raise _failure(node, f"aggregate selects {int(width[_first(several)])} positions but their values "
+                               f"are {k}, which have no mean", several)
             chosen = np.argmax(selection, axis=-1)
             result = np.take_along_axis(values, chosen, axis=-1)
     else:
