@@ -17,7 +17,6 @@ import numpy as np
 from compiler.errors import CompileError
 from compiler.model import CompiledModel
 from compiler.runner import Runner
-from grammar.errors import RaspError
 from rasp.language import cases, sops
 from rasp.language.inputs import sample_inputs
 from rasp.language.program import Program
@@ -143,16 +142,12 @@ def _verify(program: Program, model: CompiledModel, categorical_aggregates: list
 
 def _interpret(program: Program, sampled: list[list[Any]], aggregates: list[sops.Aggregate], causal: bool
                ) -> tuple[list[list[Any]], list[list[Any]], list[list[np.ndarray]]]:
-    """The inputs the interpreter accepts, its outputs on them, and how many keys each
-    aggregate's selector selects at each of their positions: one run of the program where every
-    input is accepted."""
+    """The inputs the interpreter accepts (those outside the program's domain left out), its
+    outputs on them, and how many keys each aggregate's selector selects at each of their
+    positions: one run of the program where every input is accepted."""
     widths = [sops.SelectorWidth(selector=a.selector) for a in aggregates]
-    try:
-        arrays = program.run_arrays(sampled, [program.output, *widths], causal)
-        return sampled, [row.tolist() for row in arrays[0]], arrays[1:]
-    except RaspError:  # some inputs are outside the program's domain: keep the others
-        inputs, expected = program.run_accepted(sampled, causal)
-        return inputs, expected, program.run_arrays(inputs, widths, causal) if widths and inputs else []
+    inputs, arrays = program.accepted_arrays(sampled, [program.output, *widths], causal)
+    return inputs, [row.tolist() for row in arrays[0]], arrays[1:]
 
 
 def _check_single_selection(aggregates: list[sops.Aggregate], inputs: list[list[Any]],

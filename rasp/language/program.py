@@ -189,18 +189,25 @@ class Program:
     def run_accepted(self, inputs: list[list[Any]], causal: bool | None = None
                      ) -> tuple[list[list[Any]], list[list[Any]]]:
         """The inputs the program runs without error (those outside its domain left out), and
-        its outputs on them, in order. Where a run fails, the inputs the failing operation names
-        are left out and the rest run again (in two halves when it names only the first, or none):
-        four runs for addition_hints over its 55,986 inputs up to length 6 (736 outside its
-        domain), where a run per input took 141 s."""
-        done: dict[int, list[Any]] = {}  # input number -> its output
+        its outputs on them, in order (`accepted_arrays`)."""
+        kept, (outputs,) = self.accepted_arrays(inputs, [self.output], causal)
+        return kept, [row.tolist() for row in outputs]
+
+    def accepted_arrays(self, inputs: list[list[Any]], outputs: list[sops.Value], causal: bool | None = None
+                        ) -> tuple[list[list[Any]], list[list[np.ndarray]]]:
+        """The inputs the program runs without error, and each of `outputs` on them (as
+        `run_arrays`), in order. Where a run fails, the inputs the failing operation names are left
+        out and the rest run again (in two halves when it names only the first, or none): four
+        runs for addition_hints over its 55,986 inputs up to length 6 (736 outside its domain),
+        where a run per input took 141 s."""
+        done: dict[int, tuple[np.ndarray, ...]] = {}  # input number -> each output's row
         pending = [list(range(len(inputs)))]  # groups of input numbers still to run
         while pending:
             numbers = pending.pop()
             if not numbers:
                 continue
             try:
-                done.update(zip(numbers, self.run([inputs[i] for i in numbers], causal)))
+                done.update(zip(numbers, zip(*self.run_arrays([inputs[i] for i in numbers], outputs, causal))))
                 continue
             except InputFailed as e:  # rows fail or pass alone as in a batch: these are out
                 failed = {numbers[k] for k in e.numbers}
@@ -213,7 +220,7 @@ class Program:
                     continue
             pending += [numbers[len(numbers) // 2:], numbers[:len(numbers) // 2]]
         order = sorted(done)
-        return [inputs[i] for i in order], [done[i] for i in order]
+        return [inputs[i] for i in order], [[done[i][k] for i in order] for k in range(len(outputs))]
 
     def run_arrays(self, inputs: list[list[Any]], outputs: list[sops.Value],
                    causal: bool | None = None) -> list[list[np.ndarray]]:
