@@ -11,7 +11,7 @@ records where every s-op of the program lives (layer, sublayer, residual dimensi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import networkx as nx
 import numpy as np
@@ -122,15 +122,9 @@ def _arrays(built: Assembled, extracted: Extracted) -> dict[str, np.ndarray]:
         "token_embed": np.asarray(params["token_embed"]["embeddings"], dtype=np.float32),
         "pos_embed": np.asarray(params["pos_embed"]["embeddings"], dtype=np.float32),
     }
-    for i in range(config.num_layers):
-        for part in ("query", "key", "value", "linear"):
-            p = params[f"transformer/layer_{i}/attn/{part}"]
-            arrays[f"layer{i}.attn.{part}.w"] = np.asarray(p["w"], dtype=np.float32)
-            arrays[f"layer{i}.attn.{part}.b"] = np.asarray(p["b"], dtype=np.float32)
-        for part in ("linear_1", "linear_2"):
-            p = params[f"transformer/layer_{i}/mlp/{part}"]
-            arrays[f"layer{i}.mlp.{part}.w"] = np.asarray(p["w"], dtype=np.float32)
-            arrays[f"layer{i}.mlp.{part}.b"] = np.asarray(p["b"], dtype=np.float32)
+    for theirs, ours in _layer_names(config.num_layers):
+        arrays[ours + ".w"] = np.asarray(params[theirs]["w"], dtype=np.float32)
+        arrays[ours + ".b"] = np.asarray(params[theirs]["b"], dtype=np.float32)
     labels = list(built.model.residual_labels)
     output_dirs = [str(d) for d in extracted.sink[nodes.OUTPUT_BASIS]]
     unembed = np.zeros((len(labels), len(output_dirs)), dtype=np.float32)
@@ -142,11 +136,17 @@ def _arrays(built: Assembled, extracted: Extracted) -> dict[str, np.ndarray]:
 
 def _support(built: Assembled) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Where each weight matrix may be non-zero (`weights.Support`), under our names."""
-    out = {}
-    for name, where in built.model.support.items():  # "transformer/layer_0/attn/query" -> "layer0.attn.query.w"
-        _, layer, sublayer, part = name.split("/")
-        out[f"layer{layer.removeprefix('layer_')}.{sublayer}.{part}.w"] = where
-    return out
+    written = built.model.support
+    return {ours + ".w": written[theirs] for theirs, ours in _layer_names(built.model.model_config.num_layers)
+            if theirs in written}
+
+
+def _layer_names(num_layers: int) -> Iterator[tuple[str, str]]:
+    """Each layer's modules by tracr's name and ours: ("transformer/layer_0/attn/query", "layer0.attn.query")."""
+    for i in range(num_layers):
+        for sublayer, parts in (("attn", ("query", "key", "value", "linear")), ("mlp", ("linear_1", "linear_2"))):
+            for part in parts:
+                yield f"transformer/layer_{i}/{sublayer}/{part}", f"layer{i}.{sublayer}.{part}"
 
 
 def _layout(built: Assembled, names: dict[int, str]) -> Layout:
