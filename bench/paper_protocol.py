@@ -105,7 +105,8 @@ def run(out: Path, minutes: float, jobs_at_once: int, jobs: list[tuple[str, int]
                       "(rerun to resume and score it)", flush=True)
             break
     for task, seed in waiting:
-        print(f"not started (no time left): {task} seed {seed}", flush=True)
+        print(f"not started: {task} seed {seed} (a run starts only while more than twice --scoring-seconds, "
+              f"{2 * scoring:.0f} s, is left)", flush=True)
 
 
 def report(out: Path) -> None:
@@ -151,6 +152,11 @@ def main() -> None:
     p = sub.add_parser("report")
     p.add_argument("out", type=Path)
     args = parser.parse_args()
+    if args.command == "run" and args.jobs > (os.cpu_count() or 1):
+        # 25 runs at once on 16 cores: every step about 6x slower than 10 at once, and no
+        # run of 4 layers reached its first fit check in 7 minutes (docs/experiments.md)
+        parser.error(f"--jobs {args.jobs} is more than this machine's {os.cpu_count()} CPU cores; each run "
+                     f"needs a core of its own to keep the accelerator busy: use --jobs {os.cpu_count()} or fewer")
     if args.command == "run":
         run(args.out, args.minutes, args.jobs, parse_jobs(args.runs), args.scoring_seconds)
     else:
