@@ -54,9 +54,15 @@ def count_range(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
     return [a, a + n - 1]
 
 
+def digits(vocab: list[Any]) -> list[Any]:
+    """The vocabulary's decimal digits ("0".."9"), in its order: the addition samplers draw these."""
+    return [t for t in vocab if t in DIGITS]
+
+
 def digit_sum(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
-    """Two n-digit numbers "a+b", most significant digit first (leading zeros allowed)."""
-    return uniform(rng, n, DIGITS) + ["+"] + uniform(rng, n, DIGITS)
+    """Two n-digit numbers "a+b", most significant digit first (leading zeros allowed), digits
+    from the vocabulary's."""
+    return uniform(rng, n, digits(vocab)) + ["+"] + uniform(rng, n, digits(vocab))
 
 
 def hint_letters(vocab: list[Any]) -> list[Any]:
@@ -64,11 +70,11 @@ def hint_letters(vocab: list[Any]) -> list[Any]:
 
 
 def hinted_sum(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
-    """Two n-digit numbers, least significant digit first, each digit after an index hint:
-    n distinct hint letters (the vocabulary's non-digits, in random order), the same hints for
-    both operands: h1 x1 h2 x2 .. + h1 y1 h2 y2 .."""
+    """Two n-digit numbers, least significant digit first (digits from the vocabulary's), each
+    digit after an index hint: n distinct hint letters (the vocabulary's non-digits, in random
+    order), the same hints for both operands: h1 x1 h2 x2 .. + h1 y1 h2 y2 .."""
     hints = rng.sample(hint_letters(vocab), n)
-    a, b = uniform(rng, n, DIGITS), uniform(rng, n, DIGITS)
+    a, b = uniform(rng, n, digits(vocab)), uniform(rng, n, digits(vocab))
     return [t for pair in zip(hints, a) for t in pair] + ["+"] + [t for pair in zip(hints, b) for t in pair]
 
 
@@ -97,7 +103,9 @@ EXTRA_TOKENS: dict[Sampler, tuple[Any, ...]] = {Sampler.DIGIT_SUM: ("+",), Sampl
 
 
 def sampler_limit(sampler: Sampler, vocab: list[Any]) -> int | None:
-    """The largest size the sampler can draw from this vocabulary (None: no limit)."""
+    """The largest size the sampler can draw from this vocabulary (None: no limit; 0: none)."""
+    if sampler in (Sampler.DIGIT_SUM, Sampler.HINTED_SUM) and not digits(vocab):
+        return 0
     if sampler is Sampler.UNIQUE:
         return len(vocab)
     if sampler is Sampler.COUNT_RANGE:

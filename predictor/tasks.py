@@ -132,6 +132,9 @@ def check_settings(task: Task) -> None:
     if task.sampler is Sampler.COUNT_RANGE and not all(isinstance(t, int) and not isinstance(t, bool) for t in task.vocab):
         raise RaspError(f"the {task.sampler} sampler needs an integer vocabulary, e.g. [0, 1, ..., 30]")
     limit = sampler_limit(task.sampler, list(task.vocab))
+    if limit == 0:
+        raise RaspError(f"the {task.sampler} sampler draws nothing from this vocabulary: it needs "
+                        "decimal digits ('0'..'9') among the tokens")
     if limit is not None and d > limit:
         raise RaspError(f"the {task.sampler} sampler can draw inputs of at most {limit} from this "
                         f"vocabulary, but the held-out lengths go to {d}: enlarge the vocabulary or "

@@ -218,3 +218,32 @@ def test_a_tasks_tokens_hold_every_token_its_inputs_use_once(task):
         assert {token_key(t) for t in drawn} <= set(keys), drawn
     framing = [t for t in (task.separator, task.end) if t is not None]
     assert {token_key(t) for t in framing} <= set(keys)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["digit-sum", "hinted-sum"]), st.sets(st.sampled_from(list("0123456789")), min_size=1),
+       st.sets(st.sampled_from(list("abcdefgh")), min_size=1), st.integers(1, 8), st.integers(0, 2**32))
+def test_the_addition_samplers_draw_only_the_vocabularys_digits(name, digits, letters, n, seed):
+    """A vocabulary of some digits (and hint letters) gets sums over those digits only, and every
+    digit it holds turns up over enough draws; a vocabulary without digits draws nothing."""
+    from predictor.samplers import SAMPLERS, Sampler, sampler_limit
+
+    sampler, vocab = Sampler(name), sorted(digits) + sorted(letters) + ["+", "="]
+    n = min(n, sampler_limit(sampler, vocab) or n)
+    rng = random.Random(seed)
+    drawn = [SAMPLERS[sampler](rng, n, vocab) for _ in range(40 * len(digits))]
+    used = {t for d in drawn for t in d if t in "0123456789"}
+    assert used <= digits and (len(digits) > 3 or used == digits)
+    assert all(len(d) == (2 * n + 1 if sampler is Sampler.DIGIT_SUM else 4 * n + 1) for d in drawn)
+    assert sampler_limit(sampler, sorted(letters) + ["+"]) == 0
+
+
+def test_a_sampler_that_draws_nothing_from_the_vocabulary_is_refused():
+    from helpers import cli
+    from predictor.tasks import check_settings
+    from grammar.errors import RaspError
+
+    done = cli("compile", "addition_hints", "--vocab", "ab+=.", "--max-len", "9", "--sampler", "hinted-sum")
+    assert done.returncode == 2 and "draws no input of at most 9 tokens" in done.stderr
+    with pytest.raises(RaspError, match="draws nothing from this vocabulary"):
+        check_settings(replace(apply(CPU, find_task("addition_hints")), vocab=tuple("abc")))

@@ -64,8 +64,12 @@ def _domain(args: argparse.Namespace, program: Program, vocab: list[Any]) -> Dom
     except ValueError:
         raise RaspError(f"unknown input domain '{name}' (the samplers: {', '.join(s.value for s in Sampler)})",
                         span) from None
-    return Domain(f"the {name} sampler",
-                  draw_up_to(sampler, vocab, args.max_len, args.samples, random.Random(args.seed)))
+    inputs = draw_up_to(sampler, vocab, args.max_len, args.samples, random.Random(args.seed))
+    if not inputs:
+        raise RaspError(f"the {name} sampler draws no input of at most {args.max_len} tokens from the "
+                        f"vocabulary {' '.join(map(str, vocab))}: raise --max-len or add the tokens it "
+                        "draws (see docs/experiments.md, samplers)", span)
+    return Domain(f"the {name} sampler", inputs)
 
 
 def _compile(args: argparse.Namespace) -> int:
