@@ -29,6 +29,7 @@ from typing import Any, Callable
 from predictor import crasp, probability, valuesets
 from predictor.crasp import CRasp, Escape
 from predictor.graph import counts, program_graph
+from predictor.search_inputs import Domain
 from rasp.language import notebook, sops
 from rasp.language.inputs import sample_vocab
 from rasp.language.program import Program
@@ -173,10 +174,12 @@ def decide(member: bool, escapes: list[crasp.EscapeFinding], setting: Setting, a
 
 def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | None = None,
             setting: Setting | None = None, search_size: int = 0, time_limit: float = 10.0,
-            realizable: Realizable | None = None, say: Callable[[str], None] | None = None) -> Analysis:
+            realizable: Realizable | None = None, say: Callable[[str], None] | None = None,
+            domain: Domain | None = None) -> Analysis:
     """The analysis of `program` for a setting (default: learned positions with offsets, training
     lengths 1-30). `search_size` > 0 runs the minimality and diversity searches up to that many
-    operations, each within `time_limit` seconds."""
+    operations, each within `time_limit` seconds, on inputs drawn from `domain` when given (a
+    task's, `predictor.tasks.domain`), else on every input over the vocabulary."""
     causal = program.causal if causal is None else causal
     setting = setting or Setting(None, "learned", True, (1, 30))
     output = program.output
@@ -196,7 +199,7 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
     witness_member, ambiguous = False, False
     if search_size > 0:
         minimal, diversity, witness_member = searched(program, vocab, setting, search_size, time_limit, say,
-                                                      causal)
+                                                      causal, domain)
         ambiguous = bool(diversity and diversity.get("ambiguous"))
     verdict, reasons = decide(checked.member, checked.escapes, setting, ambiguous, realizable, witness_member)
     features = probability.Features(int(checked.member or witness_member), size["attention_layers"])
@@ -207,12 +210,12 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
 
 
 def searched(program: Program, vocab: list[Any], setting: Setting, size: int, time_limit: float,
-             say: Callable[[str], None] | None, causal: bool) -> tuple[dict, dict, bool]:
+             say: Callable[[str], None] | None, causal: bool, domain: Domain | None = None) -> tuple[dict, dict, bool]:
     """The minimality and diversity searches, and whether the minimal witness is in the fragment."""
     from predictor import search
     from rasp.language.program import from_text
 
-    minimal = search.minimal(program, vocab, max_size=size, time_limit=time_limit, progress=say)
+    minimal = search.minimal(program, vocab, max_size=size, time_limit=time_limit, progress=say, domain=domain)
     witness_member = False
     if minimal.witness is not None:
         witness = from_text(minimal.witness)
@@ -221,5 +224,5 @@ def searched(program: Program, vocab: list[Any], setting: Setting, size: int, ti
     lo, hi = setting.train_lengths
     bound = size if minimal.witness_size is None else min(size, minimal.witness_size)
     diversity = search.diversity(program, vocab, (lo, hi), 2 * hi, max_size=bound, time_limit=time_limit,
-                                 progress=say)
+                                 progress=say, domain=domain)
     return minimal.as_dict(), diversity.as_dict(), witness_member

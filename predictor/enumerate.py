@@ -106,10 +106,12 @@ class Block:
 
 
 class Cells:
-    """The input set ready for evaluation: inputs sorted by length, the first `split` of them (all
-    when None) the training part, every one shorter than the rest."""
+    """The input set ready for evaluation: the first `split` inputs (all when None) the training
+    part; a term's key reads each input's positions from its `reads` entry on (all when None)."""
 
-    def __init__(self, inputs: list[list[Any]], causal: bool, split: int | None = None):
+    def __init__(self, inputs: list[list[Any]], causal: bool, split: int | None = None,
+                 reads: list[int] | None = None):
+        reads = reads or [0] * len(inputs)
         self.causal, self.blocks = causal, []
         start = sel_start = 0
         for _, grouped in itertools.groupby(inputs, lambda t: max(2, (len(t) - 1).bit_length())):
@@ -123,9 +125,11 @@ class Cells:
                                      ~valid[:, :, None] & (np.arange(n) == 0)))
             start, sel_start = start + len(group) * n, sel_start + len(group) * n * n
         self.cells, self.sel_cells = start, sel_start
-        self.valid = np.flatnonzero(np.concatenate([(np.arange(b.n) < b.lengths[:, None]).ravel()
-                                                    for b in self.blocks]))
-        self.split = sum(len(t) for t in inputs[:split])
+        firsts = np.split(np.array(reads, dtype=int), np.cumsum([b.rows for b in self.blocks])[:-1])
+        self.valid = np.flatnonzero(np.concatenate([
+            ((np.arange(b.n) < b.lengths[:, None]) & (np.arange(b.n) >= first[:, None])).ravel()
+            for b, first in zip(self.blocks, firsts)]))
+        self.split = sum(len(t) - r for t, r in zip(inputs[:split], reads))
         self.pair_ok = np.packbits(np.concatenate([b.pair_ok.ravel() for b in self.blocks]))
         self.pad_rows = np.packbits(np.concatenate([b.pad_rows.ravel() for b in self.blocks]))
 

@@ -49,20 +49,22 @@ def show(analysis: Analysis, program_name: str, console: Console | None = None) 
         console.print(table)
     if analysis.minimal:
         m = analysis.minimal
+        on = f", on {m['domain']}" if m.get("domain") else ""
         console.print(Text(f"\nminimality: the program has {m['size']} operations; shortest equivalent found: "
-                           f"{m['witness_size']} (searched up to {m['searched_up_to']})", style="bold"))
+                           f"{m['witness_size']} (searched up to {m['searched_up_to']}{on})", style="bold"))
         if m.get("witness"):
             for line in m["witness"].splitlines():
                 console.print(Text(f"  {line}", style="dim"))
     if analysis.diversity:
         d = analysis.diversity
+        on = f" on {d['domain']}" if d.get("domain") else ""
         if d.get("ambiguous"):
-            console.print(Text(f"diversity: ambiguous at lengths {d['train_lengths'][0]}-{d['train_lengths'][1]}; "
+            console.print(Text(f"diversity{on}: ambiguous at lengths {d['train_lengths'][0]}-{d['train_lengths'][1]}; "
                                f"this shortcut fits them and differs on {d['differs_on']}:", style="bold"))
             for line in (d.get("shortcut") or "").splitlines():
                 console.print(Text(f"  {line}", style="dim"))
         else:
-            console.print(Text(f"diversity: no shortcut up to size {d['searched_up_to']}"))
+            console.print(Text(f"diversity: no shortcut up to size {d['searched_up_to']}{on}"))
     if analysis.realizable is not None:
         r = analysis.realizable
         console.print(Text(f"realizable: {'yes' if r.ok else 'no'} against the reference up to length {r.max_len} "

@@ -11,9 +11,8 @@ program. Two searches make those conditions concrete for a given program:
 
 Both enumerate terms bottom-up by size (`predictor.enumerate`: its operator tables say which
 terms exist) and keep one term per behaviour. "Equivalent" and "agrees" mean: on a fixed input
-set, every input over the vocabulary at the short lengths (while there are at most
-`EXHAUSTIVE_INPUTS` of them) and `SAMPLES_PER_LENGTH` inputs drawn with a fixed seed at each
-longer one. A term that matches is checked again with the interpreter on its printed text (and, for
+set (`predictor.search_inputs`: every short input over the vocabulary and seeded samples of longer
+ones, or a task's framed inputs, compared where the task reads outputs). A term that matches is checked again with the interpreter on its printed text (and, for
 a shortcut, on a fresh sample of training inputs) before it is reported. Programs are printed as
 RASP source that `rasp.language.program.from_text` reads back: one operation per line, t1, t2,
 ..., the last line the output; encodings (`numerical`, `categorical`) are not printed.
@@ -24,26 +23,22 @@ the machine: `complete` is then False).
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 
 from grammar.errors import RaspError
 from predictor.enumerate import BOOL, MIXED, NUMBER, STR, Cells, Enumerator, Term, keys_of, kind_of_value
+from predictor.search_inputs import Domain, InputSet, input_set, spread
 from rasp.language import sops
-from rasp.language.inputs import same_value, sample_inputs
+from rasp.language.inputs import same_value
 from rasp.language.program import Program, from_text
 from rasp.language.sops import Operation, Reduce, TokenView
 
-EXHAUSTIVE_INPUTS = 1000  # every input of a length while the set holds at most this many
-SAMPLES_PER_LENGTH = 16  # random inputs at each length past the exhaustive ones
-SHORT_LENGTHS = 12  # a length range is covered in full for this many lengths...
-SPREAD_LENGTHS = 4  # ...then at this many lengths spread up to its end
 HELDOUT_LENGTHS = 4  # held-out lengths in a diversity search's input set
 SEED = 0
 OPERATIONS = frozenset({Operation.MAP, Operation.SELECT, Operation.AGGREGATE, Operation.SELECTOR_WIDTH,
@@ -62,6 +57,7 @@ class Minimal:
     searched_up_to: int  # the size the search reached: every smaller size was enumerated
     complete: bool  # False when the time limit or the term cap cut the search
     seconds: float  # how long the search took
+    domain: str | None = None  # the inputs compared on, when a task's (None: every input over the vocabulary)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -78,6 +74,7 @@ class Diversity:
     searched_up_to: int  # the size the search reached: every smaller size was enumerated
     complete: bool  # False when the time limit or the term cap cut the search
     seconds: float  # how long the search took
+    domain: str | None = None  # the inputs compared on, when a task's (None: every input over the vocabulary)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -209,33 +206,7 @@ def render(output: sops.SOp, causal: bool, distinct: bool) -> str | None:
     return "\n".join(lines) + "\n"
 
 
-# ---- input sets -----------------------------------------------------------------------------
-
-
-def spread(first: int, last: int, full: int = SHORT_LENGTHS, more: int = SPREAD_LENGTHS) -> list[int]:
-    """Lengths from first to last: the first `full` of them, then `more` spread up to `last`."""
-    if last - first + 1 <= full + more:
-        return list(range(first, last + 1))
-    rest = np.linspace(first + full, last, more).round().astype(int).tolist()
-    return sorted(set(range(first, first + full)) | set(rest))
-
-
-def inputs_at(vocab: list[Any], lengths: Iterable[int], distinct: bool, rng: random.Random) -> list[list[Any]]:
-    """Every input at each length while the count stays within EXHAUSTIVE_INPUTS, then
-    SAMPLES_PER_LENGTH random ones per length (distinct tokens when asked)."""
-    out: list[list[Any]] = []
-    exhaustive = True
-    for n in lengths:
-        if distinct and n > len(vocab):
-            break
-        count = math.perm(len(vocab), n) if distinct else len(vocab) ** n
-        if exhaustive and len(out) + count <= EXHAUSTIVE_INPUTS:
-            every = itertools.permutations(vocab, n) if distinct else itertools.product(vocab, repeat=n)
-            out += [list(t) for t in every]
-        else:
-            exhaustive = False
-            out += sample_inputs(vocab, range(n, n + 1), SAMPLES_PER_LENGTH, distinct, rng)
-    return out
+# ---- running programs on an input set -----------------------------------------------------
 
 
 def outputs_of(program: Program, inputs: list[list[Any]]) -> list[list[Any] | None]:
@@ -252,53 +223,56 @@ def outputs_of(program: Program, inputs: list[list[Any]]) -> list[list[Any] | No
         return out
 
 
-def behaviour(outputs: list[list[Any]], split: int) -> tuple:
-    """(kind, whole-set key, first-`split`-cells key) of outputs, as the enumerator keys terms."""
-    flat = np.empty(sum(len(o) for o in outputs), dtype=object)
-    flat[:] = [v for out in outputs for v in out]
+def behaviour(outputs: list[list[Any]], split: int, reads: list[int]) -> tuple:
+    """(kind, whole-set key, first-`split`-cells key) of the outputs at the positions read, as the
+    enumerator keys terms."""
+    flat = np.empty(sum(len(o) - r for o, r in zip(outputs, reads)), dtype=object)
+    flat[:] = [v for out, r in zip(outputs, reads) for v in out[r:]]
     return keys_of(flat, split)
 
 
-def first_difference(a: list[Any], b: list[Any] | None) -> int | None:
-    """The first position where two outputs differ (0 when b failed), or None."""
+def first_difference(a: list[Any], b: list[Any] | None, start: int = 0) -> int | None:
+    """The first position from `start` on where two outputs differ (`start` when b failed), or None."""
     if b is None:
-        return 0
-    return next((i for i, (x, y) in enumerate(zip(a, b)) if not same_value(x, y)), None)
+        return start
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if i >= start and not same_value(x, y)), None)
 
 
 # ---- the searches ---------------------------------------------------------------------------
 
 
-def prepare(program: Program, inputs: list[list[Any]], split: int | None) -> tuple[Enumerator | None, list, tuple]:
+def prepare(program: Program, inputs: InputSet, split: int | None) -> tuple[Enumerator | None, InputSet, tuple]:
     """The enumerator over the inputs the program accepts (None if it accepts none), those inputs,
     and the program's behaviour on them (kind, key, key of the first `split` inputs)."""
-    runs = [(t, out) for t, out in zip(inputs, outputs_of(program, inputs)) if out is not None]
-    kept, outputs = [t for t, _ in runs], [out for _, out in runs]
-    if not kept:
+    outputs = outputs_of(program, inputs.tokens)
+    ok = [i for i, out in enumerate(outputs) if out is not None]
+    kept = InputSet([inputs.tokens[i] for i in ok], [inputs.reads[i] for i in ok], [inputs.sizes[i] for i in ok])
+    if not ok:
         return None, kept, (MIXED, b"", b"")
-    cells = Cells(kept, program.causal, split if split is None else sum(len(t) <= split for t in kept))
+    cells = Cells(kept.tokens, program.causal, split if split is None else sum(i < split for i in ok), kept.reads)
     output = program.output
     defaults = [n.default for n in sops.walk([output]) if isinstance(n, sops.Aggregate) and printable(n.default)]
     enumerator = Enumerator(cells, leaves_of(output), constants_of(output), list(dict.fromkeys(defaults)))
-    return enumerator, kept, behaviour(outputs, cells.split)
+    return enumerator, kept, behaviour([outputs[i] for i in ok], cells.split, kept.reads)
 
 
 def minimal(program: Program, vocab: list, max_len: int = 12, max_size: int = 6, time_limit: float = 60.0,
-            progress: Progress = None) -> Minimal:
-    """The shortest program equivalent to `program` (on the input set over `vocab`, lengths 1 to
-    `max_len`) of at most `max_size` operations, or the program itself when none is smaller."""
+            progress: Progress = None, domain: Domain | None = None) -> Minimal:
+    """The shortest program equivalent to `program` (on the input set over `vocab`, or drawn from
+    `domain`, at lengths 1 to `max_len`) of at most `max_size` operations, or the program itself
+    when none is smaller."""
     started = time.monotonic()
     distinct, causal = program.tree.distinct, program.causal
     size = program_size(program.output)
-    inputs = inputs_at(list(vocab), spread(1, max_len), distinct, random.Random(SEED))
+    inputs = input_set(list(vocab), spread(1, max_len), distinct, random.Random(SEED), domain)
     enumerator, kept, (kind, target, _) = prepare(program, inputs, None)
 
     def matches(term: Term) -> bool:
         if term.key != target:
             return False
         text = render(term.node, causal, distinct)
-        outputs = outputs_of(from_text(text), kept) if text else [None]
-        return None not in outputs and behaviour(outputs, 0)[1] == target
+        outputs = outputs_of(from_text(text), kept.tokens) if text else [None]
+        return None not in outputs and behaviour(outputs, 0, kept.reads)[1] == target
 
     bound = min(max_size, size - 1)
     outcome = None
@@ -309,22 +283,23 @@ def minimal(program: Program, vocab: list, max_len: int = 12, max_size: int = 6,
     witness = render(found, causal, distinct)
     return Minimal(size, None if witness is None else program_size(found), witness,
                    outcome.searched_up_to if outcome else max(bound, 0), outcome.complete if outcome else True,
-                   round(time.monotonic() - started, 3))
+                   round(time.monotonic() - started, 3), domain.name if domain else None)
 
 
 def diversity(program: Program, vocab: list, train_lengths: tuple[int, int], heldout_max: int,
-              max_size: int = 6, time_limit: float = 60.0, progress: Progress = None) -> Diversity:
+              max_size: int = 6, time_limit: float = 60.0, progress: Progress = None,
+              domain: Domain | None = None) -> Diversity:
     """The shortest program of at most min(`max_size`, the program's size) operations that equals
-    `program` at every position of every input of the training lengths (on the input set) but
-    differs on some input of a longer length up to `heldout_max`, with the shortest such input
+    `program` at every position read of every input of the training lengths (on the input set)
+    but differs on some input of a longer length up to `heldout_max`, with the shortest such input
     (for a causal program, the prefix up to the first differing position)."""
     started = time.monotonic()
     lo, hi = train_lengths
     distinct, causal = program.tree.distinct, program.causal
     rng = random.Random(SEED)
-    train = inputs_at(list(vocab), spread(lo, hi), distinct, rng)
-    held = inputs_at(list(vocab), spread(hi + 1, heldout_max, 1, HELDOUT_LENGTHS - 1), distinct, rng)
-    enumerator, kept, (kind, target, target_train) = prepare(program, train + held, hi)
+    train = input_set(list(vocab), spread(lo, hi), distinct, rng, domain)
+    held = input_set(list(vocab), spread(hi + 1, heldout_max, 1, HELDOUT_LENGTHS - 1), distinct, rng, domain)
+    enumerator, kept, (kind, target, target_train) = prepare(program, train + held, len(train.tokens))
     result: dict[str, Any] = {}
     rejected: set[bytes] = set()  # behaviours whose check failed (the last level keeps no others)
 
@@ -332,7 +307,7 @@ def diversity(program: Program, vocab: list, train_lengths: tuple[int, int], hel
         if term.train_key != target_train or term.key == target or term.key in rejected:
             return False
         text = render(term.node, causal, distinct)
-        differs = text and confirm(program, from_text(text), list(vocab), (lo, hi), heldout_max, held)
+        differs = text and confirm(program, from_text(text), list(vocab), (lo, hi), heldout_max, held, domain)
         if differs:
             result.update(shortcut=text, differs_on=differs)
         rejected.add(term.key)
@@ -340,28 +315,29 @@ def diversity(program: Program, vocab: list, train_lengths: tuple[int, int], hel
 
     bound = min(max_size, program_size(program.output))
     outcome = enumerator.search(bound, matches, None if kind is MIXED else kind, started + time_limit,
-                                progress) if enumerator and any(len(t) > hi for t in kept) else None
+                                progress) if enumerator and any(n > hi for n in kept.sizes) else None
     return Diversity(bool(result), result.get("shortcut"), result.get("differs_on"), (lo, hi),
                      outcome.searched_up_to if outcome else bound, outcome.complete if outcome else True,
-                     round(time.monotonic() - started, 3))
+                     round(time.monotonic() - started, 3), domain.name if domain else None)
 
 
 def confirm(program: Program, candidate: Program, vocab: list[Any], train_lengths: tuple[int, int],
-            heldout_max: int, held: list[list[Any]]) -> list[Any] | None:
+            heldout_max: int, held: InputSet, domain: Domain | None = None) -> list[Any] | None:
     """The shortest input where `candidate` differs from `program`, if it agrees with it on a
     fresh sample of the training lengths and the difference lies past them; else None."""
     lo, hi = train_lengths
     distinct = program.tree.distinct
-    fresh = inputs_at(vocab, spread(lo, hi), distinct, random.Random(SEED + 1))
-    for tokens, want, got in zip(fresh, outputs_of(program, fresh), outputs_of(candidate, fresh)):
-        if want is not None and first_difference(want, got) is not None:
+    fresh = input_set(vocab, spread(lo, hi), distinct, random.Random(SEED + 1), domain)
+    for want, got, read in zip(outputs_of(program, fresh.tokens), outputs_of(candidate, fresh.tokens), fresh.reads):
+        if want is not None and first_difference(want, got, read) is not None:
             return None
     rng = random.Random(SEED + 2)
     for n in range(hi + 1, heldout_max + 1):
-        batch = inputs_at(vocab, [n], distinct, rng) + [t for t in held if len(t) == n]
-        for tokens, want, got in zip(batch, outputs_of(program, batch), outputs_of(candidate, batch)):
-            where = None if want is None else first_difference(want, got)
+        batch = input_set(vocab, [n], distinct, rng, domain) + held.at(n)
+        for tokens, read, want, got in zip(batch.tokens, batch.reads, outputs_of(program, batch.tokens),
+                                           outputs_of(candidate, batch.tokens)):
+            where = None if want is None else first_difference(want, got, read)
             if where is not None:
                 shortest = tokens[:where + 1] if program.causal else tokens
-                return list(shortest) if len(shortest) > hi else None
+                return list(shortest) if domain or len(shortest) > hi else None
     return None

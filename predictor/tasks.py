@@ -36,6 +36,7 @@ from typing import Any, Callable
 from grammar.errors import RaspError, SettingError, one_of
 from predictor.references import reference
 from predictor.samplers import DIGITS, EXTRA_TOKENS, SAMPLERS, Sampler, sampler_limit
+from predictor.search_inputs import Domain
 from rasp.language.inputs import token_key
 from rasp.language.program import Program, load_program
 
@@ -185,6 +186,25 @@ def make_examples(task: Task, program: Program, size: int, count: int, rng: rand
     targets = (label(inputs) if label else None) or labels(task, program, inputs, size)
     separator = task.separator if task.framing is Framing.AUTOREGRESSIVE else None
     return [Example(size, x, y, task.framing, separator) for x, y in zip(inputs, targets)]
+
+
+def domain(task: Task, program: Program) -> Domain:
+    """The task's inputs as the searches compare programs on them: sequences as the program reads
+    them in training (the input; for an autoregressive task, the prompt then the target's tokens
+    but its end), each with the first position whose output training reads (the prompt's last for
+    an autoregressive task, the last for an answer, else the first)."""
+
+    def draw(rng: random.Random, size: int, count: int) -> list[tuple[list[Any], int]]:
+        out = []
+        for example in make_examples(task, program, size, count, rng):
+            if task.framing is Framing.AUTOREGRESSIVE:
+                out.append((example.prompt + example.output, len(example.prompt) - 1))
+            else:
+                out.append((example.input, len(example.input) - 1 if task.framing is Framing.ANSWER else 0))
+        return out
+
+    return Domain(f"the {task.name} task's inputs ({task.sampler} sampler, {task.framing} framing)", draw,
+                  sampler_limit(task.sampler, list(task.vocab)))
 
 
 def generate(program: Program, prompts: list[list[Any]], end: Any, limit: int) -> list[list[Any]]:

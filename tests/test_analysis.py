@@ -214,6 +214,18 @@ def test_cli_bad_input(tmp_path):
     assert done.returncode == 2 and "--train-lengths" in done.stderr
     done = rasp("analyze", "sort_ar", "--search-size", "-1")
     assert done.returncode == 2 and "--search-size" in done.stderr
+    done = rasp("analyze", "copy", "--task", "nosuch", "--search-size", "2")
+    assert done.returncode == 2 and "no such task" in done.stderr and "copy_unique" in done.stderr
+
+
+def test_cli_searches_on_a_tasks_inputs():
+    done = rasp("analyze", "copy", "--task", "copy_unique", "--protocol", "demo", "--search-size", "2",
+                "--time-limit", "30", "--json")
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    for part in ("minimal", "diversity"):
+        assert "copy_unique task's inputs" in found[part]["domain"], found[part]
+    assert found["vocab"][-1] == "|" and len(found["vocab"]) > 10  # the task's tokens
 
 
 def test_cli_many_shared_sub_expressions_finish(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 
 from predictor import enumerate as enumeration
 from predictor import search
+from predictor.search_inputs import inputs_at
 from rasp.language.inputs import same_value
 from rasp.language.program import from_text, load_program
 
@@ -39,7 +40,7 @@ def program(text: str | None):
 
 
 def outputs(prog, vocab: list, max_len: int) -> list:
-    inputs = search.inputs_at(vocab, range(1, max_len + 1), prog.tree.distinct, random.Random(5))
+    inputs = inputs_at(vocab, range(1, max_len + 1), prog.tree.distinct, random.Random(5))
     return prog.run(inputs)
 
 
@@ -102,7 +103,7 @@ def test_a_shortcut_at_short_training_lengths_is_found_with_the_shortest_input()
     shortcut = from_text(result.shortcut)
     assert result.differs_on == ["a", "a", "a"]  # the shortest input that tells them apart
     assert not same_outputs(shortcut.run([result.differs_on]), prog.run([result.differs_on]))
-    short = search.inputs_at(AB, range(1, 3), False, random.Random(1))
+    short = inputs_at(AB, range(1, 3), False, random.Random(1))
     assert same_outputs(shortcut.run(short), prog.run(short))
 
 
@@ -163,3 +164,62 @@ def test_progress_is_reported_at_every_size():
     assert result.searched_up_to == 3
     for size in range(4):
         assert any(line.startswith(f"search: size {size} done") for line in said), said
+
+
+# ---- on a task's inputs (search_inputs.Domain) ----------------------------------------------
+
+
+def small_copy_task():
+    """copy_unique over 8 tokens, trained at sizes 1-4, held out at 5-8."""
+    from dataclasses import replace
+
+    from predictor.protocols import DEMO, apply
+    from predictor.tasks import domain, find_task
+
+    task = replace(apply(DEMO, find_task("copy_unique")), vocab=tuple(str(i) for i in range(8)),
+                   train_lengths=(1, 4), heldout_lengths=(5, 8))
+    program = task.load()
+    return task, program, domain(task, program)
+
+
+def same_where_read(a, b, drawn) -> bool:
+    return all(same_outputs([a.run([t])[0][r:]], [b.run([t])[0][r:]]) for t, r in drawn)
+
+
+def test_on_the_tasks_inputs_copy_reduces_to_the_induction_head():
+    """Over every distinct-token input, copy's 4-operation "equivalent" reads the first token (the
+    inputs never look like a prompt); on the task's framed prompts the witness is the token after
+    the previous copy of the current one, and it is right on fresh prompts of every size."""
+    task, program, domain = small_copy_task()
+    on_task = search.minimal(program, list(task.tokens), max_len=8, max_size=4, time_limit=60, domain=domain)
+    anywhere = search.minimal(program, list(task.tokens), max_len=8, max_size=4, time_limit=60)
+    assert on_task.complete and on_task.witness_size < on_task.size and on_task.domain == domain.name
+    assert anywhere.domain is None
+    fresh = [drawn for n in range(1, 9) for drawn in domain.draw(random.Random(99), n, 8)]
+    assert same_where_read(from_text(on_task.witness), program, fresh)
+    assert not same_where_read(from_text(anywhere.witness), program, fresh)
+
+
+@pytest.mark.parametrize("train,ambiguous", [((1, 1), True), ((1, 4), False)])
+def test_a_shortcut_on_the_tasks_inputs_fits_the_training_sizes_and_fails_beyond(train, ambiguous):
+    task, program, domain = small_copy_task()
+    found = search.diversity(program, list(task.tokens), train, 8, max_size=4, time_limit=60, domain=domain)
+    assert found.ambiguous is ambiguous and found.complete and found.domain == domain.name
+    if not ambiguous:
+        assert found.searched_up_to == 4 and found.shortcut is None
+        return
+    shortcut = from_text(found.shortcut)
+    fresh = [drawn for n in range(train[0], train[1] + 1) for drawn in domain.draw(random.Random(7), n, 16)]
+    assert same_where_read(shortcut, program, fresh)
+    where = found.differs_on  # a prompt longer than the training sizes, up to the first difference
+    assert "|" in where and where.index("|") > train[1]
+    assert not same_value(shortcut.run([where])[0][-1], program.run([where])[0][-1])
+
+
+def test_positions_the_task_does_not_read_are_not_compared():
+    """With only the last position read, `indices + 1` is `length` (no operation)."""
+    last = search.Domain("last position", lambda rng, n, count: [
+        ([rng.choice(AB) for _ in range(n)], n - 1) for _ in range(count)])
+    prog = from_text("x = indices + 1;")
+    assert search.minimal(prog, AB, max_len=6, max_size=1, time_limit=20, domain=last).witness_size == 0
+    assert search.minimal(prog, AB, max_len=6, max_size=1, time_limit=20).witness_size == 1

@@ -123,6 +123,9 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
                         "(default 0: no search)")
     p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
                    help="seconds for each search and for the reference check (default 60)")
+    p.add_argument("--task", metavar="NAME",
+                   help="search on this experiment task's inputs, framed as training frames them, instead of "
+                        "every input over the vocabulary (the tasks: docs/experiments.md)")
     p.add_argument("--json", action="store_true", help="print the analysis as JSON")
     p.add_argument("--graph", metavar="FILE", help="draw the program graph (.png, .svg or .dot)")
     p.set_defaults(handler=_analyze)
@@ -146,13 +149,27 @@ def _analyze(args: argparse.Namespace) -> int:
     setting = Setting(chosen.name, pe, chosen.offsets and not args.no_offsets, train)
     vocab = parse_vocab(args.vocab) if args.vocab else None
     program = load_program(args.program, args.output)
+    domain = None
+    if args.task:
+        from predictor.protocols import apply
+        from predictor.tasks import check_settings, find_task
+        from predictor.tasks import domain as task_domain
+
+        found = find_task(args.task)
+        if found is None:
+            from predictor.tasks import SUITE
+            raise RaspError(f"--task {args.task}: no such task (the tasks: {', '.join(t.name for t in SUITE)})")
+        task = apply(chosen, found)
+        check_settings(task)
+        domain, vocab = task_domain(task, program), vocab or list(task.tokens)
     realizable = None
     if args.reference:
         realizable = _realizable(program, args.reference, vocab or program.sample_vocab(), 4 * train[1],
                                  args.time_limit)
     say = None if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
     result = analyze(program, vocab, causal=True if args.causal else None, setting=setting,
-                     search_size=args.search_size, time_limit=args.time_limit, realizable=realizable, say=say)
+                     search_size=args.search_size, time_limit=args.time_limit, realizable=realizable, say=say,
+                     domain=domain)
     if args.graph:
         report.draw(result.graph, args.graph)
     if args.json:
