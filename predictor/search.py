@@ -12,8 +12,9 @@ program. Two searches make those conditions concrete for a given program:
 Both enumerate terms bottom-up by size (`predictor.enumerate`: its operator tables say which
 terms exist) and keep one term per behaviour. "Equivalent" and "agrees" mean: on a fixed input
 set (`predictor.search_inputs`: every short input over the vocabulary and seeded samples of longer
-ones, or a task's framed inputs, compared where the task reads outputs). A term that matches is checked again with the interpreter on its printed text (and, for
-a shortcut, on a fresh sample of training inputs) before it is reported. Programs are printed as
+ones, or a task's framed inputs, compared where the task reads outputs). A term that matches is
+checked again with the interpreter on its printed text (and, for a shortcut, on a fresh sample of
+training inputs) before it is reported. Programs are printed as
 RASP source that `rasp.language.program.from_text` reads back: one operation per line, t1, t2,
 ..., the last line the output; encodings (`numerical`, `categorical`) are not printed.
 
