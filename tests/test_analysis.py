@@ -216,6 +216,8 @@ def test_cli_bad_input(tmp_path):
     assert done.returncode == 2 and "--search-size" in done.stderr
     done = rasp("analyze", "copy", "--task", "nosuch", "--search-size", "2")
     assert done.returncode == 2 and "no such task" in done.stderr and "copy_unique" in done.stderr
+    done = rasp("analyze", "copy", "--task", "copy_unique", "--train-lengths", "1-100", "--search-size", "2")
+    assert done.returncode == 2 and "held-out lengths go to 200" in done.stderr  # 150 distinct tokens
 
 
 def test_cli_searches_on_a_tasks_inputs():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from grammar.errors import RaspError
@@ -159,6 +160,8 @@ def _analyze(args: argparse.Namespace) -> int:
         if found is None:
             from predictor.tasks import SUITE
             raise RaspError(f"--task {args.task}: no such task (the tasks: {', '.join(t.name for t in SUITE)})")
+        if args.train_lengths:  # the held-out sizes the diversity search draws go to twice the last
+            found = replace(found, train_lengths=train, heldout_lengths=(train[1] + 1, 2 * train[1]))
         task = apply(chosen, found)
         check_settings(task)
         domain, vocab = task_domain(task, program), vocab or list(task.tokens)
