@@ -29,7 +29,7 @@ from typing import Any, Callable
 from predictor import crasp, probability, valuesets
 from predictor.crasp import CRasp, Escape
 from predictor.graph import counts, program_graph
-from predictor.search_inputs import Domain
+from predictor.search_inputs import TaskInputs
 from rasp.language import notebook, sops
 from rasp.language.inputs import sample_vocab
 from rasp.language.program import Program
@@ -175,11 +175,11 @@ def decide(member: bool, escapes: list[crasp.EscapeFinding], setting: Setting, a
 def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | None = None,
             setting: Setting | None = None, search_size: int = 0, time_limit: float = 10.0,
             realizable: Realizable | None = None, say: Callable[[str], None] | None = None,
-            domain: Domain | None = None) -> Analysis:
+            domain: TaskInputs | None = None) -> Analysis:
     """The analysis of `program` for a setting (default: learned positions with offsets, training
     lengths 1-30). `search_size` > 0 runs the minimality and diversity searches up to that many
     operations, each within `time_limit` seconds, on inputs drawn from `domain` when given (a
-    task's, `predictor.tasks.domain`), else on every input over the vocabulary."""
+    task's, `predictor.tasks.inputs_of`), else on every input over the vocabulary."""
     causal = program.causal if causal is None else causal
     setting = setting or Setting(None, "learned", True, (1, 30))
     output = program.output
@@ -210,7 +210,7 @@ def analyze(program: Program, vocab: list[Any] | None = None, causal: bool | Non
 
 
 def searched(program: Program, vocab: list[Any], setting: Setting, size: int, time_limit: float,
-             say: Callable[[str], None] | None, causal: bool, domain: Domain | None = None) -> tuple[dict, dict, bool]:
+             say: Callable[[str], None] | None, causal: bool, domain: TaskInputs | None = None) -> tuple[dict, dict, bool]:
     """The minimality and diversity searches, and whether the minimal witness is in the fragment."""
     from predictor import search
     from rasp.language.program import from_text

@@ -34,7 +34,7 @@ import numpy as np
 
 from grammar.errors import RaspError
 from predictor.enumerate import BOOL, MIXED, NUMBER, STR, Cells, Enumerator, Term, keys_of, kind_of_value
-from predictor.search_inputs import Domain, InputSet, input_set, spread
+from predictor.search_inputs import TaskInputs, InputSet, input_set, spread
 from rasp.language import sops
 from rasp.language.inputs import same_value
 from rasp.language.program import Program, from_text
@@ -258,7 +258,7 @@ def prepare(program: Program, inputs: InputSet, split: int | None) -> tuple[Enum
 
 
 def minimal(program: Program, vocab: list, max_len: int = 12, max_size: int = 6, time_limit: float = 60.0,
-            progress: Progress = None, domain: Domain | None = None) -> Minimal:
+            progress: Progress = None, domain: TaskInputs | None = None) -> Minimal:
     """The shortest program equivalent to `program` (on the input set over `vocab`, or drawn from
     `domain`, at lengths 1 to `max_len`) of at most `max_size` operations, or the program itself
     when none is smaller."""
@@ -289,7 +289,7 @@ def minimal(program: Program, vocab: list, max_len: int = 12, max_size: int = 6,
 
 def diversity(program: Program, vocab: list, train_lengths: tuple[int, int], heldout_max: int,
               max_size: int = 6, time_limit: float = 60.0, progress: Progress = None,
-              domain: Domain | None = None) -> Diversity:
+              domain: TaskInputs | None = None) -> Diversity:
     """The shortest program of at most min(`max_size`, the program's size) operations that equals
     `program` at every position read of every input of the training lengths (on the input set)
     but differs on some input of a longer length up to `heldout_max`, with the shortest such input
@@ -323,7 +323,7 @@ def diversity(program: Program, vocab: list, train_lengths: tuple[int, int], hel
 
 
 def confirm(program: Program, candidate: Program, vocab: list[Any], train_lengths: tuple[int, int],
-            heldout_max: int, held: InputSet, domain: Domain | None = None) -> list[Any] | None:
+            heldout_max: int, held: InputSet, domain: TaskInputs | None = None) -> list[Any] | None:
     """The shortest input where `candidate` differs from `program`, if it agrees with it on a
     fresh sample of the training lengths and the difference lies past them; else None."""
     lo, hi = train_lengths

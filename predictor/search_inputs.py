@@ -1,9 +1,9 @@
 """The input sets the minimality and diversity searches compare programs on (`predictor.search`).
 
-Without a domain: every input over the vocabulary at the short lengths (while there are at most
+Without task inputs: every input over the vocabulary at the short lengths (while there are at most
 `EXHAUSTIVE_INPUTS` of them), then `SAMPLES_PER_LENGTH` inputs drawn with a fixed seed at each
-longer length, every output position compared. With a `Domain` (a task's inputs as training
-frames them, `predictor.tasks.domain`): `SAMPLES_PER_LENGTH` framed sequences per sampler size,
+longer length, every output position compared. With a `TaskInputs` (a task's inputs as training
+frames them, `predictor.tasks.inputs_of`): `SAMPLES_PER_LENGTH` framed sequences per sampler size,
 and only the positions whose output the task reads are compared (for an autoregressive task, from
 the end of the prompt on: the separator predicts the first output token).
 """
@@ -27,7 +27,7 @@ SPREAD_LENGTHS = 4  # ...then at this many lengths spread up to its end
 
 
 @dataclass(frozen=True)
-class Domain:
+class TaskInputs:
     """Where a search draws its inputs instead of the whole vocabulary: `draw(rng, size, count)`
     gives `count` sequences of one sampler size, each with the first position whose output counts."""
 
@@ -81,7 +81,7 @@ def inputs_at(vocab: list[Any], lengths: Iterable[int], distinct: bool, rng: ran
 
 
 def input_set(vocab: list[Any], lengths: Iterable[int], distinct: bool, rng: random.Random,
-              domain: Domain | None = None) -> InputSet:
+              domain: TaskInputs | None = None) -> InputSet:
     """The inputs at these lengths: over the vocabulary (`inputs_at`), or drawn from the domain."""
     if domain is None:
         tokens = inputs_at(vocab, lengths, distinct, rng)

@@ -36,7 +36,7 @@ from typing import Any, Callable
 from grammar.errors import RaspError, SettingError, one_of
 from predictor.references import reference
 from predictor.samplers import DIGITS, EXTRA_TOKENS, SAMPLERS, Sampler, sampler_limit
-from predictor.search_inputs import Domain
+from predictor.search_inputs import TaskInputs
 from rasp.language.inputs import token_key
 from rasp.language.program import Program, load_program
 
@@ -188,7 +188,7 @@ def make_examples(task: Task, program: Program, size: int, count: int, rng: rand
     return [Example(size, x, y, task.framing, separator) for x, y in zip(inputs, targets)]
 
 
-def domain(task: Task, program: Program) -> Domain:
+def inputs_of(task: Task, program: Program) -> TaskInputs:
     """The task's inputs as the searches compare programs on them: sequences as the program reads
     them in training (the input; for an autoregressive task, the prompt then the target's tokens
     but its end), each with the first position whose output training reads (the prompt's last for
@@ -203,7 +203,7 @@ def domain(task: Task, program: Program) -> Domain:
                 out.append((example.input, len(example.input) - 1 if task.framing is Framing.ANSWER else 0))
         return out
 
-    return Domain(f"the {task.name} task's inputs ({task.sampler} sampler, {task.framing} framing)", draw,
+    return TaskInputs(f"the {task.name} task's inputs ({task.sampler} sampler, {task.framing} framing)", draw,
                   sampler_limit(task.sampler, list(task.vocab)))
 
 

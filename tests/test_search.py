@@ -11,7 +11,7 @@ import pytest
 
 from predictor import enumerate as enumeration
 from predictor import search
-from predictor.search_inputs import inputs_at
+from predictor.search_inputs import TaskInputs, inputs_at
 from rasp.language.inputs import same_value
 from rasp.language.program import from_text, load_program
 
@@ -166,7 +166,7 @@ def test_progress_is_reported_at_every_size():
         assert any(line.startswith(f"search: size {size} done") for line in said), said
 
 
-# ---- on a task's inputs (search_inputs.Domain) ----------------------------------------------
+# ---- on a task's inputs (search_inputs.TaskInputs) ----------------------------------------------
 
 
 def small_copy_task():
@@ -174,12 +174,12 @@ def small_copy_task():
     from dataclasses import replace
 
     from predictor.protocols import DEMO, apply
-    from predictor.tasks import domain, find_task
+    from predictor.tasks import find_task, inputs_of
 
     task = replace(apply(DEMO, find_task("copy_unique")), vocab=tuple(str(i) for i in range(8)),
                    train_lengths=(1, 4), heldout_lengths=(5, 8))
     program = task.load()
-    return task, program, domain(task, program)
+    return task, program, inputs_of(task, program)
 
 
 def same_where_read(a, b, drawn) -> bool:
@@ -218,7 +218,7 @@ def test_a_shortcut_on_the_tasks_inputs_fits_the_training_sizes_and_fails_beyond
 
 def test_positions_the_task_does_not_read_are_not_compared():
     """With only the last position read, `indices + 1` is `length` (no operation)."""
-    last = search.Domain("last position", lambda rng, n, count: [
+    last = TaskInputs("last position", lambda rng, n, count: [
         ([rng.choice(AB) for _ in range(n)], n - 1) for _ in range(count)])
     prog = from_text("x = indices + 1;")
     assert search.minimal(prog, AB, max_len=6, max_size=1, time_limit=20, domain=last).witness_size == 0

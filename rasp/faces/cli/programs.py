@@ -152,19 +152,8 @@ def _analyze(args: argparse.Namespace) -> int:
     program = load_program(args.program, args.output)
     domain = None
     if args.task:
-        from predictor.protocols import apply
-        from predictor.tasks import check_settings, find_task
-        from predictor.tasks import domain as task_domain
-
-        found = find_task(args.task)
-        if found is None:
-            from predictor.tasks import SUITE
-            raise RaspError(f"--task {args.task}: no such task (the tasks: {', '.join(t.name for t in SUITE)})")
-        if args.train_lengths:  # the held-out sizes the diversity search draws go to twice the last
-            found = replace(found, train_lengths=train, heldout_lengths=(train[1] + 1, 2 * train[1]))
-        task = apply(chosen, found)
-        check_settings(task)
-        domain, vocab = task_domain(task, program), vocab or list(task.tokens)
+        domain, tokens = _task_inputs(args.task, chosen, train if args.train_lengths else None, program)
+        vocab = vocab or tokens
     realizable = None
     if args.reference:
         realizable = _realizable(program, args.reference, vocab or program.sample_vocab(), 4 * train[1],
@@ -182,6 +171,22 @@ def _analyze(args: argparse.Namespace) -> int:
         if args.graph:
             print(f"graph drawn to {args.graph}")
     return 0
+
+
+def _task_inputs(name: str, chosen: Any, train: tuple[int, int] | None, program: Any) -> tuple[Any, list[Any]]:
+    """A suite task's inputs for the searches (under the protocol; with `train`, held out to
+    twice its last length), and the task's tokens."""
+    from predictor.protocols import apply
+    from predictor.tasks import SUITE, check_settings, find_task, inputs_of
+
+    found = find_task(name)
+    if found is None:
+        raise RaspError(f"--task {name}: no such task (the tasks: {', '.join(t.name for t in SUITE)})")
+    if train:
+        found = replace(found, train_lengths=train, heldout_lengths=(train[1] + 1, 2 * train[1]))
+    task = apply(chosen, found)
+    check_settings(task)
+    return inputs_of(task, program), list(task.tokens)
 
 
 def _realizable(program: Any, spec: str, vocab: list[Any], max_len: int, seconds: float,
