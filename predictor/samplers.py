@@ -62,7 +62,8 @@ def digits(vocab: list[Any]) -> list[Any]:
 def digit_sum(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
     """Two n-digit numbers "a+b", most significant digit first (leading zeros allowed), digits
     from the vocabulary's."""
-    return uniform(rng, n, digits(vocab)) + ["+"] + uniform(rng, n, digits(vocab))
+    drawn = digits(vocab)
+    return uniform(rng, n, drawn) + ["+"] + uniform(rng, n, drawn)
 
 
 def hint_letters(vocab: list[Any]) -> list[Any]:
@@ -74,7 +75,8 @@ def hinted_sum(rng: random.Random, n: int, vocab: list[Any]) -> list[Any]:
     digit after an index hint: n distinct hint letters (the vocabulary's non-digits, in random
     order), the same hints for both operands: h1 x1 h2 x2 .. + h1 y1 h2 y2 .."""
     hints = rng.sample(hint_letters(vocab), n)
-    a, b = uniform(rng, n, digits(vocab)), uniform(rng, n, digits(vocab))
+    drawn = digits(vocab)
+    a, b = uniform(rng, n, drawn), uniform(rng, n, drawn)
     return [t for pair in zip(hints, a) for t in pair] + ["+"] + [t for pair in zip(hints, b) for t in pair]
 
 

@@ -32,9 +32,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grammar.errors import RaspError
 from predictor.enumerate import BOOL, MIXED, NUMBER, STR, Cells, Enumerator, Term, keys_of, kind_of_value
-from predictor.search_inputs import TaskInputs, InputSet, input_set, spread
+from predictor.search_inputs import InputSet, TaskInputs, input_set, spread
 from rasp.language import sops
 from rasp.language.inputs import same_value
 from rasp.language.program import Program, from_text
@@ -211,17 +210,10 @@ def render(output: sops.SOp, causal: bool, distinct: bool) -> str | None:
 
 
 def outputs_of(program: Program, inputs: list[list[Any]]) -> list[list[Any] | None]:
-    """The program's output on each input; None where it fails."""
-    try:
-        return program.run(inputs)
-    except RaspError:
-        out: list[list[Any] | None] = []
-        for tokens in inputs:
-            try:
-                out.append(program.run([tokens])[0])
-            except RaspError:
-                out.append(None)
-        return out
+    """The program's output on each input; None where it fails (`Program.run_accepted`)."""
+    kept, outputs = program.run_accepted(inputs)
+    by_input = {id(tokens): out for tokens, out in zip(kept, outputs)}
+    return [by_input.get(id(tokens)) for tokens in inputs]
 
 
 def behaviour(outputs: list[list[Any]], split: int, reads: list[int]) -> tuple:
@@ -247,7 +239,7 @@ def prepare(program: Program, inputs: InputSet, split: int | None) -> tuple[Enum
     and the program's behaviour on them (kind, key, key of the first `split` inputs)."""
     outputs = outputs_of(program, inputs.tokens)
     ok = [i for i, out in enumerate(outputs) if out is not None]
-    kept = InputSet([inputs.tokens[i] for i in ok], [inputs.reads[i] for i in ok], [inputs.sizes[i] for i in ok])
+    kept = inputs.pick(ok)
     if not ok:
         return None, kept, (MIXED, b"", b"")
     cells = Cells(kept.tokens, program.causal, split if split is None else sum(i < split for i in ok), kept.reads)

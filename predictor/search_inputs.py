@@ -48,10 +48,14 @@ class InputSet:
     def __add__(self, other: InputSet) -> InputSet:
         return InputSet(self.tokens + other.tokens, self.reads + other.reads, self.sizes + other.sizes)
 
+    def pick(self, numbers: list[int]) -> InputSet:
+        """These sequences (by their places in the set), in this order."""
+        return InputSet([self.tokens[i] for i in numbers], [self.reads[i] for i in numbers],
+                        [self.sizes[i] for i in numbers])
+
     def at(self, size: int) -> InputSet:
         """The sequences drawn at this size."""
-        keep = [i for i, s in enumerate(self.sizes) if s == size]
-        return InputSet([self.tokens[i] for i in keep], [self.reads[i] for i in keep], [size] * len(keep))
+        return self.pick([i for i, s in enumerate(self.sizes) if s == size])
 
 
 def spread(first: int, last: int, full: int = SHORT_LENGTHS, more: int = SPREAD_LENGTHS) -> list[int]:
