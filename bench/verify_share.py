@@ -1,6 +1,8 @@
 """Verification beside the compile, for every library program that compiles at a small size:
 the median of three compiles (after a warm-up compile of another program), the time the
-check took inside each (`verification.seconds`), their ratio, and what was checked.
+check took inside each (`verification.seconds`), their ratio, and what was checked; beside them,
+the model's own pass over the same inputs (the runner alone, best of three: no interpreter, no
+comparison), the least a check of those inputs can cost with this runner.
 
     python bench/verify_share.py [--repeats 3] [--json]
 """
@@ -15,8 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from compiler import compile_program
+from compiler.runner import Runner
+from compiler.verify import verification_inputs
 from rasp.language.program import load_program
-from timing import parser
+from timing import best_of, parser
 
 # library program -> (vocabulary, maximum length): small enough to check every input of most
 SIZES = {
@@ -41,18 +45,21 @@ def main() -> int:
             result = compile_program(program, vocab, max_len)
             runs.append((result.seconds - result.verification.seconds, result.verification.seconds))
         compile_s, verify_s = (statistics.median(run[i] for run in runs) for i in (0, 1))
+        inputs = verification_inputs(vocab, max_len, 256, program.tree.distinct, 0)[0]
+        model_s = best_of(3, lambda: Runner(result.model).run(inputs))[0]
         rows.append({"program": name, "vocab": len(vocab), "max_len": max_len, "compile_s": compile_s,
-                     "verify_s": verify_s, "ratio": verify_s / compile_s, "inputs": result.verification.inputs,
-                     "exhaustive": result.verification.exhaustive})
+                     "verify_s": verify_s, "ratio": verify_s / compile_s, "model_s": model_s,
+                     "inputs": result.verification.inputs, "exhaustive": result.verification.exhaustive})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     table = Table(title="verification beside the compile (medians)", title_justify="left")
-    for column in ("program", "vocab", "max len", "compile (ms)", "verification (ms)", "ratio", "inputs"):
+    for column in ("program", "vocab", "max len", "compile (ms)", "verification (ms)", "ratio", "model alone (ms)",
+                   "inputs"):
         table.add_column(column, justify="right")
     for r in rows:
         table.add_row(r["program"], str(r["vocab"]), str(r["max_len"]), f"{r['compile_s'] * 1000:.1f}",
-                      f"{r['verify_s'] * 1000:.1f}", f"{r['ratio']:.2f}",
+                      f"{r['verify_s'] * 1000:.1f}", f"{r['ratio']:.2f}", f"{r['model_s'] * 1000:.1f}",
                       f"{r['inputs']:,}" + (" (every input)" if r["exhaustive"] else ""))
     Console(width=120).print(table)
     return 0

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_compiler import COMPILABLE
 
-from compiler import compile_program, interned
+from compiler import compile_program, forward, interned
 from compiler.interned import Stream, combine, distinct_rows, number
 from compiler import runner as runner_module
 from compiler import slim as slim_module
@@ -126,6 +126,18 @@ def test_a_stream_of_segments_adds_like_a_dense_one(writes):
             for _ in range(2):
                 rows, at = stream.read(part)
                 assert np.array_equal(rows[at], dense[:, part])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 4), st.integers(0, 2**16))
+def test_softmax_in_place_is_the_plain_passs(width, batch, seed):
+    """Under 8 keys (max and sum key by key) the same floats as `forward.softmax`; beyond, to rounding."""
+    rng = np.random.default_rng(seed)
+    logits = (rng.standard_normal((batch, 2, width, width)) * 40).astype(np.float32)
+    logits[..., rng.integers(0, width)] = np.float32(-1e30)  # a masked key
+    want = forward.softmax(logits)
+    got = interned.softmax_in_place(logits.copy())
+    assert np.array_equal(got, want) if width < 8 else np.allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
 @settings(max_examples=100, deadline=None)

@@ -317,3 +317,26 @@ def test_the_accepted_inputs_are_those_that_run_alone_in_order_with_a_few_runs_p
     accepted = [tokens for tokens, _ in alone]
     failing_lengths = {len(tokens) for tokens in inputs if tokens not in accepted}
     assert len(runs) <= 1 + len(failing_lengths)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(-2**63, 2**63 - 1), min_size=1, max_size=6))
+def test_integer_tokens_read_as_integers_and_numbers_as_one_by_one(tokens):
+    """`tokens_int` / `tokens_float` of integer tokens (read in one array operation) are the
+    tokens' `int` / `float`, token by token."""
+    assert run1("x = tokens_int;", tokens) == tokens
+    assert run1("x = tokens_float;", tokens) == [float(t) for t in tokens]
+    assert run1("x = tokens_int;", [str(t) for t in tokens]) == tokens  # strings: one by one
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([1, 2.5, True, "a", 3]), max_size=4), min_size=1, max_size=5))
+def test_the_kinds_of_many_inputs_are_each_inputs_kind(inputs):
+    from rasp.language.inputs import input_kind, input_kinds
+    try:
+        want = [input_kind(tokens, i) for i, tokens in enumerate(inputs)]
+    except RaspError as e:
+        with pytest.raises(RaspError, match=str(e).split(" mixes")[0]):
+            input_kinds(inputs)
+        return
+    assert input_kinds(inputs) == want

@@ -94,6 +94,15 @@ def input_kind(tokens: list[Any], number: int = 0) -> str:
     return kinds.pop() if kinds else "str"
 
 
+def input_kinds(inputs: list[list[Any]]) -> list[str]:
+    """Each input's `input_kind`; one look at all the tokens' types when they share one."""
+    kinds = _kinds(itertools.chain.from_iterable(inputs))
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        return [kind if tokens else "str" for tokens in inputs]
+    return [input_kind(tokens, i) for i, tokens in enumerate(inputs)]
+
+
 _KIND_OF_TYPE = {bool: "bool", int: "int", float: "float", str: "str"}
 
 

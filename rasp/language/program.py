@@ -23,7 +23,7 @@ from rasp.language import library, notebook, sops
 from rasp.language.build import Builder, Env
 from rasp.language.check import check
 from rasp.language.execute import ExecError, execute
-from rasp.language.inputs import input_kind, sample_vocab, tokens_array
+from rasp.language.inputs import input_kinds, sample_vocab, tokens_array
 from rasp.language.trace import Trace, trace
 
 MAX_CELLS = 2**24  # selector cells (batch * n * n) executed at once; larger batches are chunked
@@ -228,8 +228,8 @@ class Program:
         causal = self.causal if causal is None else causal
         results: list[list[Any]] = [[None] * len(inputs) for _ in outputs]
         groups: dict[tuple[int, str], list[int]] = {}
-        for i, tokens in enumerate(inputs):
-            groups.setdefault((len(tokens), input_kind(tokens, i)), []).append(i)
+        for i, (tokens, kind) in enumerate(zip(inputs, input_kinds(inputs))):
+            groups.setdefault((len(tokens), kind), []).append(i)
         for (n, kind), rows in sorted(groups.items()):
             if n == 0:
                 for out in results:

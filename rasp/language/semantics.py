@@ -316,6 +316,8 @@ def token_view(node: sops.Tokens, raw: np.ndarray) -> np.ndarray:
     view = node.view
     if view == TokenView.TOKENS:
         return raw
+    if raw.dtype.kind == "i" and view in (TokenView.INT, TokenView.FLOAT):  # 64-bit integers: in C
+        return raw.astype(np.int64 if view == TokenView.INT else np.float64)
     if view == TokenView.STR:
         if array_kind(raw) is ArrayKind.STR:
             return raw
