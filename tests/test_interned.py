@@ -130,7 +130,7 @@ def test_a_stream_of_segments_adds_like_a_dense_one(writes):
 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 12), st.integers(1, 4), st.integers(0, 2**16))
-def test_softmax_in_place_is_the_plain_passs(width, batch, seed):
+def test_softmax_in_place_is_the_plain_pass_softmax(width, batch, seed):
     """Under 8 keys (max and sum key by key) the same floats as `forward.softmax`; beyond, to rounding."""
     rng = np.random.default_rng(seed)
     logits = (rng.standard_normal((batch, 2, width, width)) * 40).astype(np.float32)

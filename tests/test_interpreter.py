@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grammar.errors import RaspError
+from rasp.language.inputs import input_kind, input_kinds
 from rasp.language.program import from_text
 
 CLASSIC = """
@@ -332,7 +333,6 @@ def test_integer_tokens_read_as_integers_and_numbers_as_one_by_one(tokens):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.lists(st.sampled_from([1, 2.5, True, "a", 3]), max_size=4), min_size=1, max_size=5))
 def test_the_kinds_of_many_inputs_are_each_inputs_kind(inputs):
-    from rasp.language.inputs import input_kind, input_kinds
     try:
         want = [input_kind(tokens, i) for i, tokens in enumerate(inputs)]
     except RaspError as e:
