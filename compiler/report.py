@@ -28,6 +28,7 @@ class VerificationReport(TypedDict):
     agree: bool  # always true: a disagreement fails the compile
     exhaustive: bool  # every input up to the maximum length was compared
     structured: int  # structured cases among the inputs (0 when exhaustive)
+    structured_of: int  # how many structured cases there are (more than `structured`: a seeded sample)
     space: int  # how many inputs there are up to the maximum length
     summary: str  # one line for people
     domain: str | None  # where the inputs came from, when given (a sampler, a file)
@@ -76,6 +77,7 @@ def as_dict(result: CompileResult, saved: str | None = None) -> CompileReport:
         verification=None if check is None else VerificationReport(
             inputs=check.inputs, skipped=check.skipped, min_length=check.lengths[0],
             max_length=check.lengths[1], agree=True, exhaustive=check.exhaustive, structured=check.structured,
+            structured_of=check.structured_of,
             space=check.space, summary=check.describe(), domain=check.domain, seconds=round(check.seconds, 3)),
         seconds=round(result.seconds, 3),
         saved=saved,

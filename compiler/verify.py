@@ -45,6 +45,7 @@ class Verification:
     lengths: tuple[int, int]  # the shortest and longest input compared
     exhaustive: bool = False  # every input up to the maximum length was compared
     structured: int = 0  # of the inputs, how many were structured cases (not exhaustive)
+    structured_of: int = 0  # how many structured cases there are (more than `structured`: a sample)
     space: int = 0  # how many inputs there are up to the maximum length
     domain: str | None = None  # where the inputs came from, when the caller gave them
     seconds: float = 0.0  # the check's own time (the interpreter, the model, the comparison)
@@ -58,9 +59,10 @@ class Verification:
         if self.exhaustive:
             return (f"exhaustive: equal to the interpreter on every input of lengths {self.lengths[0]} to "
                     f"{self.lengths[1]} ({self.inputs:,}){skipped}")
+        shaped = plural(self.structured, 'structured case') if self.structured >= self.structured_of else \
+            f"a seeded sample of {self.structured:,} of the {self.structured_of:,} structured cases"
         return (f"checked on {plural(self.inputs, 'input')} of lengths {self.lengths[0]} to {self.lengths[1]} "
-                f"({plural(self.structured, 'structured case')}, the rest random), not exhaustive (there are "
-                f"{self.space:,} inputs){skipped}")
+                f"({shaped}, the rest random), not exhaustive (there are {self.space:,} inputs){skipped}")
 
 
 def sample_for_verification(vocab: list[Any], max_len: int, count: int, distinct: bool,
@@ -136,8 +138,9 @@ def _verify(program: Program, model: CompiledModel, categorical_aggregates: list
     lengths = sorted({len(t) for t in inputs})
     exhaustive = domain is None and space <= cases.EXHAUSTIVE_LIMIT
     return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]), exhaustive,
-                        0 if exhaustive else shaped, space, domain.name if domain else None,
-                        time.perf_counter() - start)
+                        0 if exhaustive else shaped, 0 if exhaustive or domain else
+                        cases.structured_count(len(model.vocab), 1, model.max_len, distinct),
+                        space, domain.name if domain else None, time.perf_counter() - start)
 
 
 def _interpret(program: Program, sampled: list[list[Any]], aggregates: list[sops.Aggregate], causal: bool

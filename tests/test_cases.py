@@ -43,7 +43,44 @@ def test_structured_cases_of_distinct_tokens_stay_distinct_and_are_bounded():
     vocab = list(range(90))
     shaped = cases.structured(vocab, 1, 60, True, random.Random(1))
     assert all(len(set(t)) == len(t) for t in shaped)
-    assert len(shaped) <= cases.STRUCTURED_LIMIT  # 90 tokens x 60 positions, sampled
+    assert len(shaped) == cases.structured_count(90, 1, 60, True) <= cases.STRUCTURED_LIMIT
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 3), st.integers(0, 8), st.booleans())
+def test_the_count_of_structured_cases_is_how_many_there_are(vocab_size, min_len, extra, distinct):
+    shaped = cases.structured(list(range(vocab_size)), min_len, min_len + extra, distinct, random.Random(0))
+    assert len(shaped) == cases.structured_count(vocab_size, min_len, min_len + extra, distinct)
+
+
+def test_sort_with_ties_at_128_over_32_gets_every_structured_case():
+    """The largest size the compiler's benchmarks check: every constant sequence is among them."""
+    shaped = cases.structured(list(range(32)), 1, 128, False, random.Random(0))
+    assert len(shaped) == cases.structured_count(32, 1, 128, False) == 32 + 2 * 128 + 32 * 128
+    assert {tuple(t) for t in shaped} >= {(token,) * n for token in range(32) for n in range(1, 129)}
+
+
+def test_over_the_limit_every_token_everywhere_and_the_runs_come_first(monkeypatch):
+    monkeypatch.setattr(cases, "STRUCTURED_LIMIT", 40)
+    vocab, max_len = list("abcd"), 12  # 4 + 24 + 48 cases
+    shaped = cases.structured(vocab, 1, max_len, False, random.Random(0))
+    assert len(shaped) == 40 < cases.structured_count(4, 1, max_len, False) == 76
+    longest = [t for t in shaped[:4] if len(t) == max_len]
+    assert all(any(t[p] == token for t in longest) for p in range(max_len) for token in vocab)
+    assert all(any(len(t) == n for t in shaped[4:28]) for n in range(1, max_len + 1))  # a sorted run at each length
+    assert all(len(set(t)) == 1 for t in shaped[28:])  # then as many constants as fit
+
+
+def test_a_sampled_set_of_structured_cases_is_reported_as_a_sample(monkeypatch):
+    monkeypatch.setattr(cases, "STRUCTURED_LIMIT", 10)
+    program = from_text('x = tokens == "a";', path="a.rasp")
+    check = compile_program(program, list("abc"), 12, samples=12).verification  # 797,160 inputs: not exhaustive
+    assert (check.structured, check.structured_of) == (10, 3 + 2 * 12 + 3 * 12)
+    assert "a seeded sample of 10 of the 63 structured cases" in check.describe()
+    monkeypatch.undo()
+    whole = compile_program(program, list("abc"), 11, samples=12).verification  # 265,719 inputs
+    assert (whole.structured, whole.structured_of) == (58, 58)
+    assert "(58 structured cases, the rest random)" in whole.describe()
 
 
 TWO_KEYS = """flag = 1 if (selector_width(select(tokens, tokens, !=)) == 0 and length >= 5) else 0;

@@ -2,9 +2,10 @@
 them all, else structured cases (the inputs random sampling tends to miss) beside random ones.
 The compiler's verification and the compiled check of `rasp check` both use these.
 
-Structured cases, for each length in the range: every constant sequence (one token repeated; not
-for distinct-token programs), one sorted and one reverse-sorted input (in the vocabulary's
-order), and, at the longest length, every token at every position (`every_token_everywhere`).
+Structured cases: at the longest length, every token at every position
+(`every_token_everywhere`); for each length in the range, one sorted and one reverse-sorted input
+(in the vocabulary's order) and every constant sequence (one token repeated; not for
+distinct-token programs).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 from typing import Any, Iterator
 
 EXHAUSTIVE_LIMIT = 100_000  # inputs: up to this many, every input is checked
-STRUCTURED_LIMIT = 4_096  # structured cases: above this many, a seeded sample of them
+STRUCTURED_LIMIT = 8_192  # structured cases: above this many, a seeded sample of them
 
 
 def space_size(vocab_size: int, min_len: int, max_len: int, distinct: bool) -> int:
@@ -47,20 +48,28 @@ def every_token_everywhere(vocab: list[Any], length: int, distinct: bool, rng: r
 
 
 def structured(vocab: list[Any], min_len: int, max_len: int, distinct: bool, rng: random.Random) -> list[list[Any]]:
-    """The structured cases above (at most `STRUCTURED_LIMIT`, a seeded sample beyond that)."""
+    """The structured cases above: every token everywhere first, then the sorted runs, then the
+    constant sequences; at most `STRUCTURED_LIMIT` in all, a seeded sample of the first group
+    that does not fit (and none of the groups after it). `structured_count` says how many there
+    are before any sampling."""
     top = min(max_len, len(vocab)) if distinct else max_len
-    cases: list[list[Any]] = []
-
-    def draw(n: int) -> list[Any]:
-        return rng.sample(vocab, n) if distinct else rng.choices(vocab, k=n)
-
+    everywhere = every_token_everywhere(vocab, top, distinct, rng) if top >= max(min_len, 1) else []
+    runs: list[list[Any]] = []
     for n in range(min_len, top + 1):
-        if not distinct or n == 1:
-            cases += [[token] * n for token in vocab]
-        ascending = sorted(draw(n), key=vocab.index)
-        cases += [ascending, ascending[::-1]]
-    if top >= max(min_len, 1):
-        cases += every_token_everywhere(vocab, top, distinct, rng)
-    if len(cases) > STRUCTURED_LIMIT:
-        cases = rng.sample(cases, STRUCTURED_LIMIT)
+        ascending = sorted(rng.sample(vocab, n) if distinct else rng.choices(vocab, k=n), key=vocab.index)
+        runs += [ascending, ascending[::-1]]
+    constants = [[token] * n for n in range(min_len, top + 1) if not distinct or n == 1 for token in vocab]
+    cases: list[list[Any]] = []
+    for group in (everywhere, runs, constants):
+        room = STRUCTURED_LIMIT - len(cases)
+        cases += group if len(group) <= room else rng.sample(group, room)
     return cases
+
+
+def structured_count(vocab_size: int, min_len: int, max_len: int, distinct: bool) -> int:
+    """How many structured cases there are, before `structured` samples them."""
+    top = min(max_len, vocab_size) if distinct else max_len
+    lengths = max(0, top - max(min_len, 0) + 1)
+    everywhere = vocab_size if top >= max(min_len, 1) else 0
+    constants = vocab_size * (lengths if not distinct else int(min_len <= 1 <= top))
+    return everywhere + 2 * lengths + constants
