@@ -60,15 +60,20 @@ def test_sort_with_ties_at_128_over_32_gets_every_structured_case():
     assert {tuple(t) for t in shaped} >= {(token,) * n for token in range(32) for n in range(1, 129)}
 
 
-def test_over_the_limit_every_token_everywhere_and_the_runs_come_first(monkeypatch):
+def test_over_the_limit_every_token_everywhere_comes_first_and_the_rest_are_sampled(monkeypatch):
     monkeypatch.setattr(cases, "STRUCTURED_LIMIT", 40)
     vocab, max_len = list("abcd"), 12  # 4 + 24 + 48 cases
     shaped = cases.structured(vocab, 1, max_len, False, random.Random(0))
     assert len(shaped) == 40 < cases.structured_count(4, 1, max_len, False) == 76
-    longest = [t for t in shaped[:4] if len(t) == max_len]
+    longest = shaped[:4]
+    assert all(len(t) == max_len for t in longest)
     assert all(any(t[p] == token for t in longest) for p in range(max_len) for token in vocab)
-    assert all(any(len(t) == n for t in shaped[4:28]) for n in range(1, max_len + 1))  # a sorted run at each length
-    assert all(len(set(t)) == 1 for t in shaped[28:])  # then as many constants as fit
+    rest = [tuple(t) for t in shaped[4:]]
+    whole = {tuple(t) for t in cases.structured(vocab, 1, max_len, False, random.Random(0))[4:]}  # (the limit is 40 here)
+    constants = [t for t in rest if len(set(t)) == 1 and len(t) > 1]
+    assert len(set(constants)) == len(constants) and 0 < len(constants) < 48  # a sample: no case twice
+    assert all(list(t) in (sorted(t, key=vocab.index), sorted(t, key=vocab.index, reverse=True)) for t in rest)
+    assert whole == set(rest)  # the sample is seeded
 
 
 def test_a_sampled_set_of_structured_cases_is_reported_as_a_sample(monkeypatch):

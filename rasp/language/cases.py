@@ -48,21 +48,23 @@ def every_token_everywhere(vocab: list[Any], length: int, distinct: bool, rng: r
 
 
 def structured(vocab: list[Any], min_len: int, max_len: int, distinct: bool, rng: random.Random) -> list[list[Any]]:
-    """The structured cases above: every token everywhere first, then the sorted runs, then the
-    constant sequences; at most `STRUCTURED_LIMIT` in all, a seeded sample of the first group
-    that does not fit (and none of the groups after it). `structured_count` says how many there
-    are before any sampling."""
+    """The structured cases above, every token everywhere first; at most `STRUCTURED_LIMIT` in
+    all, the others a seeded sample when they do not fit (each drawn only once picked: lengths
+    up to 4,096 make long lists). `structured_count` says how many there are before sampling."""
     top = min(max_len, len(vocab)) if distinct else max_len
-    everywhere = every_token_everywhere(vocab, top, distinct, rng) if top >= max(min_len, 1) else []
-    runs: list[list[Any]] = []
-    for n in range(min_len, top + 1):
-        ascending = sorted(rng.sample(vocab, n) if distinct else rng.choices(vocab, k=n), key=vocab.index)
-        runs += [ascending, ascending[::-1]]
-    constants = [[token] * n for n in range(min_len, top + 1) if not distinct or n == 1 for token in vocab]
-    cases: list[list[Any]] = []
-    for group in (everywhere, runs, constants):
-        room = STRUCTURED_LIMIT - len(cases)
-        cases += group if len(group) <= room else rng.sample(group, room)
+    cases = every_token_everywhere(vocab, top, distinct, rng)[:STRUCTURED_LIMIT] if top >= max(min_len, 1) else []
+    lengths = list(range(min_len, top + 1))
+    constant_lengths = [n for n in lengths if not distinct or n == 1]
+    others = 2 * len(lengths) + len(vocab) * len(constant_lengths)  # a sorted, a reverse-sorted per length; constants
+    room = STRUCTURED_LIMIT - len(cases)
+    for k in range(others) if others <= room else sorted(rng.sample(range(others), room)):
+        if k < 2 * len(lengths):
+            n = lengths[k // 2]
+            drawn = rng.sample(vocab, n) if distinct else rng.choices(vocab, k=n)
+            cases.append(sorted(drawn, key=vocab.index, reverse=k % 2 == 1))
+        else:
+            k -= 2 * len(lengths)
+            cases.append([vocab[k % len(vocab)]] * constant_lengths[k // len(vocab)])
     return cases
 
 
