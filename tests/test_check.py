@@ -143,7 +143,7 @@ def test_the_plugin_runs_examples_in_test_rasp_files(pytester):
         """))
     pytester.makefile(".rasp", other="# example: a -> b\nx = tokens;\n")  # not test_*: not collected
     pytester.makefile(".rasp", test_broken="x = selector_width(tokens);\n")
-    result = pytester.runpytest("-p", "no:xdist", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:xdist", "-p", "no:cacheprovider")  # (see below)
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines([
         "*test_broken.rasp:1:20: error: the argument of selector_width must be a selector*",
@@ -161,7 +161,9 @@ def test_the_documented_example_test_file_passes(pytester):
     page = (Path(__file__).parent.parent / "docs" / "testing.md").read_text()
     code = re.search(r"```python\n(# test_my_programs.py\n.*?)```", page, re.DOTALL).group(1)
     pytester.makepyfile(test_my_programs=code)
-    result = pytester.runpytest("-p", "no:xdist", "-p", "no:cacheprovider")
+    # in a process of its own: an in-process run drops the modules it imported (JAX's among them)
+    # when it ends, and importing JAX's extension a second time aborts the process
+    result = pytester.runpytest_subprocess("-p", "no:xdist", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
 
 
