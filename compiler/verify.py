@@ -72,7 +72,7 @@ def sample_for_verification(vocab: list[Any], max_len: int, count: int, distinct
     rng, per_length = random.Random(seed), max(1, math.ceil(count / top))
     if distinct:
         return sample_inputs(vocab, range(1, top + 1), per_length, distinct, rng)
-    return [rng.choices(vocab, k=n) for n in range(1, top + 1) for _ in range(per_length)]  # (one call per input)
+    return [tokens for n in range(1, top + 1) for tokens in cases.draw(vocab, n, per_length, rng)]
 
 
 def verification_inputs(vocab: list[Any], max_len: int, samples: int, distinct: bool,

@@ -15,6 +15,8 @@ import math
 import random
 from typing import Any, Iterator
 
+import numpy as np
+
 EXHAUSTIVE_LIMIT = 100_000  # inputs: up to this many, every input is checked
 STRUCTURED_LIMIT = 8_192  # structured cases: above this many, a seeded sample of them
 
@@ -60,12 +62,21 @@ def structured(vocab: list[Any], min_len: int, max_len: int, distinct: bool, rng
     for k in range(others) if others <= room else sorted(rng.sample(range(others), room)):
         if k < 2 * len(lengths):
             n = lengths[k // 2]
-            drawn = rng.sample(vocab, n) if distinct else rng.choices(vocab, k=n)
+            drawn = rng.sample(vocab, n) if distinct else draw(vocab, n, 1, rng)[0]
             cases.append(sorted(drawn, key=vocab.index, reverse=k % 2 == 1))
         else:
             k -= 2 * len(lengths)
             cases.append([vocab[k % len(vocab)]] * constant_lengths[k // len(vocab)])
     return cases
+
+
+def draw(vocab: list[Any], n: int, count: int, rng: random.Random) -> list[list[Any]]:
+    """`count` inputs of `n` tokens drawn uniformly from `vocab` (repeats allowed), seeded by
+    `rng`: drawn as one array of indices (16.8M tokens at length 4,096 took Python 4 s one by one)."""
+    table = np.empty(len(vocab), dtype=object)  # the tokens themselves: 1, 1.0 and True stay apart
+    table[:] = vocab
+    picked = np.random.default_rng(rng.getrandbits(64)).integers(0, len(vocab), size=(count, n))
+    return table[picked].tolist()
 
 
 def structured_count(vocab_size: int, min_len: int, max_len: int, distinct: bool) -> int:

@@ -27,7 +27,7 @@ def execute(outputs: list[Value], tokens: np.ndarray, causal: bool = False) -> l
     """Evaluate `outputs` on a `(batch, n)` array of tokens; one array per output."""
     batch, n = tokens.shape
     positions = np.arange(n)
-    causal_mask = positions[None, :] <= positions[:, None]  # [q, k]: key at or before query
+    causal_mask = positions[None, :] <= positions[:, None] if causal else None  # [q, k]: key at or before query
     memo: dict[int, np.ndarray] = {}
 
     def arg(x: Any) -> Any:
