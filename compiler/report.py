@@ -12,7 +12,7 @@ from rich.text import Text
 
 from compiler.meta import SOpRowJSON
 from rasp.language import library, notebook
-from rasp.language.values import plural
+from rasp.language.values import huge, plural
 
 if TYPE_CHECKING:
     from compiler import CompileResult
@@ -29,7 +29,7 @@ class VerificationReport(TypedDict):
     exhaustive: bool  # every input up to the maximum length was compared
     structured: int  # structured cases among the inputs (0 when exhaustive)
     structured_of: int  # how many structured cases there are (more than `structured`: a seeded sample)
-    space: int  # how many inputs there are up to the maximum length
+    space: int | str  # how many inputs there are up to the maximum length ("about ..." past 3,900 digits)
     summary: str  # one line for people
     domain: str | None  # where the inputs came from, when given (a sampler, a file)
     seconds: float  # the verification's share of the compile's `seconds`
@@ -78,7 +78,8 @@ def as_dict(result: CompileResult, saved: str | None = None) -> CompileReport:
             inputs=check.inputs, skipped=check.skipped, min_length=check.lengths[0],
             max_length=check.lengths[1], agree=True, exhaustive=check.exhaustive, structured=check.structured,
             structured_of=check.structured_of,
-            space=check.space, summary=check.describe(), domain=check.domain, seconds=round(check.seconds, 3)),
+            space=check.space if check.space.bit_length() < 13_000 else huge(check.space),  # JSON: at most 4,300 digits
+            summary=check.describe(), domain=check.domain, seconds=round(check.seconds, 3)),
         seconds=round(result.seconds, 3),
         saved=saved,
     )

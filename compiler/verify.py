@@ -21,7 +21,7 @@ from rasp.language import cases, sops
 from rasp.language.inputs import sample_inputs
 from rasp.language.program import Program
 from rasp.language.sops import Encoding
-from rasp.language.values import plural
+from rasp.language.values import huge, plural
 
 # How far a compiled model's number may be from the interpreter's (relative to it, absolute below
 # 1). The one home of this rule: whoever compares a compiled model's outputs uses it.
@@ -62,7 +62,7 @@ class Verification:
         shaped = plural(self.structured, 'structured case') if self.structured >= self.structured_of else \
             f"a seeded sample of {self.structured:,} of the {self.structured_of:,} structured cases"
         return (f"checked on {plural(self.inputs, 'input')} of lengths {self.lengths[0]} to {self.lengths[1]} "
-                f"({shaped}, the rest random), not exhaustive (there are {self.space:,} inputs){skipped}")
+                f"({shaped}, the rest random), not exhaustive (there are {huge(self.space)} inputs){skipped}")
 
 
 def sample_for_verification(vocab: list[Any], max_len: int, count: int, distinct: bool,

@@ -3,6 +3,8 @@ random sampling misses; a compile is never called correct on fewer inputs than i
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 
 import pytest
@@ -11,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler import CompileError, compile_program
+from compiler.report import as_dict
 from rasp.language import cases
 from rasp.language.program import from_text
+from rasp.language.values import huge
 
 
 @settings(max_examples=40, deadline=None)
@@ -180,3 +184,24 @@ def test_drawn_inputs_hold_the_vocabularys_own_tokens(vocab, n, count, seed):
     kinds = {(type(t), t) for t in vocab}
     assert all((type(t), t) in kinds for tokens in drawn for t in tokens)  # True never comes back as 1
     assert drawn == cases.draw(vocab, n, count, random.Random(seed))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(100, 999), st.integers(16, 6000))
+def test_huge_counts_read_as_their_first_digits_and_power_of_ten(lead, power):
+    count = lead * 10**power + (10**power - 1)  # the digits after the first three do not round
+    assert huge(count) == f"about {lead // 100}.{lead % 100:02d} x 10^{power + 2}"
+
+
+@given(st.integers(0, 10**18 - 1))
+def test_counts_under_a_quintillion_read_exactly(count):
+    assert huge(count) == f"{count:,}"
+
+
+def test_an_input_space_of_thousands_of_digits_is_reported_not_an_internal_error():
+    """300 tokens up to length 2,048: 10^5073 inputs, past the 4,300 digits Python turns into text."""
+    result = compile_program(from_text('x = tokens == "a";', path="a.rasp"), list("abc"), 4, samples=8)
+    check = dataclasses.replace(result.verification, exhaustive=False, space=300**2048)
+    report = as_dict(dataclasses.replace(result, verification=check))
+    assert "there are about 1.39 x 10^5073 inputs" in json.loads(json.dumps(report))["verification"]["summary"]
+    assert report["verification"]["space"] == "about 1.39 x 10^5073"

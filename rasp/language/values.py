@@ -107,6 +107,18 @@ def show_sequence(values: list[Any]) -> str:
     return "[" + ", ".join(show_value(v) for v in values) + "]"
 
 
+def huge(count: int) -> str:
+    """A count for people, exact with commas up to 10^18, else "about 4.71 x 10^192" (found
+    without turning the whole number into digits: Python refuses that beyond 4,300 digits)."""
+    if count < 10**18:
+        return f"{count:,}"
+    exponent = int(count.bit_length() * 0.30102999566398120) - 1  # log10, possibly one short
+    while count >= 10 ** (exponent + 1):
+        exponent += 1
+    lead = count // 10 ** (exponent - 2)  # the first three digits
+    return f"about {lead // 100}.{lead % 100:02d} x 10^{exponent}"
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """A count with its noun, singular for one: "1 layer", "3 layers", "1,200 inputs"
     (`nouns`: the plural where it is not the noun plus "s")."""
