@@ -59,7 +59,8 @@ def test_results_at_the_edges_are_exact():
     assert from_text("y = round(tokens_float);").run([[2.5, -1e18]])[0] == [2, -10**18]
 
 
-@pytest.mark.parametrize("text", ["[NaN]", "[Infinity, 1]", "[1e999]", "[-Infinity]", "[99999999999999999999]"])
+@pytest.mark.parametrize("text", ["[NaN]", "[Infinity, 1]", "[1e999]", "[-Infinity]", "[99999999999999999999]",
+                                  "[" + "9" * 5000 + ", 1]"])  # (past the 4,300 digits Python reads)
 def test_inputs_outside_the_numbers_are_errors(text):
     with pytest.raises(RaspError) as info:
         parse_input(text)
@@ -86,3 +87,9 @@ def test_plain_numbers_keep_the_contract(text, words):
         from_text(text)
     assert words in info.value.message and info.value.span is not None
 
+
+
+def test_a_command_line_token_of_thousands_of_digits_is_the_text_itself():
+    from rasp.faces.cli.options import parse_token
+
+    assert parse_token("9" * 5000) == "9" * 5000 and parse_token("12") == 12 and parse_token("|") == "|"

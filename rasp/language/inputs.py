@@ -30,6 +30,8 @@ def parse_input(text: str, path: str = "<input>", line: int = 1) -> list[Any]:
             raise RaspError(f"not a valid JSON list: {e.msg}", Span(source, line, col)) from None
         except RecursionError:
             raise RaspError("nested too deeply: an input is a flat list of tokens", Span(source, line, 1)) from None
+        except ValueError:  # a number of more than 4,300 digits, which Python refuses to read
+            raise RaspError("a number is too large; integers are 64-bit", Span(source, line, 1)) from None
         if not isinstance(value, list):
             raise RaspError("an input must be a JSON list or a string", Span(source, line, 1))
         for i, token in enumerate(value):

@@ -60,7 +60,7 @@ def parse_token(text: str | None) -> Any:
         return None
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or a number of more than 4,300 digits: the text itself
         return text
     return value if isinstance(value, (str, int, float, bool)) else text
 
