@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 
 import pytest
 from helpers import cli
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler import CompileError, compile_program
+from compiler import verify
 from compiler.report import as_dict
 from rasp.language import cases
 from rasp.language.program import from_text
@@ -205,3 +207,16 @@ def test_an_input_space_of_thousands_of_digits_is_reported_not_an_internal_error
     report = as_dict(dataclasses.replace(result, verification=check))
     assert "there are about 1.39 x 10^5073 inputs" in json.loads(json.dumps(report))["verification"]["summary"]
     assert report["verification"]["space"] == "about 1.39 x 10^5073"
+
+
+def test_a_check_too_large_for_the_memory_is_refused_before_drawing(monkeypatch):
+    """1,000,000 random inputs up to length 256 (3,907 at each length: 128,524,672 positions, and
+    at most 1,283 structured cases of 256): refused at once, saying what it would need."""
+    monkeypatch.setattr(verify, "usable_memory", lambda: 2**30)
+    program = from_text('x = tokens == "a";', path="a.rasp")
+    with pytest.raises(CompileError, match=r"1,000,000 random inputs of lengths 1 to 256") as info:
+        compile_program(program, list("abc"), 256, samples=1_000_000)
+    positions = int(re.search(r"\(([\d,]+) positions", info.value.message).group(1).replace(",", ""))
+    assert 128_524_672 < positions <= 128_524_672 + 1_283 * 256
+    assert "about 1.0 GiB can be spent here" in info.value.message
+    assert compile_program(program, list("abc"), 256, samples=256).verification.inputs > 256  # within it
