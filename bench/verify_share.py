@@ -45,7 +45,7 @@ def main() -> int:
             result = compile_program(program, vocab, max_len)
             runs.append((result.seconds - result.verification.seconds, result.verification.seconds))
         compile_s, verify_s = (statistics.median(run[i] for run in runs) for i in (0, 1))
-        inputs = verification_inputs(vocab, max_len, 256, program.tree.distinct, 0)[0]
+        inputs = verification_inputs(vocab, max_len, 256, program.tree.distinct, 0).inputs
         model_s = best_of(3, lambda: Runner(result.model).run(inputs))[0]
         rows.append({"program": name, "vocab": len(vocab), "max_len": max_len, "compile_s": compile_s,
                      "verify_s": verify_s, "ratio": verify_s / compile_s, "model_s": model_s,

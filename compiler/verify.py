@@ -93,17 +93,29 @@ def refuse_if_too_many(samples: int, top: int, structured: int) -> None:
                            "for a shorter maximum length, or skip the check")
 
 
-def verification_inputs(vocab: list[Any], max_len: int, samples: int, distinct: bool,
-                        seed: int) -> tuple[list[list[Any]], int, int]:
-    """(the inputs, how many are structured cases, the size of the input space); every input
-    when the space holds at most `cases.EXHAUSTIVE_LIMIT`."""
+@dataclass(frozen=True)
+class CheckInputs:
+    """What a check runs on (`verification_inputs`)."""
+
+    inputs: list[list[Any]]
+    space: int  # how many inputs there are up to the maximum length
+    exhaustive: bool  # `inputs` are all of them
+    structured: int = 0  # of `inputs`, how many are structured cases
+    structured_of: int = 0  # how many structured cases there are (more than `structured`: a sample)
+
+
+def verification_inputs(vocab: list[Any], max_len: int, samples: int, distinct: bool, seed: int) -> CheckInputs:
+    """Every input when the space holds at most `cases.EXHAUSTIVE_LIMIT`, else the structured
+    cases and `samples` random inputs (refused first when they would not fit in memory)."""
     space = cases.space_size(len(vocab), 1, max_len, distinct)
     if space <= cases.EXHAUSTIVE_LIMIT:
-        return list(cases.every_input(vocab, 1, max_len, distinct)), 0, space
+        return CheckInputs(list(cases.every_input(vocab, 1, max_len, distinct)), space, True)
+    structured_of = cases.structured_count(len(vocab), 1, max_len, distinct)
     refuse_if_too_many(samples, min(max_len, len(vocab)) if distinct else max_len,
-                       min(cases.structured_count(len(vocab), 1, max_len, distinct), cases.STRUCTURED_LIMIT))
+                       min(structured_of, cases.STRUCTURED_LIMIT))
     shaped = cases.structured(vocab, 1, max_len, distinct, random.Random(seed))
-    return shaped + sample_for_verification(vocab, max_len, samples, distinct, seed), len(shaped), space
+    return CheckInputs(shaped + sample_for_verification(vocab, max_len, samples, distinct, seed), space, False,
+                       len(shaped), structured_of)
 
 
 def verify(program: Program, model: CompiledModel, categorical_aggregates: list[sops.Aggregate],
@@ -126,14 +138,15 @@ def _verify(program: Program, model: CompiledModel, categorical_aggregates: list
             seed: int, distinct: bool, domain: Domain | None, progress: Callable[[str], None] | None) -> Verification:
     start, causal = time.perf_counter(), model.causal
     if domain is None:
-        sampled, shaped, space = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
+        drawn = verification_inputs(model.vocab, model.max_len, samples, distinct, seed)
     else:
-        sampled, shaped, space = domain.inputs, 0, 0
-        too_long = next((t for t in sampled if len(t) > model.max_len), None)
-        if too_long is not None or not sampled:
-            raise CompileError(f"{domain.name} gives no inputs to check" if not sampled else
+        drawn = CheckInputs(domain.inputs, 0, False)
+        too_long = next((t for t in drawn.inputs if len(t) > model.max_len), None)
+        if too_long is not None or not drawn.inputs:
+            raise CompileError(f"{domain.name} gives no inputs to check" if not drawn.inputs else
                                f"{domain.name} gives an input of length {len(too_long)} ({too_long!r}); the "
                                f"maximum length is {model.max_len}")
+    sampled = drawn.inputs
     inputs, expected, selections = _interpret(program, sampled, categorical_aggregates, causal)
     if not inputs:
         raise CompileError(f"cannot verify: the interpreter rejects all {len(sampled)} inputs tried "
@@ -156,11 +169,9 @@ def _verify(program: Program, model: CompiledModel, categorical_aggregates: list
                     f"{position} the interpreter gives {w!r} but the compiled model gives {g!r}",
                     program.output.span)
     lengths = sorted({len(t) for t in inputs})
-    exhaustive = domain is None and space <= cases.EXHAUSTIVE_LIMIT
-    return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]), exhaustive,
-                        0 if exhaustive else shaped, 0 if exhaustive or domain else
-                        cases.structured_count(len(model.vocab), 1, model.max_len, distinct),
-                        space, domain.name if domain else None, time.perf_counter() - start)
+    return Verification(len(inputs), len(sampled) - len(inputs), (lengths[0], lengths[-1]), drawn.exhaustive,
+                        drawn.structured, drawn.structured_of, drawn.space, domain.name if domain else None,
+                        time.perf_counter() - start)
 
 
 def _interpret(program: Program, sampled: list[list[Any]], aggregates: list[sops.Aggregate], causal: bool

@@ -49,7 +49,7 @@ def test_the_programs_cover_causal_and_numerical_models():
 
 
 def every_input(model: CompiledModel) -> list[list]:
-    inputs, _, _ = verification_inputs(model.vocab, model.max_len, 64, False, 0)
+    inputs = verification_inputs(model.vocab, model.max_len, 64, False, 0).inputs
     return inputs
 
 
